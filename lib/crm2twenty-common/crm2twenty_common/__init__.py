@@ -1,0 +1,1 @@
+"""Shared pieces of the crm2twenty connectors."""

@@ -1,0 +1,11 @@
+"""The errors an export tap stops with. Their messages name the file and say what to change."""
+
+from __future__ import annotations
+
+
+class ExportError(Exception):
+    """An export folder, file or setting the tap cannot work with (e.g. no key column)."""
+
+
+class BadRowError(ExportError):
+    """A bad row while ``on_bad_row`` is ``fail``: the message names the file, line and reason."""

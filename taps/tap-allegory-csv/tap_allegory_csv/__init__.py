@@ -1,0 +1,1 @@
+"""tap-allegory-csv: a Singer tap for Allegory CRM export folders."""

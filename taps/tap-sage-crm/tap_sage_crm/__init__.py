@@ -1,0 +1,1 @@
+"""tap-sage-crm: a Singer tap for Sage CRM."""

@@ -1,0 +1,3 @@
+from tap_sage_crm.tap import TapSageCrm
+
+TapSageCrm.cli()

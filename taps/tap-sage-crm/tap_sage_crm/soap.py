@@ -1,0 +1,166 @@
+"""Sage CRM's SOAP web services through zeep, keeping Sage's session rules.
+
+A user has one web-service session (facts/sources.md §1.1): the tap logs on once, carries the
+``SessionHeader`` on every call, and logs off in every case — after an error and on Ctrl-C too —
+because a session left open blocks the next run. Queries are strictly sequential: any call
+other than ``nextqueryrecord`` closes an open query, so a result is read to its end before
+anything else is asked.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import requests
+import zeep
+from zeep.exceptions import Fault, TransportError
+from zeep.transports import Transport
+
+from crm2twenty_common.pacer import backoff
+from tap_sage_crm.entities import EntityInfo
+
+LOG = logging.getLogger("tap-sage-crm")
+TRANSIENT = (requests.ConnectionError, requests.Timeout, TransportError)
+
+
+def _transient(exc: Exception) -> bool:
+    """In transit, or a server that is busy for now (the WSDL fetch raises HTTPError on 5xx)."""
+    if isinstance(exc, requests.HTTPError):
+        status = exc.response.status_code if exc.response is not None else 0
+        return status == 429 or status >= 500
+    return isinstance(exc, TRANSIENT)
+
+
+class SageError(RuntimeError):
+    """Sage refused a call; the message names the entity and the call."""
+
+
+class SoapSession:
+    def __init__(self, wsdl_url: str, username: str, password: str, *, timeout: float,
+                 max_retries: int) -> None:
+        self.wsdl_url, self.username, self._password = wsdl_url, username, password
+        self.max_retries = max_retries
+        session = requests.Session()
+        self.transport = Transport(session=session, timeout=timeout, operation_timeout=timeout)
+        self.client: zeep.Client | None = None
+        self.session_id: str | None = None
+
+    # ---- session ------------------------------------------------------------------------
+
+    def open(self) -> None:
+        if self.session_id:
+            return
+        self.client = self._retry(lambda: zeep.Client(self.wsdl_url, transport=self.transport),
+                                  "load the WSDL", "")
+        try:
+            result = self._retry(lambda: self.client.service.logon(
+                username=self.username, password=self._password), "logon", "")
+        except SageError as exc:
+            if "already has a web service session" in str(exc):
+                raise SageError(
+                    f"{str(exc).rstrip('.')}. Sage CRM allows one web-service session per user and an earlier "
+                    "run seems to have left one open: wait for it to time out, or set "
+                    "Administration → System → Web Services → 'Force web service logon' to Yes, "
+                    "which clears a stale session.") from exc
+            raise
+        self.session_id = getattr(result, "sessionid", result)
+
+    def close(self) -> None:
+        """Log off; never raises (it runs while another error may be on its way out)."""
+        if not self.session_id or self.client is None:
+            return
+        try:
+            self.client.service.logoff(sessionId=self.session_id,
+                                       _soapheaders=self._header())
+        except Exception as exc:  # noqa: BLE001 - logging off must not hide the first error
+            LOG.warning("logoff failed (%s); the session may stay open until Sage expires it",
+                        exc)
+        finally:
+            self.session_id = None
+
+    def _header(self) -> dict:
+        return {"SessionHeader": {"sessionId": self.session_id}}
+
+    def _retry(self, call: Any, what: str, entity: str) -> Any:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return call()
+            except Fault as fault:
+                on = f" on {entity}" if entity else ""
+                raise SageError(f"Sage CRM refused {what}{on}: {fault.message}") from fault
+            except (*TRANSIENT, requests.HTTPError) as exc:
+                if not _transient(exc) or attempt > self.max_retries:
+                    on = f" on {entity}" if entity else ""
+                    raise SageError(f"Sage CRM did not answer {what}{on} after {attempt} tries: "
+                                    f"{exc}") from exc
+                wait = backoff(attempt, base=0.5, cap=30)
+                LOG.info("%s failed (%s): retrying in %.1f s", what, exc, wait)
+                time.sleep(wait)
+
+    # ---- calls --------------------------------------------------------------------------
+
+    def metadata(self) -> list[EntityInfo]:
+        self.open()
+        result = self._retry(lambda: self.client.service.getallmetadata(
+            _soapheaders=self._header()), "getallmetadata", "")
+        items = result if isinstance(result, list) else getattr(result, "records", None) or []
+        out = []
+        for item in items:
+            fields = {f.name.lower(): f.type for f in item.fields or []}
+            lookups = {f.name.lower(): f.lookupentity for f in item.fields or []
+                       if getattr(f, "lookupentity", None)}
+            out.append(EntityInfo(stream="", entity=item.entityname, prefix=item.prefix,
+                                  idfield=item.idfield.lower(), custom=bool(item.custom),
+                                  fields=fields, lookups=lookups))
+        return out
+
+    def records(self, entity: str, fields: list[str], where: str, orderby: str
+                ) -> Iterator[dict[str, str | None]]:
+        """Every row of a query, as text, reading ``more`` batches to the end.
+
+        A transport failure mid-query loses Sage's cursor, so the query starts again and the
+        rows already given are skipped (the order is fixed by ``orderby``)."""
+        self.open()
+        given = 0
+        attempt = 0
+        while True:
+            try:
+                seen = 0
+                for row in self._query(entity, fields, where, orderby):
+                    seen += 1
+                    if seen > given:
+                        given += 1
+                        yield row
+                return
+            except SageError as exc:
+                if not isinstance(exc.__cause__, TRANSIENT) or attempt >= self.max_retries:
+                    raise
+                attempt += 1
+                LOG.warning("query on %s broke after %d rows (%s); running it again", entity,
+                            given, exc.__cause__)
+
+    def _query(self, entity: str, fields: list[str], where: str, orderby: str
+               ) -> Iterator[dict[str, str | None]]:
+        result = self._once(lambda: self.client.service.queryrecord(
+            fieldlist=",".join(fields), queryString=where, entityname=entity, orderby=orderby,
+            _soapheaders=self._header()), "queryrecord", entity)
+        while True:
+            for record in result.records or []:
+                yield {f.name.lower(): f.value for f in record.records or []}
+            if not result.more:
+                return
+            result = self._once(lambda: self.client.service.nextqueryrecord(
+                _soapheaders=self._header()), "nextqueryrecord", entity)
+
+    def _once(self, call: Any, what: str, entity: str) -> Any:
+        try:
+            return call()
+        except Fault as fault:
+            raise SageError(f"Sage CRM refused {what} on {entity}: {fault.message}") from fault
+        except TRANSIENT as exc:
+            raise SageError(f"{what} on {entity} failed: {exc}") from exc

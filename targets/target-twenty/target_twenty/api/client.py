@@ -1,0 +1,242 @@
+"""The Twenty REST client: one pacer per workspace, retries, Twenty's own error messages.
+
+Facts it follows (shared/twenty/README.md): ``Authorization: Bearer <key>``; responses carry
+their payload under a single key of ``data`` whose name changes across versions (parsed
+generically); created metadata comes back bare; 429 carries no Retry-After on v2.21 (newer
+versions send ``Retry-After`` and ``X-RateLimit-*``: honoured when present); one batch call costs
+one request of the rate limit.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import mimetypes
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import requests
+from crm2twenty_common.pacer import Pacer, backoff, retry_after
+
+RETRYABLE = {429, 500, 502, 503, 504}
+
+
+class TwentyError(Exception):
+    """Twenty refused a request; ``messages`` are the server's own words."""
+
+    def __init__(self, status: int, messages: list[str], method: str, path: str) -> None:
+        self.status, self.messages, self.method, self.path = status, messages, method, path
+        super().__init__(f"{method} {path} → {status}: {'; '.join(messages)}")
+
+
+def _messages(response: requests.Response) -> list[str]:
+    try:
+        body = response.json()
+    except ValueError:
+        return [response.text[:500] or response.reason]
+    if isinstance(body, dict):
+        if body.get("messages"):
+            return [str(m) for m in body["messages"]]
+        errors = body.get("errors")
+        if isinstance(errors, dict):  # METADATA_VALIDATION_ERROR
+            return [
+                f"{e.get('code')}: {e.get('message')}"
+                for group in errors.values()
+                for item in group
+                for e in item.get("errors", [])
+            ] or [json.dumps(body)]
+        if isinstance(errors, list):  # GraphQL
+            return [e.get("message", json.dumps(e)) for e in errors]
+        return [str(body.get("message") or body.get("error") or json.dumps(body)[:500])]
+    return [str(body)[:500]]
+
+
+def unwrap(body: Any) -> Any:
+    """The payload of a response: the single value under ``data`` (or the bare body)."""
+    if isinstance(body, dict) and "data" in body:
+        data = body["data"]
+        if isinstance(data, dict) and len(data) == 1:
+            return next(iter(data.values()))
+        return data
+    return body
+
+
+class TwentyClient:
+    def __init__(
+        self,
+        api_url: str,
+        api_key: str,
+        *,
+        requests_per_minute: int,
+        timeout: float = 60.0,
+        max_retries: int = 8,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        self.base = api_url.rstrip("/")
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"Bearer {api_key}"
+        # A second of margin on the window: the server counts arrivals, we count departures,
+        # and a request can leave early in one window and arrive late in the next.
+        self.pacer = Pacer(limit=requests_per_minute, window=61.0)
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.logger = logger or logging.getLogger("target-twenty.api")
+        self.stats = {"requests": 0, "retries": 0, "rate_limited": 0, "latency_total": 0.0}
+
+    # ---- transport ----------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict | None = None,
+        body: Any = None,
+        files: dict | None = None,
+        data: dict | None = None,
+    ) -> Any:
+        url = f"{self.base}{path}"
+        attempt = 0
+        while True:
+            attempt += 1
+            self.pacer.acquire()
+            started = time.monotonic()
+            try:
+                response = self.session.request(
+                    method,
+                    url,
+                    params=params,
+                    timeout=self.timeout,
+                    files=files,
+                    data=data,
+                    json=body if files is None else None,
+                )
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                self.stats["requests"] += 1
+                if attempt > self.max_retries:
+                    raise TwentyError(
+                        0, [f"no answer after {attempt} tries: {exc}"], method, path
+                    ) from exc
+                self._retry_wait(attempt, {}, f"{type(exc).__name__}")
+                continue
+            self.stats["requests"] += 1
+            self.stats["latency_total"] += time.monotonic() - started
+            if response.status_code in RETRYABLE:
+                if response.status_code == 429:
+                    self.stats["rate_limited"] += 1
+                if attempt > self.max_retries:
+                    raise TwentyError(response.status_code, _messages(response), method, path)
+                self._retry_wait(attempt, response.headers, str(response.status_code))
+                continue
+            if response.status_code >= 400:
+                raise TwentyError(response.status_code, _messages(response), method, path)
+            if not response.content:
+                return None
+            return response.json()
+
+    def _retry_wait(self, attempt: int, headers: Any, why: str) -> None:
+        wait = retry_after(headers)
+        if wait is None:
+            wait = backoff(attempt)
+        self.stats["retries"] += 1
+        self.logger.info("retrying after %s in %.1f s (attempt %d)", why, wait, attempt)
+        self.pacer.pause(wait)
+
+    @property
+    def mean_latency(self) -> float:
+        return self.stats["latency_total"] / max(self.stats["requests"], 1)
+
+    # ---- metadata -----------------------------------------------------------------------
+
+    def metadata_objects(self) -> Any:
+        return self.request("GET", "/rest/metadata/objects", params={"limit": 1000})
+
+    def create_object(self, body: dict) -> dict:
+        return unwrap(self.request("POST", "/rest/metadata/objects", body=body))
+
+    def create_field(self, body: dict) -> dict:
+        return unwrap(self.request("POST", "/rest/metadata/fields", body=body))
+
+    def patch_field(self, field_id: str, body: dict) -> dict:
+        return unwrap(self.request("PATCH", f"/rest/metadata/fields/{field_id}", body=body))
+
+    def delete_field(self, field_id: str) -> None:
+        self.request("DELETE", f"/rest/metadata/fields/{field_id}")
+
+    def delete_object(self, object_id: str) -> None:
+        self.request("DELETE", f"/rest/metadata/objects/{object_id}")
+
+    # ---- records ------------------------------------------------------------------------
+
+    def list(self, plural: str, filter_: str | None = None, page_size: int = 200) -> Iterator[dict]:
+        params: dict[str, Any] = {"limit": page_size}
+        if filter_:
+            params["filter"] = filter_
+        while True:
+            body = self.request("GET", f"/rest/{plural}", params=params)
+            yield from unwrap(body) or []
+            info = body.get("pageInfo") or {}
+            if not info.get("hasNextPage") or not info.get("endCursor"):
+                return
+            params["starting_after"] = info["endCursor"]
+
+    def batch_upsert(self, plural: str, rows: list[dict]) -> list[dict]:
+        return (
+            unwrap(
+                self.request("POST", f"/rest/batch/{plural}", params={"upsert": "true"}, body=rows)
+            )
+            or []
+        )
+
+    def update(self, plural: str, rid: str, body: dict) -> dict:
+        return unwrap(self.request("PATCH", f"/rest/{plural}/{rid}", body=body))
+
+    def destroy(self, plural: str, rid: str) -> None:
+        self.request("DELETE", f"/rest/{plural}/{rid}")
+
+    def soft_delete(self, plural: str, rid: str) -> None:
+        self.request("DELETE", f"/rest/{plural}/{rid}", params={"soft_delete": "true"})
+
+    def restore(self, plural: str, rid: str) -> dict:
+        return unwrap(self.request("PATCH", f"/rest/restore/{plural}/{rid}"))
+
+    # ---- files --------------------------------------------------------------------------
+
+    def upload_file(self, field_id: str, path: Path, name: str) -> dict:
+        """Current generation: multipart GraphQL ``uploadFilesFieldFile`` on ``/metadata``."""
+        operations = {
+            "query": "mutation($file: Upload!, $fieldMetadataId: String!){ "
+            "uploadFilesFieldFile(file:$file, fieldMetadataId:$fieldMetadataId)"
+            "{ id path size url } }",
+            "variables": {"file": None, "fieldMetadataId": field_id},
+        }
+        return self._graphql_upload("/metadata", operations, path, name)
+
+    def upload_legacy(self, path: Path, name: str) -> str:
+        """Older servers (attachment ``fullPath``): ``uploadFile`` on ``/graphql``."""
+        operations = {
+            "query": "mutation($file: Upload!, $fileFolder: FileFolder){ "
+            "uploadFile(file:$file, fileFolder:$fileFolder) }",
+            "variables": {"file": None, "fileFolder": "Attachment"},
+        }
+        result = self._graphql_upload("/graphql", operations, path, name)
+        return result if isinstance(result, str) else result.get("path")
+
+    def _graphql_upload(self, endpoint: str, operations: dict, path: Path, name: str) -> Any:
+        mime = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        with path.open("rb") as handle:
+            content = handle.read()
+        body = self.request(
+            "POST",
+            endpoint,
+            data={
+                "operations": json.dumps(operations),
+                "map": json.dumps({"0": ["variables.file"]}),
+            },
+            files={"0": (name, content, mime)},
+        )
+        if isinstance(body, dict) and body.get("errors"):
+            raise TwentyError(200, [e.get("message", "") for e in body["errors"]], "POST", endpoint)
+        return unwrap(body)

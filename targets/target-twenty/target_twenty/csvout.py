@@ -1,0 +1,241 @@
+"""CSV mode: Twenty-importable spreadsheet files, and the leftovers only the API can load.
+
+Files follow the v2.21 spreadsheet import (shared/twenty/README.md): columns are matched by field
+label, composite columns are ``<Field label> / <Sub-field label>``, relations are ``<label> / Id``
+(owners ``<label> / User Email``), at most ``csv_max_rows`` rows per file, money in units, lists
+as JSON. Note/task targets and attachments cannot be imported from a spreadsheet: they go to a
+Singer file that API mode loads later (``target-twenty --input api-leftovers.singer``).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from target_twenty.plan import KEYWORD, FieldPlan, ObjectPlan
+from target_twenty.spool import Spool
+from target_twenty.values import ALWAYS_TOGETHER, csv_cell, neutralise, subfield_labels
+
+
+@dataclass
+class Column:
+    header: str
+    prop: str
+    sub: str | None
+    kind: str
+    resolve: Callable[[Any], Any] | None = None
+
+
+@dataclass
+class CsvResult:
+    files: list[dict[str, Any]]
+    written: dict[str, int]
+    leftovers: dict[str, int]
+    leftovers_file: str | None
+    neutralised: int
+    label_clashes: list[str]
+
+
+def columns_for(
+    plan: ObjectPlan, owners: Callable[[Any], Any] | None, only: list[FieldPlan] | None = None
+) -> list[Column]:
+    cols = [Column("Id", "id", None, "UUID")]
+    for fp in only if only is not None else plan.fields.values():
+        if only is None and fp.deferred:
+            continue
+        if fp.kind == "RELATION":
+            if fp.match == "userEmail":
+                if owners is not None:
+                    cols.append(Column(f"{fp.label} / User Email", fp.prop, None, "TEXT", owners))
+                continue
+            cols.append(Column(f"{fp.label} / Id", fp.prop, None, "UUID"))
+            continue
+        labels = subfield_labels(fp.kind)
+        if labels:
+            wanted = set(fp.subfields) | set(ALWAYS_TOGETHER.get(fp.kind, ()))
+            for sub, sub_label in labels.items():
+                if sub in wanted:
+                    cols.append(Column(f"{fp.label} / {sub_label}", fp.prop, sub, fp.kind))
+        else:
+            cols.append(Column(fp.label, fp.prop, None, fp.kind))
+    return cols
+
+
+class CsvWriter:
+    def __init__(
+        self, spool: Spool, run_dir: Path, max_rows: int, owners: Callable[[Any], Any] | None
+    ) -> None:
+        self.spool = spool
+        self.dir = run_dir / "csv"
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.max_rows = max_rows
+        self.owners = owners
+        self.leftovers_path = run_dir / "api-leftovers.singer"
+        self.neutralised = 0
+
+    def write(
+        self, order: list[str], plans: dict[str, ObjectPlan], schemas: dict[str, dict]
+    ) -> CsvResult:
+        files: list[dict[str, Any]] = []
+        written: dict[str, int] = {}
+        leftovers: dict[str, int] = {}
+        index = 0
+        with self.leftovers_path.open("w", encoding="utf-8") as lo:
+            for name in order:
+                plan = plans[name]
+                if not plan.csv_importable:
+                    written[name] = self._leftover_records(lo, plan, schemas[name])
+                    if written[name]:
+                        leftovers[name] = written[name]
+                    continue
+                index += 1
+                cols = columns_for(plan, self.owners)
+                written[name] = self._files(files, index, plan, cols, f"{plan.plural}", None)
+                if self.owners is None and plan.owner_fields():
+                    owners = self._leftover_owners(lo, plan, schemas[name])
+                    if owners:
+                        leftovers[f"{name} owners"] = owners
+            for name in order:  # second pass: relations that had to wait
+                plan = plans[name]
+                deferred = [fp for fp in plan.relations() if fp.deferred]
+                if not deferred or not plan.csv_importable:
+                    continue
+                for fp in deferred:
+                    index += 1
+                    self._files(
+                        files,
+                        index,
+                        plan,
+                        columns_for(plan, None, [fp]),
+                        f"{plan.plural}-{fp.name}",
+                        fp.prop,
+                    )
+        if not leftovers:
+            self.leftovers_path.unlink()
+        clashes = [
+            f"{p.name}: {h}"
+            for p in plans.values()
+            for h in _duplicates([c.header for c in columns_for(p, self.owners)])
+        ]
+        return CsvResult(
+            files,
+            written,
+            leftovers,
+            str(self.leftovers_path) if leftovers else None,
+            self.neutralised,
+            clashes,
+        )
+
+    def _rows(self, plan: ObjectPlan, needs: str | None) -> Iterator[dict]:
+        sql = "SELECT data, id FROM records WHERE object=? AND status IS NULL"
+        if needs:
+            sql += " AND json_extract(data, ?) IS NOT NULL"
+        sql += " ORDER BY seq"
+        params = (plan.name, f'$."{needs}"') if needs else (plan.name,)
+        for data, rid in self.spool.db.execute(sql, params):
+            record = json.loads(data)
+            record["id"] = rid
+            yield record
+
+    def _files(
+        self,
+        files: list,
+        index: int,
+        plan: ObjectPlan,
+        cols: list[Column],
+        stem: str,
+        needs: str | None,
+    ) -> int:
+        count = 0
+        part = 0
+        handle = writer = None
+        headers = [c.header for c in cols]
+        for record in self._rows(plan, needs):
+            if writer is None or count % self.max_rows == 0:
+                if handle:
+                    handle.close()
+                part += 1
+                path = self.dir / f"{index:02d}-{stem}-{part:03d}.csv"
+                handle = path.open("w", encoding="utf-8", newline="")
+                writer = csv.writer(handle)
+                writer.writerow(headers)
+                files.append(
+                    {
+                        "file": str(path),
+                        "object": plan.name,
+                        "rows": 0,
+                        "second_pass": needs is not None,
+                    }
+                )
+            writer.writerow([self._cell(c, record) for c in cols])
+            files[-1]["rows"] += 1
+            count += 1
+        if handle:
+            handle.close()
+        return count
+
+    def _cell(self, col: Column, record: dict) -> str:
+        value = record.get(col.prop)
+        if col.sub is not None:
+            value = value.get(col.sub) if isinstance(value, dict) else None
+        if col.resolve is not None:
+            value = col.resolve(value)
+        text = csv_cell(col.kind, col.sub, value)
+        text, changed = neutralise(text)
+        self.neutralised += changed
+        return text
+
+    def _leftover_records(self, out, plan: ObjectPlan, schema: dict) -> int:
+        out.write(
+            json.dumps(
+                {"type": "SCHEMA", "stream": plan.name, "schema": schema, "key_properties": ["id"]}
+            )
+            + "\n"
+        )
+        count = 0
+        for record in self._rows(plan, None):
+            out.write(json.dumps({"type": "RECORD", "stream": plan.name, "record": record}) + "\n")
+            count += 1
+        return count
+
+    def _leftover_owners(self, out, plan: ObjectPlan, schema: dict) -> int:
+        """Owner links the spreadsheet could not carry (no member list): partial records that
+        API mode applies as updates of the records the spreadsheet created."""
+        props = [fp.prop for fp in plan.owner_fields()]
+        stream = f"{plan.name}__owners"
+        partial = {
+            "type": "object",
+            KEYWORD: {**schema.get(KEYWORD, {}), "object": plan.name, "partial": True},
+            "properties": {p: schema["properties"][p] for p in ["id", *props]},
+        }
+        out.write(
+            json.dumps(
+                {"type": "SCHEMA", "stream": stream, "schema": partial, "key_properties": ["id"]}
+            )
+            + "\n"
+        )
+        count = 0
+        for record in self._rows(plan, None):
+            values = {p: record[p] for p in props if record.get(p)}
+            if values:
+                out.write(
+                    json.dumps(
+                        {
+                            "type": "RECORD",
+                            "stream": stream,
+                            "record": {"id": record["id"], **values},
+                        }
+                    )
+                    + "\n"
+                )
+                count += 1
+        return count
+
+
+def _duplicates(items: list[str]) -> list[str]:
+    seen: set[str] = set()
+    return [h for h in items if h.lower() in seen or seen.add(h.lower())]

@@ -1,0 +1,245 @@
+"""target-twenty: the Singer target that lands a CRM migration in Twenty."""
+
+from __future__ import annotations
+
+import sys
+import typing as t
+from urllib.parse import urlsplit
+
+from singer_sdk import typing as th
+from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.target_base import Target
+
+from target_twenty.api.mode import client_for, fetch_workspace
+from target_twenty.migration import Migration
+from target_twenty.sinks import SpoolSink
+from target_twenty.workspace import Workspace
+
+if t.TYPE_CHECKING:
+    from types import FrameType
+
+
+def default_rate(api_url: str) -> int:
+    """Twenty Cloud answers 429 beyond about 50 requests a minute on some plans
+    (twentyhq/twenty#14122); a self-hosted server's default limit is 100 per minute."""
+    return 50 if "twenty.com" in (urlsplit(api_url).hostname or "") else 100
+
+
+class TargetTwenty(Target):
+    """Loads a CRM migration into Twenty CRM. It holds every record until the end of input (spooled to disk), reads what the workspace has, checks references, duplicates and values, orders objects by their relations (parents first; self-references and cycles in a second pass), then writes Twenty-importable CSV batches, or loads the workspace through its API: custom objects, fields and options provisioned first, paced to the workspace's rate limit, idempotent batch upserts with deterministic ids, failing rows isolated with Twenty's message, every write audited for `target-twenty rollback`, with dry-run plans and sample runs with a field-level diff. The reconciliation report accounts for every source record: written, merged or rejected with a reason. Fed by crm2twenty-mapper, whose SCHEMA messages carry the Twenty field intent (`x-twenty`); a plain Singer stream becomes a custom object."""  # noqa: E501
+
+    name = "target-twenty"
+    default_sink_class = SpoolSink
+    # Records must wait for every stream (parents before children): no age-based draining.
+    _MAX_RECORD_AGE_IN_MINUTES = float("inf")
+
+    config_jsonschema = th.PropertiesList(
+        th.Property(
+            "mode",
+            th.StringType,
+            default="csv",
+            allowed_values=["csv", "api"],
+            description="`csv`: write Twenty-importable CSV batches (no server needed); "
+            "`api`: provision and load a Twenty workspace through its API.",
+        ),
+        th.Property(
+            "api_url",
+            th.StringType,
+            description="Base URL of the Twenty server, e.g. `https://api.twenty.com` or "
+            "`https://crm.example.com` (API mode; in CSV mode, optional: the "
+            "workspace's metadata and members are then read from it).",
+        ),
+        th.Property(
+            "api_key",
+            th.StringType,
+            secret=True,
+            description="A Twenty API key (Settings → APIs & Webhooks). Never logged.",
+        ),
+        th.Property(
+            "requests_per_minute",
+            th.IntegerType,
+            description="The pacer's ceiling, shared by every request of the run. "
+            "Default: 50 for Twenty Cloud (api.twenty.com), 100 for a "
+            "self-hosted server (its default limit).",
+        ),
+        th.Property(
+            "batch_size",
+            th.IntegerType,
+            default=60,
+            description="Records per batch request; shrinks by itself to N when Twenty "
+            "answers `Maximum number of records to upsert is N`.",
+        ),
+        th.Property(
+            "max_concurrency",
+            th.IntegerType,
+            default=4,
+            description="Most requests in flight at once. More than one is used only "
+            "when the round-trip time, not the rate limit, is the bottleneck.",
+        ),
+        th.Property(
+            "request_timeout",
+            th.NumberType,
+            default=60,
+            description="Seconds to wait for one answer before retrying.",
+        ),
+        th.Property(
+            "max_retries",
+            th.IntegerType,
+            default=8,
+            description="Retries of one request on 429, 5xx, timeouts and lost "
+            "connections (Retry-After honoured; exponential backoff when "
+            "absent) before the run stops without writing state.",
+        ),
+        th.Property(
+            "dry_run",
+            th.BooleanType,
+            default=False,
+            description="API mode: read the workspace, plan and check everything, write "
+            "nothing; the report gives per object the records, the exact "
+            "number of requests and the ETA at `requests_per_minute`.",
+        ),
+        th.Property(
+            "sample_size",
+            th.IntegerType,
+            description="API mode: load only the first N records of each object (with "
+            "the records they point at), read them back and write a "
+            "field-level diff (source → sent → returned) to "
+            "`sample-diff.csv` and the report.",
+        ),
+        th.Property(
+            "progress_seconds",
+            th.NumberType,
+            default=30,
+            description="How often a long load logs records/s, requests used and ETA.",
+        ),
+        th.Property(
+            "output_dir",
+            th.StringType,
+            default="output",
+            description="Folder for the run's files: each run writes a sub-folder named "
+            "after its run id (CSV batches, rejects.csv, repairs.csv, "
+            "merges.csv, report.md/json, the attachment manifest) and "
+            "`LATEST` names the newest.",
+        ),
+        th.Property(
+            "state_dir",
+            th.StringType,
+            description="Folder for what must outlive a run: the registry of records "
+            "already written, used by delta runs to resolve references and "
+            "duplicates against earlier runs. Default: `<output_dir>/state`.",
+        ),
+        th.Property(
+            "migration_name",
+            th.StringType,
+            default="crm2twenty migration",
+            description="Name of this migration, shown in the report.",
+        ),
+        th.Property(
+            "csv_max_rows",
+            th.IntegerType,
+            default=10_000,
+            description="Most data rows per CSV file (Twenty's spreadsheet import refuses "
+            "more than 10,000).",
+        ),
+        th.Property(
+            "on_duplicate",
+            th.StringType,
+            default="link",
+            allowed_values=["link", "merge", "reject"],
+            description="Records sharing a unique value (person e-mail, company domain, "
+            "a unique custom field), in the input or with a record an earlier "
+            "run loaded: `link` keeps the first and points every reference "
+            "at it; `merge` also fills its empty fields from the duplicate; "
+            "`reject` rejects the later ones.",
+        ),
+        th.Property(
+            "on_dangling_reference",
+            th.StringType,
+            default="null",
+            allowed_values=["null", "reject"],
+            description="A reference to a record absent from the migration (or rejected): "
+            "`null` writes the record without that link and lists it in "
+            "repairs.csv; `reject` rejects the record. Relations the rules "
+            "mark `required` always reject.",
+        ),
+        th.Property(
+            "on_invalid_value",
+            th.StringType,
+            default="null",
+            allowed_values=["null", "reject"],
+            description="A value Twenty would refuse (malformed e-mail, unknown SELECT "
+            "option, unparsable date): `null` leaves the field empty and lists "
+            "it in repairs.csv; `reject` rejects the record.",
+        ),
+        th.Property(
+            "metadata_file",
+            th.StringType,
+            description="Your workspace's metadata, saved from `GET /rest/metadata/objects`"
+            " (either response shape). Without it, CSV mode uses a bundled "
+            "snapshot of a clean Twenty v2.21.0 workspace.",
+        ),
+        th.Property(
+            "workspace_members",
+            th.ArrayType(th.StringType),
+            description="E-mails of the workspace members (CSV mode). When given, owner "
+            "columns are written as `<Owner label> / User Email`, matched "
+            "case-insensitively; otherwise owner links go to the API "
+            "leftovers file.",
+        ),
+        th.Property(
+            "fallback_owner_email",
+            th.StringType,
+            description="Member e-mail given to records whose source owner matches no "
+            "workspace member (those owners are listed as orphans).",
+        ),
+        th.Property(
+            "keep_spool",
+            th.BooleanType,
+            default=False,
+            description="Keep the run's SQLite spool (`spool.sqlite`) for inspection.",
+        ),
+    ).to_dict()
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        config = dict(self.config)
+        client = None
+        if config.get("mode") == "api" or (config.get("api_url") and config.get("api_key")):
+            if not (config.get("api_url") and config.get("api_key")):
+                raise ConfigValidationError(
+                    "API mode needs `api_url` and `api_key` (the key can "
+                    "come from TARGET_TWENTY_API_KEY)"
+                )
+            config.setdefault("requests_per_minute", default_rate(config["api_url"]))
+            client = client_for(config, self.logger)
+            workspace = fetch_workspace(client)
+        elif config.get("metadata_file"):
+            workspace = Workspace.from_file(config["metadata_file"])
+        else:
+            workspace = Workspace.bundled()
+        if config.get("requests_per_minute") is None:
+            config.pop("requests_per_minute", None)
+        self.migration = Migration(config, workspace, self.logger, client)
+        # Each sink hands its records to this run's migration.
+        self.default_sink_class = type(
+            "BoundSpoolSink", (SpoolSink,), {"migration": self.migration}
+        )
+
+    def get_sink_class(self, stream_name: str) -> type[SpoolSink]:
+        return self.default_sink_class
+
+    def process_endofpipe(self) -> None:
+        self.migration.finish()
+        # Only now, with everything written, may the final STATE be emitted.
+        super().process_endofpipe()
+
+    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
+        # The SDK drains and emits the latest STATE on SIGTERM, which would acknowledge
+        # records this target never wrote (meltano/sdk#3775). Stop without state instead:
+        # the next run re-sends them and the deterministic ids make that idempotent.
+        self.logger.warning("Received signal %d: stopping without writing state", signum)
+        sys.exit(128 + signum)
+
+
+if __name__ == "__main__":
+    TargetTwenty.cli()

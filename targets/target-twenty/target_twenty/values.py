@@ -1,0 +1,228 @@
+"""Checking values against their Twenty field type, and shaping them for the API or a CSV cell.
+
+Twenty refuses a whole batch for one bad value (API) or drops the row on submit (spreadsheet
+import), so a value is checked before it is written: a valid value is normalised, an invalid
+one raises :class:`InvalidValue` and the record is repaired (field left empty, listed) or
+rejected, by the ``on_invalid_value`` setting.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import uuid
+from decimal import Decimal
+from typing import Any
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+_URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*://)?[^\s/?#]+\.[^\s/?#]+(?:[/?#]\S*)?$", re.I)
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_PHONE = re.compile(r"^[0-9 ()+.\-]{3,}$")
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+
+
+class InvalidValue(ValueError):
+    pass
+
+
+def plain(value: Any) -> Any:
+    """JSON-safe: Decimals (the SDK reads floats as Decimal) and datetimes become plain values."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dt.datetime):
+        return iso_datetime(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
+def iso_datetime(value: Any) -> str:
+    """ISO 8601 in UTC with ``Z``: the form Twenty asks for (``YYYY-MM-DDTHH:mm:ssZ``)."""
+    if isinstance(value, str):
+        text = value.strip()
+        if _DATE.match(text):
+            value = dt.datetime.fromisoformat(text + "T00:00:00+00:00")
+        else:
+            try:
+                value = dt.datetime.fromisoformat(
+                    text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text
+                )
+            except ValueError as exc:
+                raise InvalidValue(f"{value!r} is not an ISO 8601 date-time") from exc
+    if not isinstance(value, dt.datetime):
+        raise InvalidValue(f"{value!r} is not a date-time")
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _number(value: Any) -> int | float:
+    if isinstance(value, bool):
+        raise InvalidValue(f"{value!r} is not a number")
+    if isinstance(value, int | float | Decimal):
+        return plain(value) if isinstance(value, Decimal) else value
+    try:
+        d = Decimal(str(value).strip())
+    except Exception as exc:
+        raise InvalidValue(f"{value!r} is not a number") from exc
+    return plain(d)
+
+
+def _email(value: Any) -> str:
+    text = str(value).strip().lower()
+    if not _EMAIL.match(text):
+        raise InvalidValue(f"{value!r} is not a valid e-mail address")
+    return text
+
+
+def _composite(value: Any, primary: str) -> dict:
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items() if v not in (None, "", [])}
+    return {primary: plain(value)}
+
+
+def normalise(kind: str, value: Any) -> Any:
+    """The value ready for Twenty, or :class:`InvalidValue`; ``None`` stays ``None``."""
+    if value is None:
+        return None
+    if kind in ("TEXT", "SELECT", "RATING"):
+        if isinstance(value, dict | list):
+            raise InvalidValue(f"{kind} value cannot be {type(value).__name__}")
+        return str(plain(value))
+    if kind in ("NUMBER", "NUMERIC"):
+        return _number(value)
+    if kind == "BOOLEAN":
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("true", "false"):
+            return text == "true"
+        raise InvalidValue(f"{value!r} is not a boolean")
+    if kind == "DATE_TIME":
+        return iso_datetime(value)
+    if kind == "DATE":
+        text = plain(value)
+        text = text[:10] if isinstance(text, str) and len(text) >= 10 else text
+        if not isinstance(text, str) or not _DATE.match(text):
+            raise InvalidValue(f"{value!r} is not a date (YYYY-MM-DD)")
+        try:
+            dt.date.fromisoformat(text)
+        except ValueError as exc:
+            raise InvalidValue(f"{value!r} is not a date") from exc
+        return text
+    if kind in ("UUID", "RELATION"):
+        try:
+            return str(uuid.UUID(str(value)))
+        except ValueError as exc:
+            raise InvalidValue(f"{value!r} is not a UUID") from exc
+    if kind in ("MULTI_SELECT", "ARRAY"):
+        items = value if isinstance(value, list) else [value]
+        return [str(plain(v)) for v in items if v not in (None, "")] or None
+    if kind == "EMAILS":
+        emails = _composite(value, "primaryEmail")
+        if "primaryEmail" in emails:
+            emails["primaryEmail"] = _email(emails["primaryEmail"])
+        if "additionalEmails" in emails:
+            emails["additionalEmails"] = [_email(e) for e in emails["additionalEmails"]]
+        return emails or None
+    if kind == "LINKS":
+        links = _composite(value, "primaryLinkUrl")
+        url = links.get("primaryLinkUrl")
+        if url is not None and not _URL.match(str(url)):
+            raise InvalidValue(f"{url!r} is not a URL")
+        return links or None
+    if kind == "PHONES":
+        phones = _composite(value, "primaryPhoneNumber")
+        number = phones.get("primaryPhoneNumber")
+        if number is not None and not _PHONE.match(str(number)):
+            raise InvalidValue(f"{number!r} is not a phone number")
+        return phones or None
+    if kind == "CURRENCY":
+        money = _composite(value, "amountMicros")
+        if "amountMicros" in money:
+            money["amountMicros"] = int(_number(money["amountMicros"]))
+        code = money.get("currencyCode")
+        if code is not None and not _CURRENCY.match(str(code)):
+            raise InvalidValue(f"{code!r} is not an ISO 4217 currency code")
+        return money if "amountMicros" in money else None
+    if kind == "FULL_NAME":
+        if isinstance(value, str):
+            first, _, last = value.strip().rpartition(" ")
+            return {"firstName": first or last, "lastName": last if first else ""}
+        return _composite(value, "firstName") or None
+    if kind.startswith("RICH_TEXT"):
+        return _composite(value, "markdown") or None
+    if kind == "ADDRESS":
+        return _composite(value, "addressStreet1") or None
+    if kind == "RAW_JSON":
+        return plain(value)
+    return plain(value)
+
+
+# Import header sub-labels, fixed English in the v2.21 front end (shared/twenty/README.md).
+SUBFIELD_LABELS = {
+    "CURRENCY": {"amountMicros": "Amount", "currencyCode": "Currency"},
+    "EMAILS": {"primaryEmail": "Primary Email", "additionalEmails": "Additional Emails"},
+    "LINKS": {
+        "primaryLinkUrl": "Link URL",
+        "primaryLinkLabel": "Link Label",
+        "secondaryLinks": "Secondary Links",
+    },
+    "PHONES": {
+        "primaryPhoneNumber": "Primary Phone Number",
+        "primaryPhoneCountryCode": "Primary Phone Country Code",
+        "primaryPhoneCallingCode": "Primary Phone Calling Code",
+        "additionalPhones": "Additional Phones",
+    },
+    "FULL_NAME": {"firstName": "First Name", "lastName": "Last Name"},
+    "ADDRESS": {
+        "addressStreet1": "Address 1",
+        "addressStreet2": "Address 2",
+        "addressCity": "City",
+        "addressState": "State",
+        "addressCountry": "Country",
+        "addressPostcode": "Post Code",
+    },
+    "RICH_TEXT": {"markdown": "Markdown"},
+}
+# The import wants number, country code and calling code together.
+ALWAYS_TOGETHER = {
+    "PHONES": ("primaryPhoneNumber", "primaryPhoneCountryCode", "primaryPhoneCallingCode")
+}
+
+
+def subfield_labels(kind: str) -> dict[str, str]:
+    return SUBFIELD_LABELS.get("RICH_TEXT" if kind.startswith("RICH_TEXT") else kind, {})
+
+
+def csv_cell(kind: str, sub: str | None, value: Any) -> str:
+    """One spreadsheet-import cell (units for money, JSON for lists, ``true``/``false``)."""
+    if value is None or value == "":
+        return ""
+    if kind == "CURRENCY" and sub == "amountMicros":
+        units = Decimal(int(value)) / Decimal(1_000_000)
+        text = format(units.normalize(), "f")
+        return text
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | dict):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMERIC = re.compile(r"^[+-]?(\d[\d\s().\-/]*)?\.?\d*$")
+
+
+def neutralise(cell: str) -> tuple[str, bool]:
+    """Defuse spreadsheet formula injection (OWASP CSV injection): a cell that starts with
+    ``= + - @`` tab or CR gets a leading apostrophe, unless it is a plain number or phone
+    number (``-12.5``, ``+44 20 7946 0958``), which spreadsheets do not evaluate as formulas."""
+    if cell and cell[0] in _FORMULA_START and not _NUMERIC.match(cell):
+        return "'" + cell, True
+    return cell, False

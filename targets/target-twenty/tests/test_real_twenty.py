@@ -1,0 +1,111 @@
+"""The API-mode scenarios against a real Twenty, when one is given.
+
+Set TWENTY_API_URL and TWENTY_API_KEY (a workspace you can write to; everything a test creates
+it rolls back, custom fields and objects included). Without them these tests are skipped and
+say why. Records use names and e-mails unique to the run, so existing data is not touched.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import uuid
+from contextlib import redirect_stdout
+from pathlib import Path
+
+import pytest
+import requests
+from target_twenty.rollback import rollback
+from target_twenty.target import TargetTwenty
+from twenty_builders import COMPANY, OPPORTUNITY, PERSON, Run, prop, record, rid, schema
+
+URL, KEY = os.environ.get("TWENTY_API_URL"), os.environ.get("TWENTY_API_KEY")
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(
+        not (URL and KEY),
+        reason="no real Twenty: set TWENTY_API_URL and TWENTY_API_KEY to run these against one",
+    ),
+]
+
+
+def run_target(tmp_path: Path, messages: list[dict], **config) -> Run:
+    output = tmp_path / "out"
+    target = TargetTwenty(
+        config={"mode": "api", "api_url": URL, "api_key": KEY, "output_dir": str(output), **config}
+    )
+    with redirect_stdout(io.StringIO()):
+        target.listen(io.StringIO("".join(json.dumps(m) + "\n" for m in messages)))
+    return Run(output, "")
+
+
+def get(path: str) -> dict:
+    answer = requests.get(
+        f"{URL.rstrip('/')}/rest/{path}", headers={"Authorization": f"Bearer {KEY}"}, timeout=30
+    )
+    answer.raise_for_status()
+    return answer.json()
+
+
+def test_load_read_back_rerun_and_roll_back(tmp_path: Path) -> None:
+    tag = uuid.uuid4().hex[:8]
+    suffix = "C" + tag.upper()
+    matter = schema(
+        f"crmtest{tag}",
+        {
+            "name": prop("TEXT"),
+            "clientId": prop("RELATION", target="person", match="id", inverseLabel=f"Tests {tag}"),
+        },
+        custom=True,
+        namePlural=f"crmtests{tag}",
+        labelSingular=f"Test {tag}",
+        labelPlural=f"Tests {tag}",
+    )
+    messages = [
+        COMPANY,
+        PERSON,
+        OPPORTUNITY,
+        matter,
+        record(
+            "company",
+            f"{tag}-1",
+            name=f"Acme {tag}",
+            employees=12,
+            domainName={"primaryLinkUrl": f"https://{tag}.example"},
+        ),
+        record(
+            "person",
+            f"{tag}-1",
+            emails={"primaryEmail": f"ana.{tag}@example.org"},
+            companyId=rid("company", f"{tag}-1"),
+        ),
+        record(
+            "opportunity",
+            f"{tag}-1",
+            name=f"Deal {tag}",
+            stage=suffix,
+            companyId=rid("company", f"{tag}-1"),
+            pointOfContactId=rid("person", f"{tag}-1"),
+        ),
+        record(f"crmtest{tag}", f"{tag}-1", name="M", clientId=rid("person", f"{tag}-1")),
+    ]
+    messages[2]["schema"]["properties"]["stage"]["x-twenty"]["options"] = [
+        {"value": suffix, "label": f"Stage {tag}", "position": 0}
+    ]
+    state = {"state_dir": str(tmp_path / "state")}
+    first = run_target(tmp_path, messages, **state)
+    assert first.report["balanced"] and first.report["rejects"]["count"] == 0
+    company = get(f"companies/{rid('company', f'{tag}-1')}")["data"]["company"]
+    assert company["name"] == f"Acme {tag}" and company["employees"] == 12
+    deal = get(f"opportunities/{rid('opportunity', f'{tag}-1')}")["data"]["opportunity"]
+    assert deal["stage"] == suffix and deal["pointOfContactId"] == rid("person", f"{tag}-1")
+    second = run_target(tmp_path, messages, **state)
+    assert second.report["provisioning"] == {"objects": [], "fields": [], "options": []}
+    assert second.report["api"]["created"] == {}
+    config = {"api_url": URL, "api_key": KEY, **state}
+    rollback(config, second.report["run_id"])
+    done = rollback(config, first.report["run_id"], remove_metadata=True)
+    assert done["destroyed"] == 4
+    with pytest.raises(requests.HTTPError):
+        get(f"companies/{rid('company', f'{tag}-1')}")

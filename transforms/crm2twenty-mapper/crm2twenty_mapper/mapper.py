@@ -1,0 +1,135 @@
+"""The crm2twenty mapper plugin (a singer-sdk InlineMapper)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import typing as t
+
+from crm2twenty_common.writer import BufferedSingerWriter
+from singer_sdk import typing as th
+from singer_sdk.contrib.msgspec import MsgSpecReader
+from singer_sdk.helpers.capabilities import PluginCapabilities
+from singer_sdk.mapper_base import InlineMapper
+from singer_sdk.singerlib import RecordMessage, SchemaMessage, StateMessage
+
+from crm2twenty_mapper import rules as rules_mod
+from crm2twenty_mapper.engine import Engine
+
+if t.TYPE_CHECKING:
+    from singer_sdk import singerlib as singer
+
+
+class Crm2TwentyMapper(InlineMapper):
+    """Turns source-shaped CRM streams into Twenty-shaped streams (company, person, opportunity, note, noteTarget, task, taskTarget, attachment, custom objects), following one reviewable YAML rules file per source. Every record gets a deterministic id (UUIDv5 of migration namespace, source, object, source key), references are computed the same way, and each SCHEMA carries the Twenty field intent in the `x-twenty` keyword so that target-twenty can provision fields, objects and options. Rows a rule cannot map go to the `_rejects` stream with the reason."""  # noqa: E501
+
+    name = "crm2twenty-mapper"
+    # No stream-maps / flattening: this mapper does not run the SDK's stream-maps engine, and
+    # advertising the settings would have them silently ignored.
+    capabilities: t.ClassVar[list[PluginCapabilities]] = [
+        PluginCapabilities.ABOUT,
+        PluginCapabilities.STRUCTURED_LOGGING,
+    ]
+    message_reader_class = MsgSpecReader
+    message_writer_class = BufferedSingerWriter
+
+    config_jsonschema = th.PropertiesList(
+        th.Property(
+            "rules",
+            th.StringType,
+            description=(
+                "Rules to apply: a path to a YAML rules file, or the name of a built-in one "
+                "(allegory, …). When empty, the built-in rules whose `extractors` list names the "
+                "Meltano extractor feeding this mapper (MELTANO_EXTRACTOR_NAME) are used, so one "
+                "`mapper` mapping serves every source."
+            ),
+        ),
+        th.Property(
+            "migration_namespace",
+            th.StringType,
+            default="crm2twenty",
+            description=(
+                "Seed of every deterministic record id (a UUID or any text). Keep it the same for "
+                "every run of one migration: re-runs then update records instead of duplicating "
+                "them. Use another value to load the same source as separate records."
+            ),
+        ),
+        th.Property(
+            "rule_options",
+            th.ObjectType(additional_properties=True),
+            description=(
+                "Choices the rules file offers under `options`, e.g. `{\"cases_as\": "
+                "\"supportCase\"}` for Sage CRM cases as a custom object instead of tasks."
+            ),
+        ),
+        th.Property(
+            "keep_source_values",
+            th.IntegerType,
+            default=1000,
+            description=(
+                "Carry the raw source values of the first N records of each stream in the "
+                "records' provenance, so that target-twenty's sample run can show source → sent "
+                "→ returned for each field. 0 turns it off."
+            ),
+        ),
+    ).to_dict()
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        choice = rules_mod.choose(
+            self.config.get("rules"),
+            os.environ.get("MELTANO_EXTRACTOR_NAME"),
+            os.environ.get("MELTANO_EXTRACTOR_NAMESPACE"),
+        )
+        self.rules = rules_mod.load(choice, self.config.get("rule_options"))
+        self.engine = Engine(
+            self.rules,
+            self.config.get("migration_namespace", "crm2twenty"),
+            int(self.config.get("keep_source_values", 1000)),
+        )
+        self.logger.info("Mapping with %s (source %s)", self.rules.path, self.rules.source)
+
+    def _messages(self, items: t.Iterable[tuple]) -> t.Iterator[singer.Message]:
+        for kind, stream, payload, *rest in items:
+            if kind == "schema":
+                yield SchemaMessage(stream=stream, schema=payload, key_properties=rest[0])
+            else:
+                yield RecordMessage(stream=stream, record=payload)
+
+    def map_schema_message(self, message_dict: dict) -> t.Iterable[singer.Message]:
+        return self._messages(
+            self.engine.on_schema(
+                message_dict["stream"],
+                message_dict["schema"],
+                list(message_dict.get("key_properties") or []),
+            )
+        )
+
+    def map_record_message(self, message_dict: dict) -> t.Iterable[singer.Message]:
+        return self._messages(self.engine.on_record(message_dict["stream"], message_dict["record"]))
+
+    def map_state_message(self, message_dict: dict) -> t.Iterable[singer.Message]:
+        # State passes through unchanged: Meltano stores what the target echoes back.
+        yield StateMessage(value=message_dict["value"])
+
+    def map_activate_version_message(self, message_dict: dict) -> t.Iterable[singer.Message]:
+        # Source-side table versions mean nothing to Twenty-shaped streams.
+        return ()
+
+    def process_endofpipe(self) -> None:
+        self._write_messages(self._messages(self.engine.summary()))
+        sys.stdout.flush()
+        for stream, counts in sorted(self.engine.counts.items()):
+            self.logger.info(
+                "%s: read %d, mapped %d, rejected %d, ignored %d",
+                stream,
+                counts["read"],
+                counts["mapped"],
+                counts["rejected"],
+                counts["ignored"],
+            )
+
+
+if __name__ == "__main__":
+    Crm2TwentyMapper.cli()
+    sys.exit(0)

@@ -1,0 +1,577 @@
+"""Value transforms named in the rules files (``transforms: [trim, email]``).
+
+A transform takes a value and returns the new value. ``None`` means "empty". A value that cannot be
+made valid raises :class:`InvalidValue`; the field's ``on_invalid`` decides whether the record is
+rejected or the field is left empty and the original value listed as a repair.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import phonenumbers
+
+
+class InvalidValue(ValueError):
+    """A source value a transform cannot turn into a valid Twenty value."""
+
+
+@dataclass(frozen=True)
+class Context:
+    """Defaults a rules file sets for every transform (``defaults:``)."""
+
+    currency: str = "USD"
+    phone_country: str = "US"
+    timezone: str = "UTC"
+    dayfirst: bool = False
+    # Lookup tables filled from source streams as they pass (``lookups:`` in the rules).
+    tables: dict = field(default_factory=dict, compare=False)
+
+
+Transform = Callable[[Any], Any]
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+_LIST_SPLIT = re.compile(r"[;,\n]")
+_MULTI_SPACE = re.compile(r"[ \t]+")
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def trim(value: Any) -> Any:
+    if isinstance(value, str):
+        value = _MULTI_SPACE.sub(" ", value.strip())
+        return value or None
+    return value
+
+
+def lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
+def upper(value: Any) -> Any:
+    return value.upper() if isinstance(value, str) else value
+
+
+def email(value: Any) -> str | None:
+    text = _text(value)
+    if text is None:
+        return None
+    text = text.lower()
+    if text.startswith("mailto:"):
+        text = text[7:]
+    if not _EMAIL.match(text):
+        raise InvalidValue(f"{value!r} is not a valid e-mail address")
+    return text
+
+
+def emails(value: Any) -> list[str] | None:
+    """A list of addresses from a list or a ``;``/``,``-separated text; every one must be valid."""
+    items = value if isinstance(value, list) else _LIST_SPLIT.split(str(value or ""))
+    result = [e for e in (email(item) for item in items) if e]
+    return result or None
+
+
+def url(value: Any) -> str | None:
+    text = _text(value)
+    if text is None:
+        return None
+    if "://" not in text:
+        text = "https://" + text.lstrip("/")
+    parts = urlsplit(text)
+    host = (parts.hostname or "").lower()
+    if "." not in host or " " in text:
+        raise InvalidValue(f"{value!r} is not a valid URL")
+    netloc = host if parts.port is None else f"{host}:{parts.port}"
+    path = parts.path if parts.path not in ("", "/") else ""
+    return urlunsplit((parts.scheme.lower(), netloc, path, parts.query, ""))
+
+
+def domain(value: Any) -> str | None:
+    """The host of a URL, without ``www.``: what makes two company websites the same company."""
+    normal = url(value)
+    if normal is None:
+        return None
+    host = urlsplit(normal).hostname or ""
+    return host[4:] if host.startswith("www.") else host
+
+
+# English names of the countries a CRM export most often carries (ISO 3166 alpha-2 codes are
+# read as such); an unknown name falls back to the rules' default phone country.
+COUNTRIES = {
+    "united states": "US",
+    "usa": "US",
+    "united states of america": "US",
+    "us": "US",
+    "united kingdom": "GB",
+    "uk": "GB",
+    "great britain": "GB",
+    "england": "GB",
+    "scotland": "GB",
+    "wales": "GB",
+    "ireland": "IE",
+    "france": "FR",
+    "germany": "DE",
+    "deutschland": "DE",
+    "spain": "ES",
+    "españa": "ES",
+    "italy": "IT",
+    "portugal": "PT",
+    "netherlands": "NL",
+    "the netherlands": "NL",
+    "belgium": "BE",
+    "luxembourg": "LU",
+    "switzerland": "CH",
+    "austria": "AT",
+    "denmark": "DK",
+    "sweden": "SE",
+    "norway": "NO",
+    "finland": "FI",
+    "iceland": "IS",
+    "poland": "PL",
+    "czech republic": "CZ",
+    "czechia": "CZ",
+    "hungary": "HU",
+    "romania": "RO",
+    "greece": "GR",
+    "turkey": "TR",
+    "türkiye": "TR",
+    "canada": "CA",
+    "mexico": "MX",
+    "brazil": "BR",
+    "argentina": "AR",
+    "chile": "CL",
+    "colombia": "CO",
+    "australia": "AU",
+    "new zealand": "NZ",
+    "japan": "JP",
+    "china": "CN",
+    "india": "IN",
+    "singapore": "SG",
+    "hong kong": "HK",
+    "south korea": "KR",
+    "israel": "IL",
+    "united arab emirates": "AE",
+    "uae": "AE",
+    "south africa": "ZA",
+    "nigeria": "NG",
+    "kenya": "KE",
+    "egypt": "EG",
+    "morocco": "MA",
+}
+
+
+def region_for(country: Any, default: str) -> str:
+    """A phone region from an ISO code or an English country name."""
+    text = _text(country)
+    if text is None:
+        return default
+    if len(text) == 2 and text.upper() in phonenumbers.SUPPORTED_REGIONS:
+        return text.upper()
+    return COUNTRIES.get(text.lower(), default)
+
+
+def make_phone(ctx: Context) -> Transform:
+    """A number, or ``[number, country]``: a national-format number is read in the row's
+    country (``020 7946 0958`` with ``United Kingdom``), else the rules' default country."""
+
+    def phone(value: Any) -> dict | None:
+        number, country = [*value, None][:2] if isinstance(value, list) else (value, None)
+        text = _text(number)
+        if text is None:
+            return None
+        region = region_for(country, ctx.phone_country)
+        try:
+            parsed = phonenumbers.parse(text, None if text.startswith("+") else region)
+        except phonenumbers.NumberParseException as exc:
+            raise InvalidValue(f"{text!r} is not a phone number ({exc})") from exc
+        if not phonenumbers.is_possible_number(parsed):
+            raise InvalidValue(f"{text!r} is not a possible phone number in {region}")
+        found = phonenumbers.region_code_for_number(parsed) or region
+        return {
+            "primaryPhoneNumber": str(parsed.national_number),
+            "primaryPhoneCountryCode": found,
+            "primaryPhoneCallingCode": f"+{parsed.country_code}",
+        }
+
+    return phone
+
+
+def make_additional_phones(ctx: Context) -> Transform:
+    """Numbers (one, a list, or ``[number, country]``) → Twenty's ``additionalPhones`` items."""
+    phone = make_phone(ctx)
+
+    def additional_phones(value: Any) -> list[dict] | None:
+        # [numbers, country] from `from_all`; a country never has digits, a number always does
+        if (
+            isinstance(value, list)
+            and len(value) == 2
+            and (value[1] is None or not any(c.isdigit() for c in str(value[1])))
+        ):
+            items, country = value[0] if isinstance(value[0], list) else [value[0]], value[1]
+        else:
+            items, country = (value if isinstance(value, list) else [value]), None
+        result = []
+        for item in items:
+            parsed = phone([item, country])
+            if parsed:
+                result.append(
+                    {
+                        "number": parsed["primaryPhoneNumber"],
+                        "countryCode": parsed["primaryPhoneCountryCode"],
+                        "callingCode": parsed["primaryPhoneCallingCode"],
+                    }
+                )
+        return result or None
+
+    return additional_phones
+
+
+def split_name(value: Any) -> dict | None:
+    """``"Ana Ruiz"`` → first ``Ana``, last ``Ruiz``; ``"Ruiz, Ana"`` → the same."""
+    text = _text(value)
+    if text is None:
+        return None
+    if "," in text:
+        last, _, first = text.partition(",")
+        return {"firstName": first.strip(), "lastName": last.strip()}
+    first, _, last = text.rpartition(" ")
+    if not first:
+        return {"firstName": last, "lastName": ""}
+    return {"firstName": first.strip(), "lastName": last}
+
+
+def person_name(values: Any) -> dict | None:
+    """From ``[first, last, full]``: first/last when either is set, else ``full`` split."""
+    first, last, full = ([*list(values), None, None, None])[:3]
+    first, last = _text(first), _text(last)
+    if first or last:
+        return {"firstName": first or "", "lastName": last or ""}
+    return split_name(full)
+
+
+def join_name(values: Any) -> str | None:
+    """From ``[first, last, full]``: one display name."""
+    first, last, full = ([*list(values), None, None, None])[:3]
+    joined = " ".join(p for p in (_text(first), _text(last)) if p)
+    return joined or _text(full)
+
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _parse_when(value: Any, formats: list[str], dayfirst: bool) -> dt.datetime | dt.date:
+    if isinstance(value, dt.datetime | dt.date):
+        return value
+    text = _text(value)
+    assert text is not None
+    if _ISO_DATE.match(text):
+        return dt.date.fromisoformat(text)
+    iso = text[:-1] + "+00:00" if text.endswith("Z") else text
+    try:
+        return dt.datetime.fromisoformat(iso)
+    except ValueError:
+        pass
+    for fmt in formats:
+        try:
+            return dt.datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+    slashed = re.match(
+        r"^(\d{1,2})[/.](\d{1,2})[/.](\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$", text
+    )
+    if slashed:
+        a, b, year = int(slashed[1]), int(slashed[2]), int(slashed[3])
+        day, month = (a, b) if dayfirst else (b, a)
+        try:
+            if slashed[4]:
+                return dt.datetime(
+                    year, month, day, int(slashed[4]), int(slashed[5]), int(slashed[6] or 0)
+                )
+            return dt.date(year, month, day)
+        except ValueError:
+            pass
+    raise InvalidValue(f"{value!r} is not a date this rule can read")
+
+
+def make_date(
+    ctx: Context, formats: list[str] | None = None, dayfirst: bool | None = None
+) -> Transform:
+    fmts = list(formats or [])
+    first = ctx.dayfirst if dayfirst is None else dayfirst
+
+    def date(value: Any) -> str | None:
+        if _text(value) is None:
+            return None
+        when = _parse_when(value, fmts, first)
+        return (when.date() if isinstance(when, dt.datetime) else when).isoformat()
+
+    return date
+
+
+def make_datetime(
+    ctx: Context, formats: list[str] | None = None, dayfirst: bool | None = None
+) -> Transform:
+    fmts = list(formats or [])
+    first = ctx.dayfirst if dayfirst is None else dayfirst
+    zone = _zone(ctx.timezone)
+
+    def datetime(value: Any) -> str | None:
+        if _text(value) is None:
+            return None
+        when = _parse_when(value, fmts, first)
+        if not isinstance(when, dt.datetime):
+            when = dt.datetime(when.year, when.month, when.day)
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=zone)
+        return when.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+    return datetime
+
+
+def _zone(name: str) -> dt.tzinfo:
+    if name.upper() == "UTC":
+        return dt.timezone.utc
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(name)
+
+
+def _decimal(value: Any) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise InvalidValue(f"{value!r} is not a number")
+    if isinstance(value, int | float | Decimal):
+        return Decimal(str(value))
+    text = str(value).strip().replace("\u00a0", "").replace(" ", "")
+    text = re.sub(r"^[^\d\-+.,]+|[^\d.,]+$", "", text)  # currency symbols and units
+    if text.count(",") and text.count("."):
+        # "1,234.50" or "1.234,50": the last separator is the decimal point
+        text = (
+            text.replace(",", "")
+            if text.rfind(".") > text.rfind(",")
+            else (text.replace(".", "").replace(",", "."))
+        )
+    elif text.count(",") == 1 and len(text.split(",")[1]) != 3:
+        text = text.replace(",", ".")
+    else:
+        text = text.replace(",", "")
+    try:
+        return Decimal(text)
+    except InvalidOperation as exc:
+        raise InvalidValue(f"{value!r} is not a number") from exc
+
+
+def number(value: Any) -> float | int | None:
+    d = _decimal(value)
+    if d is None:
+        return None
+    return int(d) if d == d.to_integral_value() else float(d)
+
+
+def integer(value: Any) -> int | None:
+    d = _decimal(value)
+    if d is None:
+        return None
+    if d != d.to_integral_value():
+        raise InvalidValue(f"{value!r} is not a whole number")
+    return int(d)
+
+
+def micros(value: Any) -> int | None:
+    """An amount in units → Twenty's ``amountMicros`` (× 1,000,000, exact)."""
+    d = _decimal(value)
+    return None if d is None else int((d * 1_000_000).to_integral_value())
+
+
+_TRUE = {"true", "t", "yes", "y", "1", "on", "x"}
+_FALSE = {"false", "f", "no", "n", "0", "off", ""}
+
+
+def boolean(value: Any) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False if text else None
+    raise InvalidValue(f"{value!r} is not a yes/no value")
+
+
+def split(value: Any) -> list[str] | None:
+    if value is None:
+        return None
+    items = value if isinstance(value, list) else _LIST_SPLIT.split(str(value))
+    result = [str(i).strip() for i in items if str(i).strip()]
+    return result or None
+
+
+def duration_minutes(values: Any) -> float | None:
+    """From ``[start, end]`` date-times: the minutes between them (a call's duration)."""
+    start, end = ([*(values if isinstance(values, list) else [values]), None, None])[:2]
+    if _text(start) is None or _text(end) is None:
+        return None
+    a, b = _parse_when(start, [], False), _parse_when(end, [], False)
+    if not isinstance(a, dt.datetime) or not isinstance(b, dt.datetime):
+        return None
+    if (a.tzinfo is None) != (b.tzinfo is None):
+        a, b = a.replace(tzinfo=None), b.replace(tzinfo=None)
+    return round((b - a).total_seconds() / 60, 2)
+
+
+def first(value: Any) -> Any:
+    """The first element of a list (the primary e-mail of several)."""
+    if isinstance(value, list):
+        return next((v for v in value if v not in (None, "")), None)
+    return value
+
+
+def rest(value: Any) -> list | None:
+    """Every element but the first (the additional e-mails)."""
+    if not isinstance(value, list):
+        return None
+    items = [v for v in value if v not in (None, "")]
+    return items[1:] or None
+
+
+def markdown(value: Any) -> str | None:
+    text = _text(value)
+    if text is None:
+        return None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+_CATEGORIES = (
+    ("ARCHIVE", ("zip", "rar", "7z", "tar", "gz", "tgz"), ("application/zip", "application/x-")),
+    ("AUDIO", ("mp3", "wav", "ogg", "m4a", "flac"), ("audio/",)),
+    (
+        "IMAGE",
+        ("png", "jpg", "jpeg", "gif", "bmp", "svg", "webp", "tif", "tiff", "heic"),
+        ("image/",),
+    ),
+    (
+        "PRESENTATION",
+        ("ppt", "pptx", "key", "odp"),
+        (
+            "application/vnd.ms-powerpoint",
+            "application/vnd.openxmlformats-officedocument.presentationml",
+        ),
+    ),
+    (
+        "SPREADSHEET",
+        ("xls", "xlsx", "csv", "ods", "numbers"),
+        (
+            "text/csv",
+            "application/vnd.ms-excel",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml",
+        ),
+    ),
+    ("VIDEO", ("mp4", "mov", "avi", "mkv", "webm"), ("video/",)),
+    (
+        "TEXT_DOCUMENT",
+        ("pdf", "doc", "docx", "txt", "rtf", "odt", "md", "html", "htm"),
+        (
+            "text/",
+            "application/pdf",
+            "application/msword",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml",
+        ),
+    ),
+)
+
+
+def file_category(values: Any) -> str:
+    """From ``[mime type, file name]``: Twenty's attachment ``fileCategory`` option."""
+    mime, name = ([*(values if isinstance(values, list) else [values]), None, None])[:2]
+    mime = (mime or "").lower()
+    ext = (name or "").rsplit(".", 1)[-1].lower() if name and "." in name else ""
+    for category, exts, mimes in _CATEGORIES:
+        if ext in exts or any(mime.startswith(m) for m in mimes):
+            return category
+    return "OTHER"
+
+
+def make_lookup(ctx: Context, table: str, key: str = "{value}", missing: str = "keep") -> Transform:
+    """Translate a value through a lookup table (Sage CRM's captions: ``oppo_stage`` code →
+    its label). ``key`` builds the table key from the value; ``missing`` says what an absent
+    key gives: ``keep`` the value, ``null``, or a template such as ``name:{value}``."""
+    rows = ctx.tables.setdefault(table, {})
+
+    def lookup(value: Any) -> Any:
+        text = _text(value)
+        if text is None:
+            return None
+        found = rows.get(key.format(value=text).lower())
+        if found is None:
+            if missing == "keep":
+                return text
+            return None if missing == "null" else missing.format(value=text)
+        return found
+
+    return lookup
+
+
+# name -> (factory taking ctx and the transform's arguments) ; plain functions ignore ctx.
+def _plain(fn: Transform) -> Callable[..., Transform]:
+    return lambda _ctx, **_kw: fn
+
+
+REGISTRY: dict[str, Callable[..., Transform]] = {
+    "trim": _plain(trim),
+    "lower": _plain(lower),
+    "upper": _plain(upper),
+    "email": _plain(email),
+    "emails": _plain(emails),
+    "url": _plain(url),
+    "domain": _plain(domain),
+    "phone": lambda ctx, **_kw: make_phone(ctx),
+    "additional_phones": lambda ctx, **_kw: make_additional_phones(ctx),
+    "split_name": _plain(split_name),
+    "person_name": _plain(person_name),
+    "join_name": _plain(join_name),
+    "date": make_date,
+    "datetime": make_datetime,
+    "number": _plain(number),
+    "integer": _plain(integer),
+    "micros": _plain(micros),
+    "boolean": _plain(boolean),
+    "split": _plain(split),
+    "markdown": _plain(markdown),
+    "first": _plain(first),
+    "duration_minutes": _plain(duration_minutes),
+    "rest": _plain(rest),
+    "file_category": _plain(file_category),
+    "lookup": make_lookup,
+}
+
+# What Twenty type a field most likely is when its last transform is this one (used when a
+# rule gives no explicit ``type``).
+TYPE_HINTS = {
+    "number": "NUMBER",
+    "integer": "NUMBER",
+    "duration_minutes": "NUMBER",
+    "boolean": "BOOLEAN",
+    "date": "DATE",
+    "datetime": "DATE_TIME",
+    "phone": "PHONES",
+    "split_name": "FULL_NAME",
+    "person_name": "FULL_NAME",
+    "markdown": "TEXT",
+}
+
+
+def build(name: str, ctx: Context, args: dict | None = None) -> Transform:
+    """The callable for transform ``name`` with its arguments (raises KeyError if unknown)."""
+    return REGISTRY[name](ctx, **(args or {}))

@@ -1,0 +1,556 @@
+"""The mapping engine over small rules and records: ids, references, rejects, repairs, intent."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from crm2twenty_mapper import rules as rules_mod
+from crm2twenty_mapper.engine import REJECTS, REPAIRS, Engine
+from crm2twenty_mapper.ids import IdFactory
+
+S = {"type": ["string", "null"]}
+INT = {"type": ["integer", "null"]}
+
+
+def engine(streams: dict, **top) -> Engine:
+    data = {"source": "demo", "source_id_field": {"name": "demoId"}, "streams": streams, **top}
+    return Engine(rules_mod.parse(data, "test-rules.yml"), "ns-test")
+
+
+def feed(eng: Engine, stream: str, props: dict, records: list[dict], keys=("id",)) -> list[tuple]:
+    out = list(eng.on_schema(stream, {"type": "object", "properties": props}, list(keys)))
+    for rec in records:
+        out.extend(eng.on_record(stream, rec))
+    return out
+
+
+def records(out: list[tuple], stream: str) -> list[dict]:
+    return [m[2] for m in out if m[0] == "record" and m[1] == stream]
+
+
+def schemas(out: list[tuple], stream: str) -> list[dict]:
+    return [m[2] for m in out if m[0] == "schema" and m[1] == stream]
+
+
+COMPANIES = {
+    "id": INT,
+    "name": S,
+    "website": S,
+    "owner": S,
+    "parent_id": INT,
+    "tier": S,
+    "_sdc_source_file": S,
+    "_sdc_source_lineno": INT,
+}
+
+
+def company_rules() -> dict:
+    return {
+        "companies": [
+            {
+                "object": "company",
+                "key": "id",
+                "fields": {
+                    "name": {"from": "name", "transforms": ["trim"], "required": True},
+                    "domainName": {"from": "website", "transforms": ["url"]},
+                    "accountOwnerId": {"owner": "owner"},
+                    "parentCompanyId": {"ref": "company", "from": "parent_id"},
+                },
+            }
+        ]
+    }
+
+
+def test_ids_are_deterministic_and_references_use_the_same_formula() -> None:
+    out = feed(
+        engine(company_rules()),
+        "companies",
+        COMPANIES,
+        [
+            {"id": 1, "name": "Acme", "website": "acme.com"},
+            {"id": 2, "name": "Sub", "parent_id": 1},
+        ],
+    )
+    acme, sub = records(out, "company")
+    expected = IdFactory("ns-test", "demo").record_id("company", "1")
+    assert acme["id"] == expected
+    assert sub["parentCompanyId"] == expected
+    uuid.UUID(acme["id"])  # a real UUID, version 5
+    assert uuid.UUID(acme["id"]).version == 5
+    again = records(
+        feed(engine(company_rules()), "companies", COMPANIES, [{"id": 1, "name": "Acme renamed"}]),
+        "company",
+    )[0]
+    assert again["id"] == expected  # a re-run upserts the same record
+    other_ns = Engine(rules_mod.parse({"source": "demo", "streams": company_rules()}, "x"), "ns2")
+    assert (
+        records(feed(other_ns, "companies", COMPANIES, [{"id": 1, "name": "A"}]), "company")[0][
+            "id"
+        ]
+        != expected
+    )
+
+
+def test_composites_owner_source_id_and_provenance() -> None:
+    out = feed(
+        engine(company_rules()),
+        "companies",
+        COMPANIES,
+        [
+            {
+                "id": 7,
+                "name": "  Acme   Corp ",
+                "website": "WWW.acme.com",
+                "owner": "Bob@X.com",
+                "_sdc_source_file": "companies.csv",
+                "_sdc_source_lineno": 9,
+            }
+        ],
+    )
+    (rec,) = records(out, "company")
+    assert rec["name"] == "Acme Corp"
+    assert rec["domainName"] == {"primaryLinkUrl": "https://www.acme.com"}
+    assert rec["accountOwnerId"] == "bob@x.com"
+    assert rec["demoId"] == "7"
+    assert rec["_crm2twenty"] == {
+        "stream": "companies",
+        "key": "7",
+        "location": "companies.csv:9",
+        "primary": True,
+    }
+
+
+def test_required_field_rejects_the_row_with_file_and_line() -> None:
+    out = feed(
+        engine(company_rules()),
+        "companies",
+        COMPANIES,
+        [{"id": 3, "name": "  ", "_sdc_source_file": "companies.csv", "_sdc_source_lineno": 4}],
+    )
+    assert records(out, "company") == []
+    (reject,) = records(out, REJECTS)
+    assert reject["source_key"] == "3"
+    assert reject["location"] == "companies.csv:4"
+    assert "name is required" in reject["reason"]
+
+
+def test_invalid_values_are_repaired_and_listed_not_dropped_silently() -> None:
+    out = feed(
+        engine(company_rules()),
+        "companies",
+        COMPANIES,
+        [{"id": 4, "name": "Acme", "website": "not a url", "owner": "bob@"}],
+    )
+    (rec,) = records(out, "company")
+    assert "domainName" not in rec and "accountOwnerId" not in rec
+    repairs = {r["field"]: r for r in records(out, REPAIRS)}
+    assert repairs["domainName"]["value"] == '"not a url"'
+    assert "not a valid URL" in repairs["domainName"]["reason"]
+    assert "accountOwnerId" in repairs
+
+
+def test_on_invalid_reject() -> None:
+    rules = company_rules()
+    rules["companies"][0]["fields"]["domainName"]["on_invalid"] = "reject"
+    out = feed(engine(rules), "companies", COMPANIES, [{"id": 5, "name": "A", "website": "x y"}])
+    assert records(out, "company") == []
+    assert "domainName" in records(out, REJECTS)[0]["reason"]
+
+
+def test_unmapped_columns_become_typed_custom_fields_in_the_intent() -> None:
+    out = feed(
+        engine(company_rules()), "companies", COMPANIES, [{"id": 1, "name": "A", "tier": "Gold"}]
+    )
+    (schema,) = schemas(out, "company")
+    assert schema["x-twenty"]["object"] == "company"
+    tier = schema["properties"]["tier"]["x-twenty"]
+    assert tier["type"] == "TEXT" and tier["label"] == "Tier"
+    assert schema["properties"]["parentCompanyId"]["x-twenty"]["target"] == "company"
+    assert schema["properties"]["accountOwnerId"]["x-twenty"] == {
+        "type": "RELATION",
+        "label": "Account Owner",
+        "target": "workspaceMember",
+        "match": "userEmail",
+    }
+    assert records(out, "company")[0]["tier"] == "Gold"
+    assert "_sdc_source_file" not in schema["properties"]
+
+
+def test_select_values_map_and_unknown_ones_become_new_options_with_a_new_schema() -> None:
+    rules = {
+        "deals": [
+            {
+                "object": "opportunity",
+                "key": "id",
+                "fields": {
+                    "stage": {"from": "stage", "options": {"Closed Won": "CUSTOMER", "Lead": "NEW"}}
+                },
+            }
+        ]
+    }
+    eng = engine(rules)
+    out = feed(
+        eng,
+        "deals",
+        {"id": S, "stage": S},
+        [
+            {"id": "a", "stage": "closed won"},
+            {"id": "b", "stage": "Negotiation"},
+            {"id": "c", "stage": "Negotiation"},
+        ],
+    )
+    assert [r["stage"] for r in records(out, "opportunity")] == [
+        "CUSTOMER",
+        "NEGOTIATION",
+        "NEGOTIATION",
+    ]
+    first, second = schemas(out, "opportunity")  # re-emitted once, when the option appeared
+    assert [o["value"] for o in first["properties"]["stage"]["x-twenty"]["options"]] == [
+        "CUSTOMER",
+        "NEW",
+    ]
+    added = second["properties"]["stage"]["x-twenty"]["options"][-1]
+    assert added == {"value": "NEGOTIATION", "label": "Negotiation", "position": 2}
+    # the new option's schema comes before the first record that uses it
+    idx_schema2 = next(i for i, m in enumerate(out) if m[0] == "schema" and m[2] is second)
+    idx_b = next(
+        i for i, m in enumerate(out) if m[0] == "record" and m[2].get("stage") == "NEGOTIATION"
+    )
+    assert idx_schema2 < idx_b
+
+
+def test_select_unmapped_reject() -> None:
+    rules = {
+        "deals": [
+            {
+                "object": "opportunity",
+                "fields": {
+                    "stage": {"from": "stage", "options": {"Won": "CUSTOMER"}, "unmapped": "reject"}
+                },
+            }
+        ]
+    }
+    out = feed(engine(rules), "deals", {"id": S, "stage": S}, [{"id": "a", "stage": "Lost"}])
+    assert "'Lost' has no option" in records(out, REJECTS)[0]["reason"]
+
+
+def test_one_row_gives_a_note_and_its_targets_and_refs_keep_source_keys() -> None:
+    rules = {
+        "notes": [
+            {"object": "note", "key": "id", "fields": {"title": "title"}},
+            {
+                "object": "noteTarget",
+                "key": "{id}:company",
+                "when": "company_id",
+                "fields": {
+                    "noteId": {"ref": "note", "from": "id"},
+                    "targetCompanyId": {"ref": "company", "from": "company_id"},
+                },
+            },
+            {
+                "object": "noteTarget",
+                "key": "{id}:contact",
+                "when": "contact_id",
+                "fields": {
+                    "noteId": {"ref": "note", "from": "id"},
+                    "targetPersonId": {"ref": "person", "from": "contact_id"},
+                },
+            },
+        ]
+    }
+    out = feed(
+        engine(rules),
+        "notes",
+        {"id": INT, "title": S, "company_id": INT, "contact_id": INT},
+        [{"id": 1, "title": "Hi", "company_id": 9, "contact_id": None}],
+    )
+    (note,) = records(out, "note")
+    (target,) = records(out, "noteTarget")
+    assert target["noteId"] == note["id"]
+    assert target["_crm2twenty"]["primary"] is False
+    assert target["_crm2twenty"]["refs"] == {"noteId": "1", "targetCompanyId": "9"}
+    assert "demoId" not in target  # only the primary output carries the source id
+
+
+def test_require_any_rejects_with_the_rules_reason() -> None:
+    rules = {
+        "contacts": [
+            {
+                "object": "person",
+                "require_any": ["name", "emails.primaryEmail"],
+                "reject_reason": "no name, no e-mail",
+                "fields": {
+                    "name": {"from_all": ["first", "last", "full"], "transforms": ["person_name"]},
+                    "emails.primaryEmail": {"from": "email"},
+                },
+            }
+        ]
+    }
+    out = feed(
+        engine(rules),
+        "contacts",
+        {"id": INT, "first": S, "last": S, "full": S, "email": S},
+        [{"id": 1, "email": "broken@"}, {"id": 2, "full": "Ana Ruiz"}],
+    )
+    assert [r["reason"] for r in records(out, REJECTS)] == ["no name, no e-mail"]
+    assert records(out, "person")[0]["name"] == {"firstName": "Ana", "lastName": "Ruiz"}
+
+
+def test_unknown_streams_become_custom_objects_and_link_files_junctions() -> None:
+    eng = engine({"contacts": [{"object": "person", "fields": {"jobTitle": "title"}}]})
+    out = feed(eng, "contacts", {"id": INT, "title": S}, [{"id": 4, "title": "CEO"}])
+    out += feed(
+        eng,
+        "matters",
+        {"id": INT, "name": S, "contact_id": INT, "budget": {"type": "number"}},
+        [{"id": 3, "name": "M&A", "contact_id": 4, "budget": 10.5}],
+    )
+    out += feed(
+        eng,
+        "matters__contacts",
+        {"matters_id": INT, "contacts_id": INT},
+        [{"matters_id": 3, "contacts_id": 4}],
+        keys=("matters_id", "contacts_id"),
+    )
+    (matter_schema,) = schemas(out, "matter")
+    assert matter_schema["x-twenty"]["custom"] is True
+    assert matter_schema["x-twenty"]["namePlural"] == "matters"
+    assert matter_schema["properties"]["contactId"]["x-twenty"]["target"] == "person"
+    assert matter_schema["properties"]["budget"]["x-twenty"]["type"] == "NUMBER"
+    (person,) = records(out, "person")
+    (matter,) = records(out, "matter")
+    assert matter["contactId"] == person["id"] and matter["name"] == "M&A"
+    (link,) = records(out, "matterPerson")
+    assert link["matterId"] == matter["id"] and link["personId"] == person["id"]
+    (link_schema,) = schemas(out, "matterPerson")
+    assert link_schema["x-twenty"]["namePlural"] == "matterPeople"
+    assert link_schema["properties"]["personId"]["x-twenty"]["required"] is True
+
+
+def test_unmapped_streams_ignore_and_reject_policies() -> None:
+    out = feed(engine({}, unmapped_streams="ignore"), "misc", {"id": INT}, [{"id": 1}])
+    assert [m for m in out if m[0] == "record"] == []
+    eng = engine({}, unmapped_streams="reject")
+    out = feed(eng, "misc", {"id": INT}, [{"id": 1}])
+    assert "not named in the rules" in records(out, REJECTS)[0]["reason"]
+    (summary,) = records(list(eng.summary()), "_summary")
+    assert summary["read"] == 1 and summary["rejected"] == 1
+
+
+def test_summary_counts_and_tap_rejects_pass_through() -> None:
+    eng = engine(company_rules())
+    feed(eng, "companies", COMPANIES, [{"id": 1, "name": "A"}, {"id": 2, "name": ""}])
+    list(eng.on_schema(REJECTS, {"type": "object", "properties": {}}, []))
+    passed = list(
+        eng.on_record(
+            REJECTS,
+            {
+                "stage": "tap",
+                "source_stream": "companies",
+                "reason": "bad row",
+                "location": "companies.csv:5",
+            },
+        )
+    )
+    assert passed[0][2]["stage"] == "tap"
+    summary = {r["stream"]: r for r in records(list(eng.summary()), "_summary")}
+    assert summary["companies"] == {
+        "source": "demo",
+        "rules": "test-rules.yml",
+        "stream": "companies",
+        "read": 3,
+        "mapped": 1,
+        "rejected": 2,
+        "ignored": 0,
+    }
+
+
+def test_currency_without_amount_is_not_emitted() -> None:
+    rules = {
+        "deals": [
+            {
+                "object": "opportunity",
+                "fields": {
+                    "amount.amountMicros": {"from": "amount", "transforms": ["micros"]},
+                    "amount.currencyCode": {"from": "currency", "default": "USD"},
+                },
+            }
+        ]
+    }
+    out = feed(
+        engine(rules),
+        "deals",
+        {"id": S, "amount": S, "currency": S},
+        [{"id": "a"}, {"id": "b", "amount": "12.5", "currency": "EUR"}],
+    )
+    a, b = records(out, "opportunity")
+    assert "amount" not in a
+    assert b["amount"] == {"amountMicros": 12_500_000, "currencyCode": "EUR"}
+
+
+@pytest.mark.parametrize(
+    ("broken", "message"),
+    [
+        (
+            {
+                "streams": {
+                    "s": [
+                        {"object": "person", "fields": {"x": {"from": "a", "transforms": ["emal"]}}}
+                    ]
+                }
+            },
+            "unknown transform 'emal'",
+        ),
+        ({"streams": {"s": [{"object": "person", "when": "a"}]}}, "cannot have `when`"),
+        ({"streams": {"s": [{"object": "Person"}]}}, "streams.s.0.object"),
+        (
+            {
+                "streams": {
+                    "s": [
+                        {
+                            "object": "opportunity",
+                            "fields": {"stage": {"from": "s", "options": {"Won": "won"}}},
+                        }
+                    ]
+                }
+            },
+            "must match",
+        ),
+        (
+            {"streams": {"s": [{"object": "person", "fields": {"x": {"from": "a", "const": 1}}}]}},
+            "use only one of from, const",
+        ),
+    ],
+)
+def test_broken_rules_name_the_file_and_the_place(broken: dict, message: str) -> None:
+    with pytest.raises(rules_mod.RulesError) as info:
+        Engine(rules_mod.parse({"source": "demo", **broken}, "my-rules.yml"), "ns").on_schema(
+            "s", {"type": "object", "properties": {"s": S}}, ["id"]
+        ).__next__()
+    assert "my-rules.yml" in str(info.value)
+    assert message in str(info.value)
+
+
+def test_builtin_rules_are_chosen_by_the_meltano_extractor() -> None:
+    assert rules_mod.choose(None, "tap-allegory-csv", None) == "allegory"
+    assert rules_mod.choose(None, None, "tap_allegory_csv") == "allegory"
+    assert rules_mod.choose("./mine.yml", "tap-allegory-csv", None) == "./mine.yml"
+    with pytest.raises(rules_mod.RulesError, match="No rules chosen"):
+        rules_mod.choose(None, "tap-unknown", None)
+    loaded = rules_mod.load("allegory")
+    assert loaded.source == "allegory" and "contacts" in loaded.streams
+
+
+def test_each_makes_one_record_per_list_element() -> None:
+    rules = {
+        "deals": [
+            {"object": "opportunity", "key": "id", "fields": {"name": "name"}},
+            {
+                "object": "dealContact",
+                "each": "contact_ids",
+                "key": "{id}:{_item}",
+                "fields": {
+                    "dealId": {"ref": "opportunity", "from": "id", "required": True},
+                    "personId": {"ref": "person", "from": "_item", "required": True},
+                },
+            },
+        ]
+    }
+    eng = engine(rules)
+    out = feed(eng, "deals", {"id": INT, "name": S, "contact_ids": {"type": ["array", "null"]}},
+               [{"id": 1, "name": "D", "contact_ids": [7, 8, 9]}, {"id": 2, "name": "E"}])
+    links = records(out, "dealContact")
+    assert [link["personId"] for link in links] == [
+        IdFactory("ns-test", "demo").record_id("person", k) for k in ("7", "8", "9")]
+    assert {link["dealId"] for link in links} == {records(out, "opportunity")[0]["id"]}
+    assert "contactIds" not in records(out, "opportunity")[0]  # consumed, not a custom field
+
+
+def test_lookups_translate_codes_through_an_earlier_stream() -> None:
+    rules = {
+        "captions": [{"object": "_caption", "key": "{capt_family}:{capt_code}",
+                      "fields": {"text": "capt_us"}}],
+        "opportunities": [{"object": "opportunity", "fields": {"stage": {
+            "from": "oppo_stage",
+            "transforms": [{"lookup": {"table": "stages", "key": "oppo_stage:{value}"}}],
+            "options": {"Won": "CUSTOMER"}}}}],
+    }
+    eng = engine(rules, lookups={"stages": {"stream": "captions",
+                                            "key": "{capt_family}:{capt_code}",
+                                            "value": "capt_us"}})
+    feed(eng, "captions", {"capt_family": S, "capt_code": S, "capt_us": S},
+         [{"capt_family": "oppo_stage", "capt_code": "Won", "capt_us": "Won"},
+          {"capt_family": "oppo_stage", "capt_code": "Prop", "capt_us": "Proposal Sent"}],
+         keys=("capt_family", "capt_code"))
+    out = feed(eng, "opportunities", {"id": S, "oppo_stage": S},
+               [{"id": "a", "oppo_stage": "Won"}, {"id": "b", "oppo_stage": "Prop"},
+                {"id": "c", "oppo_stage": "Unknown"}])
+    assert [r["stage"] for r in records(out, "opportunity")] == [
+        "CUSTOMER", "PROPOSAL_SENT", "UNKNOWN"]
+
+
+def test_when_can_ask_a_lookup_table_and_outputs_can_depend_on_options() -> None:
+    data = {
+        "source": "demo",
+        "options": {"cases_as": "task"},
+        "lookups": {"kind": {"stream": "comms", "key": "{id}", "value": "action"}},
+        "streams": {
+            "comms": [{"object": "note", "fields": {"title": "subject"}}],
+            "links": [
+                {"object": "_link", "key": "{id}", "fields": {"id": "id"}},
+                {"object": "noteTarget", "key": "{id}:n",
+                 "when": {"lookup": "kind", "key": "{comm_id}", "in": ["emailout", "note"]},
+                 "fields": {"noteId": {"ref": "note", "from": "comm_id"}}},
+                {"object": "taskTarget", "key": "{id}:t",
+                 "when": {"lookup": "kind", "key": "{comm_id}", "in": ["phoneout"]},
+                 "fields": {"taskId": {"ref": "task", "from": "comm_id"}}},
+            ],
+            "cases": [
+                {"object": "task", "if_option": {"cases_as": "task"}, "fields": {"title": "t"}},
+                {"object": "supportCase", "if_option": {"cases_as": "supportCase"},
+                 "fields": {"name": "t"}},
+            ],
+        },
+    }
+    eng = Engine(rules_mod.parse(data, "r.yml"), "ns")
+    feed(eng, "comms", {"id": INT, "subject": S, "action": S},
+         [{"id": 1, "subject": "a", "action": "EmailOut"}, {"id": 2, "subject": "b",
+                                                          "action": "PhoneOut"}])
+    out = feed(eng, "links", {"id": INT, "comm_id": INT}, [{"id": 10, "comm_id": 1},
+                                                          {"id": 11, "comm_id": 2},
+                                                          {"id": 12, "comm_id": 3}])
+    assert len(records(out, "noteTarget")) == 1 and len(records(out, "taskTarget")) == 1
+    assert [k for k in eng.rules.streams["cases"]] == [{"object": "task", "fields": {"title": "t"}}]
+    other = rules_mod.parse(data, "r.yml", {"cases_as": "supportCase"})
+    assert other.streams["cases"][0]["object"] == "supportCase"
+    with pytest.raises(rules_mod.RulesError, match="no such rule option"):
+        rules_mod.parse(data, "r.yml", {"casez": "x"})
+
+
+def test_a_column_the_tap_marks_as_a_reference_becomes_a_relation() -> None:
+    eng = engine({"companies": [{"object": "company", "key": "comp_id", "fields": {}}]},
+                 unmapped_streams="custom_object")
+    feed(eng, "companies", {"comp_id": INT}, [{"comp_id": 5}], keys=("comp_id",))
+    out = feed(eng, "projects", {"proj_projectid": INT, "proj_companyid": {
+        "type": ["integer", "null"], "x-references": "companies"}},
+        [{"proj_projectid": 1, "proj_companyid": 5}], keys=("proj_projectid",))
+    (project,) = records(out, "project")
+    assert project["projCompanyId"] == IdFactory("ns-test", "demo").record_id("company", "5")
+
+
+def test_first_and_rest_split_a_list_into_primary_and_additional() -> None:
+    rules = {"persons": [{"object": "person", "fields": {
+        "emails.primaryEmail": {"from": "emails", "transforms": ["first"]},
+        "emails.additionalEmails": {"from": "emails", "transforms": ["rest"]}}}]}
+    out = feed(engine(rules), "persons", {"id": INT, "emails": {"type": "array"}},
+               [{"id": 1, "emails": ["A@x.com", "b@x.com", "c@x.com"]}])
+    assert records(out, "person")[0]["emails"] == {"primaryEmail": "a@x.com",
+                                                   "additionalEmails": ["b@x.com", "c@x.com"]}
+
+
+def test_tap_notices_pass_through_to_the_target() -> None:
+    eng = engine({})
+    out = list(eng.on_schema("_notices", {"type": "object", "properties": {}}, []))
+    out += list(eng.on_record("_notices", {"source": "tap", "notice": "workflows unreadable"}))
+    assert records(out, "_notices") == [{"source": "tap", "notice": "workflows unreadable"}]
