@@ -1,9 +1,9 @@
 """A fake Twenty server on loopback, for target-twenty's API-mode tests and benchmarks.
 
-It follows Twenty's contract as observed on a real v2.21.0 server (../shared/twenty/README.md,
+It follows Twenty's contract as observed on a real v2.21.0 server (twenty_contract/README.md,
 "Behaviour observed" and "Writes, verified one by one"), not target-twenty's assumptions:
 
-- starts from the real workspace metadata (../shared/twenty/metadata-objects.json) and answers
+- starts from the real workspace metadata (twenty_contract/metadata-objects.json) and answers
   ``/rest/metadata/objects`` in either of the two shapes a v2.21 server uses;
 - batch create ``POST /rest/batch/{plural}`` with ``?upsert=true``: client ids kept, upsert
   matching on ``id`` and every unique field *including soft-deleted rows*, which are restored
@@ -61,9 +61,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import jsonschema
 
-SHARED = (
-    Path(os.environ.get("CRM2TWENTY_SHARED", Path(__file__).resolve().parents[3] / "shared"))
-    / "twenty"
+# The captured contract travels with the tests (see twenty_contract/README.md).
+SHARED = Path(
+    os.environ.get("CRM2TWENTY_TWENTY_CONTRACT", Path(__file__).with_name("twenty_contract"))
 )
 
 NAME = re.compile(r"^[a-z][a-zA-Z0-9]*$")

@@ -434,6 +434,7 @@ def test_mapper_side_streams_feed_the_source_counts(run_target) -> None:
         "rejected_by_tap": 1,
         "rejected_by_mapper": 1,
         "ignored": 0,
+        "ignored_because": None,
         "written": 2,
         "merged": 1,
         "rejected_by_target": 0,
@@ -535,3 +536,66 @@ def test_source_notices_appear_in_the_report(run_target) -> None:
                           "source": "tap-sage-crm", "notice": "Workflow rules are not readable"}}])
     assert run.report["notices"] == ["Workflow rules are not readable"]
     assert "- Workflow rules are not readable" in (run.dir / "report.md").read_text()
+
+
+def test_rows_of_different_origin_sharing_an_id_merge_into_one_record(run_target) -> None:
+    # two Sage leads naming the same new company, and a company row the leads point at
+    run = run_target(
+        [
+            COMPANY,
+            record("company", 9, stream="companies", name="Nine", line=2),
+            record("company", 9, stream="leads", primary=False, name="Nine", employees=5),
+            record("company", 7, stream="leads", primary=False, name="Seven"),
+            record("company", 7, stream="leads", primary=False, name="Seven"),
+        ]
+    )
+    assert sorted(r["Name"] for r in run.csv("*companies*")) == ["Nine", "Seven"]
+    assert run.side("rejects.csv") == []
+    nine = next(r for r in run.csv("*companies*") if r["Name"] == "Nine")
+    assert nine["Employees"] == "5"  # the merge keeps what only the later row knew
+    assert run.report["balanced"]
+
+
+def test_a_new_custom_object_gets_no_fields_twenty_creates_for_it(run_target) -> None:
+    project = schema(
+        "project",
+        {
+            "name": prop("TEXT", label="Name"),
+            "createdAt": prop("DATE_TIME", label="Created"),
+            "budget": prop("NUMBER", label="Budget"),
+        },
+        custom=True,
+        namePlural="projects",
+        labelSingular="Project",
+        labelPlural="Projects",
+    )
+    run = run_target([project, record("project", 1, name="Apollo", budget=3,
+                                      createdAt="2024-01-02T03:04:05Z")])
+    fields = [f["name"] for f in run.report["provisioning"]["fields"]]
+    assert fields == ["budget"]
+    assert run.report["provisioning"]["objects"][0]["nameSingular"] == "project"
+    (row,) = run.csv("*projects*")
+    assert row["Name"] == "Apollo" and row["Created"].startswith("2024-01-02")
+
+
+def test_rows_ignored_by_the_rules_are_listed_with_their_reason(run_target) -> None:
+    side = {"type": "object", "properties": {}}
+    run = run_target(
+        [
+            PERSON,
+            {"type": "SCHEMA", "stream": "_summary", "schema": side, "key_properties": []},
+            record("person", 1, stream="persons", name={"firstName": "A"}),
+            {
+                "type": "RECORD",
+                "stream": "_summary",
+                "record": {"source": "demo", "rules": "r", "stream": "persons", "read": 3,
+                           "mapped": 1, "rejected": 0, "ignored": 2,
+                           "ignored_because": "deleted in the source (2)"},
+            },
+        ]
+    )
+    (src,) = run.report["sources"]
+    assert (src["read"], src["written"], src["ignored"], src["balanced"]) == (3, 1, 2, True)
+    assert src["ignored_because"] == "deleted in the source (2)"
+    text = (run.dir / "report.md").read_text()
+    assert "Ignored on purpose" in text and "persons (2): deleted in the source (2)" in text

@@ -359,6 +359,7 @@ def test_summary_counts_and_tap_rejects_pass_through() -> None:
         "source": "demo",
         "rules": "test-rules.yml",
         "stream": "companies",
+        "ignored_because": None,
         "read": 3,
         "mapped": 1,
         "rejected": 2,
@@ -554,3 +555,94 @@ def test_tap_notices_pass_through_to_the_target() -> None:
     out = list(eng.on_schema("_notices", {"type": "object", "properties": {}}, []))
     out += list(eng.on_record("_notices", {"source": "tap", "notice": "workflows unreadable"}))
     assert records(out, "_notices") == [{"source": "tap", "notice": "workflows unreadable"}]
+
+
+def test_ignore_rows_counts_each_row_ignored_with_its_reason() -> None:
+    eng = engine(
+        {"persons": [{"object": "person", "fields": {"jobTitle": "title"}}]},
+        ignore_rows=[{"when": {"is_deleted": True}, "reason": "deleted in the source"}],
+    )
+    props = {"id": INT, "title": S, "is_deleted": {"type": ["boolean", "null"]}}
+    out = feed(eng, "persons", props, [{"id": 1, "title": "a", "is_deleted": True},
+                                       {"id": 2, "title": "b", "is_deleted": False},
+                                       {"id": 3, "title": "c"}])
+    assert [r["jobTitle"] for r in records(out, "person")] == ["b", "c"]
+    (summary,) = records(list(eng.summary()), "_summary")
+    assert (summary["read"], summary["mapped"], summary["ignored"]) == (3, 2, 1)
+    assert summary["ignored_because"] == "deleted in the source (1)"
+
+
+def test_ignore_columns_are_never_kept_as_custom_fields() -> None:
+    eng = engine({"companies": [{"object": "company", "fields": {"name": "name"}}]},
+                 ignore_columns=["*_deleted", "secret"])
+    props = {"id": INT, "name": S, "comp_deleted": S, "secret": S, "comp_tier": S}
+    out = feed(eng, "companies", props, [{"id": 1, "name": "A", "comp_deleted": "Y",
+                                          "secret": "x", "comp_tier": "gold"}])
+    (rec,) = records(out, "company")
+    assert rec["compTier"] == "gold"  # an unknown column is still kept
+    assert not {"compDeleted", "secret"} & set(rec)
+    assert not {"compDeleted", "secret"} & set(schemas(out, "company")[-1]["properties"])
+
+
+def test_the_first_primary_alternative_whose_when_holds_takes_the_row() -> None:
+    rules = {"leads": [
+        {"object": "person", "key": "{person_id}", "when": "person_id",
+         "fields": {"jobTitle": "title"}},
+        {"object": "person", "key": "lead:{id}", "primary": True,
+         "when": [{"status": ["open", "new"]}, "email"], "fields": {"jobTitle": "title"}},
+    ]}
+    eng = engine(rules)
+    props = {"id": INT, "person_id": INT, "status": S, "email": S, "title": S}
+    out = feed(eng, "leads", props, [
+        {"id": 1, "person_id": 5, "status": "open", "email": "a@x.com", "title": "merged"},
+        {"id": 2, "status": "New", "email": "b@x.com", "title": "new lead"},
+        {"id": 3, "status": "open", "title": "no e-mail"},  # the list needs both conditions
+    ])
+    ids = IdFactory("ns-test", "demo")
+    people = records(out, "person")
+    assert [(p["id"], p["jobTitle"]) for p in people] == [
+        (ids.record_id("person", "5"), "merged"), (ids.record_id("person", "lead:2"), "new lead")]
+    (reject,) = records(out, REJECTS)
+    assert reject["reason"].startswith("the row matches none of the stream's primary outputs")
+    (summary,) = records(list(eng.summary()), "_summary")
+    assert (summary["read"], summary["mapped"], summary["rejected"]) == (3, 2, 1)
+
+
+def test_columns_named_only_in_a_when_are_not_kept_as_custom_fields() -> None:
+    rules = {"comms": [
+        {"object": "note", "fields": {"title": "subject"}},
+        {"object": "noteTarget", "key": "{id}:t",
+         "when": [{"kind": "note"}, {"lookup": "t", "key": "{x}", "missing": True}],
+         "fields": {"noteId": {"ref": "note", "from": "id"}}},
+    ]}
+    eng = engine(rules, lookups={"t": {"stream": "other", "key": "{id}", "value": "id"}})
+    out = feed(eng, "comms", {"id": INT, "kind": S, "x": S, "subject": S, "extra": S},
+               [{"id": 1, "kind": "Note", "x": "q", "subject": "s", "extra": "e"},
+                {"id": 2, "kind": "Call", "x": "q", "subject": "s2"}])
+    first, _ = records(out, "note")
+    assert first["extra"] == "e" and "kind" not in first and "x" not in first
+    (target,) = records(out, "noteTarget")  # only the row whose `when` list holds entirely
+    assert target["noteId"] == first["id"]
+
+
+def test_a_lookup_miss_can_render_a_template() -> None:
+    rules = {"opps": [{"object": "opportunity", "fields": {"stage": {
+        "from": "code", "transforms": [{"lookup": {"table": "cap", "missing": "code {value}"}}]}}}]}
+    eng = engine(rules, lookups={"cap": {"stream": "caps", "key": "{code}", "value": "label"}})
+    feed(eng, "caps", {"code": S, "label": S}, [{"code": "W", "label": "Won"}], keys=("code",))
+    out = feed(eng, "opps", {"id": INT, "code": S}, [{"id": 1, "code": "w"}, {"id": 2, "code": "Z"}])
+    assert [r["stage"] for r in records(out, "opportunity")] == ["Won", "code Z"]
+
+
+def test_an_unnamed_stream_becomes_a_custom_object_with_its_label_and_creation_time() -> None:
+    eng = engine({}, unmapped_streams="custom_object")
+    props = {"proj_projectid": INT, "proj_code": S, "proj_name": S, "proj_createddate": S}
+    out = feed(eng, "projects", props, [{"proj_projectid": 4, "proj_code": "P4",
+                                         "proj_name": " Apollo ",
+                                         "proj_createddate": "2024-03-01T10:00:00Z"}],
+               keys=("proj_projectid",))
+    (project,) = records(out, "project")
+    assert project["name"] == "Apollo"
+    assert project["createdAt"].startswith("2024-03-01T10:00:00")
+    assert project["id"] == IdFactory("ns-test", "demo").record_id("project", "4")
+    assert schemas(out, "project")[-1]["properties"]["name"]["x-twenty"]["type"] == "TEXT"

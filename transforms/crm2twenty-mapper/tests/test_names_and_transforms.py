@@ -163,3 +163,12 @@ def test_national_numbers_are_read_in_the_rows_country() -> None:
         {"number": "7700900123", "countryCode": "GB", "callingCode": "+44"}
     ]
     assert len(extra(["+44 7700 900123", "+33 6 12 34 56 78"])) == 2
+
+
+def test_duration_minutes_between_two_date_times() -> None:
+    fn = tf.build("duration_minutes", None, None)
+    assert fn(["2024-01-01T10:00:00Z", "2024-01-01T11:30:00Z"]) == 90
+    assert fn(["2024-01-01 10:00", "2024-01-01T10:00:30+00:00"]) == 0.5  # naive vs aware
+    assert fn(["2024-01-01T10:00:00Z", None]) is None
+    with pytest.raises(tf.InvalidValue, match="not a date"):  # listed as a repair, not guessed
+        fn(["2024-01-01", "not a date"])
