@@ -42,9 +42,15 @@ SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 T = "http://tempuri.org/type"
 WSDL = Path(__file__).with_name("sage_webservice.wsdl")
 # Sage entry types → the crmrecordtype a queryrecord field carries.
-RECORD_TYPES = {"Integer": "integer", "Currency": "decimal", "Numeric": "decimal",
-                "Date & Time": "datetime", "Date Only": "datetime", "User Select": "integer",
-                "Search Select Advanced": "integer"}
+RECORD_TYPES = {
+    "Integer": "integer",
+    "Currency": "decimal",
+    "Numeric": "decimal",
+    "Date & Time": "datetime",
+    "Date Only": "datetime",
+    "User Select": "integer",
+    "Search Select Advanced": "integer",
+}
 
 
 class SoapFault(Exception):
@@ -52,10 +58,18 @@ class SoapFault(Exception):
 
 
 class FakeSage:
-    def __init__(self, *, users: dict[str, str] | None = None, batch_size: int = 25,
-                 force_logon: bool = False, install: str = "crm", seed: int = 11,
-                 scale: float = 1.0, hidden: tuple[str, ...] = (),
-                 transient_failures: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        users: dict[str, str] | None = None,
+        batch_size: int = 25,
+        force_logon: bool = False,
+        install: str = "crm",
+        seed: int = 11,
+        scale: float = 1.0,
+        hidden: tuple[str, ...] = (),
+        transient_failures: int = 0,
+    ) -> None:
         self.users = users or {"admin": "s3cret"}
         self.batch_size = batch_size
         self.force_logon = force_logon
@@ -63,7 +77,7 @@ class FakeSage:
         self.entities: dict[str, Entity] = build(seed, scale)
         self.hidden = {h.lower() for h in hidden}  # entities not allowed for web services
         self.transient_failures = transient_failures  # next N requests answer 503
-        self.sessions: dict[str, str] = {}   # session id → user
+        self.sessions: dict[str, str] = {}  # session id → user
         self.open_query: dict[str, dict] = {}
         self.calls: list[tuple[str, str | None]] = []
         self.queries: list[tuple[str, str]] = []  # (entity, where) as received
@@ -95,7 +109,8 @@ class FakeSage:
                 path = urlsplit(self.path).path
                 if path.endswith("/webservice.wsdl"):
                     text = WSDL.read_text(encoding="utf-8").replace(
-                        "{SOAP_ADDRESS}", f"{fake.url}/{fake.install}/eware.dll/webservices/soap")
+                        "{SOAP_ADDRESS}", f"{fake.url}/{fake.install}/eware.dll/webservices/soap"
+                    )
                     return self._send(200, text.encode(), "text/xml")
                 status, payload = fake.rest(self.path, self.headers.get("Authorization", ""))
                 self._send(status, json.dumps(payload).encode(), "application/json")
@@ -110,8 +125,9 @@ class FakeSage:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
-                         daemon=True).start()
+        threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         return self.url
 
@@ -138,7 +154,7 @@ class FakeSage:
 
     def soap(self, body: bytes) -> tuple[int, str]:
         try:
-            envelope = ET.fromstring(body)
+            envelope = ET.fromstring(body)  # noqa: S314 - our own tests' traffic, on loopback
             header = envelope.find(f"{{{SOAP_NS}}}Header")
             session = None
             if header is not None:
@@ -150,11 +166,14 @@ class FakeSage:
             with self.lock:
                 self.calls.append((name, session))
                 result = self._operate(name, args, session)
-            return 200, _envelope(f'<t:{name}response xmlns:t="{T}"><t:result>{result}'
-                                  f'</t:result></t:{name}response>')
+            return 200, _envelope(
+                f'<t:{name}response xmlns:t="{T}"><t:result>{result}</t:result></t:{name}response>'
+            )
         except SoapFault as fault:
-            return 500, _envelope(f"<soap:Fault><faultcode>soap:Server</faultcode><faultstring>"
-                                  f"{_esc(str(fault))}</faultstring></soap:Fault>")
+            return 500, _envelope(
+                f"<soap:Fault><faultcode>soap:Server</faultcode><faultstring>"
+                f"{_esc(str(fault))}</faultstring></soap:Fault>"
+            )
 
     def _operate(self, name: str, args: dict[str, str], session: str | None) -> str:
         if name == "logon":
@@ -163,8 +182,10 @@ class FakeSage:
                 raise SoapFault("Logon failed: invalid user name or password")
             open_sessions = [s for s, u in self.sessions.items() if u == user]
             if open_sessions and not self.force_logon:
-                raise SoapFault(f"User {user} already has a web service session. Only one web "
-                                "service session is allowed per user.")
+                raise SoapFault(
+                    f"User {user} already has a web service session. Only one web "
+                    "service session is allowed per user."
+                )
             for stale in open_sessions:
                 self.sessions.pop(stale)
                 self.open_query.pop(stale, None)
@@ -181,8 +202,11 @@ class FakeSage:
         if name == "getversionstring":
             return "Sage CRM 2024 R1 (fake)"
         if name in ("getmetadata", "getallmetadata"):
-            wanted = [self._entity(args["entityname"])] if name == "getmetadata" else [
-                e for k, e in self.entities.items() if k not in self.hidden]
+            wanted = (
+                [self._entity(args["entityname"])]
+                if name == "getmetadata"
+                else [e for k, e in self.entities.items() if k not in self.hidden]
+            )
             return "".join(f"<t:records>{_metadata_xml(e)}</t:records>" for e in wanted)
         if name in ("queryrecord", "query"):
             entity = self._entity(args.get("entityname", ""))
@@ -195,8 +219,7 @@ class FakeSage:
                 rows.sort(key=lambda r: (r.get(column) is None, r.get(column)))
             fields = _fieldlist(entity, args.get("fieldlist", "*"))
             self.queries.append((entity.name, args.get("queryString", "")))
-            self.open_query[session] = {"entity": entity, "rows": rows, "at": 0,
-                                        "fields": fields}
+            self.open_query[session] = {"entity": entity, "rows": rows, "at": 0, "fields": fields}
             return self._batch(session)
         if name == "nextqueryrecord":
             if session not in self.open_query:
@@ -206,17 +229,21 @@ class FakeSage:
             entity = self._entity(args.get("entityname", ""))
             rows = _select(entity, args.get("queryString", ""), "sql")
             p = entity.prefix
-            return "".join(
-                f"<t:records><t:id>{r[entity.idfield]}</t:id><t:createddate>"
-                f"{_iso(r[p + '_createddate'])}</t:createddate><t:updateddate>"
-                f"{_iso(r[p + '_updateddate'])}</t:updateddate><t:action>"
-                f"{'deleted' if r.get(p + '_deleted') else 'updated'}</t:action></t:records>"
-                for r in rows) + "<t:more>false</t:more>"
+            return (
+                "".join(
+                    f"<t:records><t:id>{r[entity.idfield]}</t:id><t:createddate>"
+                    f"{_iso(r[p + '_createddate'])}</t:createddate><t:updateddate>"
+                    f"{_iso(r[p + '_updateddate'])}</t:updateddate><t:action>"
+                    f"{'deleted' if r.get(p + '_deleted') else 'updated'}</t:action></t:records>"
+                    for r in rows
+                )
+                + "<t:more>false</t:more>"
+            )
         raise SoapFault(f"Operation {name} is not supported by this fake")
 
     def _batch(self, session: str) -> str:
         q = self.open_query[session]
-        chunk = q["rows"][q["at"]:q["at"] + self.batch_size]
+        chunk = q["rows"][q["at"] : q["at"] + self.batch_size]
         q["at"] += len(chunk)
         more = q["at"] < len(q["rows"])
         if not more:
@@ -228,16 +255,21 @@ class FakeSage:
                 f"<t:records><t:name>{c}</t:name><t:type>"
                 f"{RECORD_TYPES.get(entity.fields[c], 'string')}</t:type>"
                 + (f"<t:value>{_esc(_text(row[c]))}</t:value>" if row.get(c) is not None else "")
-                + "</t:records>" for c in q["fields"])
-            out.append(f"<t:records><t:entityname>{entity.name.lower()}</t:entityname>{fields}"
-                       "</t:records>")
+                + "</t:records>"
+                for c in q["fields"]
+            )
+            out.append(
+                f"<t:records><t:entityname>{entity.name.lower()}</t:entityname>{fields}</t:records>"
+            )
         return "".join(out) + f"<t:more>{'true' if more else 'false'}</t:more>"
 
     def _entity(self, name: str) -> Entity:
         entity = self.entities.get(name.lower())
         if entity is None or name.lower() in self.hidden:
-            raise SoapFault(f"Entity {name} is not available for web services (check its "
-                            "'Allow Web Service Access' setting)")
+            raise SoapFault(
+                f"Entity {name} is not available for web services (check its "
+                "'Allow Web Service Access' setting)"
+            )
         return entity
 
     # ---- REST ---------------------------------------------------------------------------
@@ -245,18 +277,27 @@ class FakeSage:
     def rest(self, raw_path: str, auth: str) -> tuple[int, Any]:
         parts = urlsplit(raw_path)
         prefix = f"/sdata/{self.install}j/sagecrm2/-/"
-        expected = "Basic " + base64.b64encode(
-            f"{next(iter(self.users))}:{next(iter(self.users.values()))}".encode()).decode()
+        expected = (
+            "Basic "
+            + base64.b64encode(
+                f"{next(iter(self.users))}:{next(iter(self.users.values()))}".encode()
+            ).decode()
+        )
         if auth != expected:
             return 401, {"$diagnoses": [{"$message": "Authentication failed"}]}
         if not parts.path.startswith(prefix):
             return 404, {"$diagnoses": [{"$message": "Not found"}]}
-        resource = parts.path[len(prefix):]
+        resource = parts.path[len(prefix) :]
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         self.calls.append((f"GET {resource}", None))
         if resource == "$prototypes":
-            return 200, {"$resources": [{"$key": e.name, "$title": e.name}
-                                        for k, e in self.entities.items() if k not in self.hidden]}
+            return 200, {
+                "$resources": [
+                    {"$key": e.name, "$title": e.name}
+                    for k, e in self.entities.items()
+                    if k not in self.hidden
+                ]
+            }
         if resource.startswith("$prototypes/"):
             entity = self.entities.get(resource.split("/", 1)[1].lower())
             if entity is None:
@@ -272,19 +313,30 @@ class FakeSage:
         self.queries.append((entity.name, query.get("where", "")))
         start = int(query.get("startIndex", 1))
         count = int(query.get("count", 100))
-        page = rows[start - 1:start - 1 + count]
-        return 200, {"$totalResults": len(rows), "$startIndex": start,
-                     "$itemsPerPage": len(page),
-                     "$resources": [{"$key": str(r[entity.idfield]), "$title": str(
-                         r[entity.idfield]), **{c: _json(entity.fields[c], r[c])
-                                                 for c in entity.fields}} for r in page]}
+        page = rows[start - 1 : start - 1 + count]
+        return 200, {
+            "$totalResults": len(rows),
+            "$startIndex": start,
+            "$itemsPerPage": len(page),
+            "$resources": [
+                {
+                    "$key": str(r[entity.idfield]),
+                    "$title": str(r[entity.idfield]),
+                    **{c: _json(entity.fields[c], r[c]) for c in entity.fields},
+                }
+                for r in page
+            ],
+        }
 
 
 # ---- helpers ----------------------------------------------------------------------------
 
+
 def _envelope(inner: str) -> str:
-    return (f'<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="{SOAP_NS}">'
-            f"<soap:Body>{inner}</soap:Body></soap:Envelope>")
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="{SOAP_NS}">'
+        f"<soap:Body>{inner}</soap:Body></soap:Envelope>"
+    )
 
 
 def _esc(text: str) -> str:
@@ -310,18 +362,30 @@ def _json(kind: str, value: Any) -> Any:
 def _metadata_xml(entity: Entity) -> str:
     fields = "".join(
         f"<t:fields><t:name>{c}</t:name><t:type>{_esc(k)}</t:type><t:caption>{c}</t:caption>"
-        + (f"<t:lookupentity>{entity.lookups[c]}</t:lookupentity>" if c in entity.lookups
-           else "") + "</t:fields>" for c, k in entity.fields.items())
-    return (f"<t:entityname>{entity.name}</t:entityname><t:prefix>{entity.prefix}</t:prefix>"
-            f"<t:idfield>{entity.idfield}</t:idfield><t:custom>"
-            f"{'true' if entity.custom else 'false'}</t:custom>{fields}")
+        + (f"<t:lookupentity>{entity.lookups[c]}</t:lookupentity>" if c in entity.lookups else "")
+        + "</t:fields>"
+        for c, k in entity.fields.items()
+    )
+    return (
+        f"<t:entityname>{entity.name}</t:entityname><t:prefix>{entity.prefix}</t:prefix>"
+        f"<t:idfield>{entity.idfield}</t:idfield><t:custom>"
+        f"{'true' if entity.custom else 'false'}</t:custom>{fields}"
+    )
 
 
 def _metadata_json(entity: Entity) -> str:
-    return json.dumps({"$key": entity.name, "prefix": entity.prefix, "idfield": entity.idfield,
-                       "custom": entity.custom,
-                       "fields": [{"name": c, "type": k, "lookupentity": entity.lookups.get(c)}
-                                  for c, k in entity.fields.items()]})
+    return json.dumps(
+        {
+            "$key": entity.name,
+            "prefix": entity.prefix,
+            "idfield": entity.idfield,
+            "custom": entity.custom,
+            "fields": [
+                {"name": c, "type": k, "lookupentity": entity.lookups.get(c)}
+                for c, k in entity.fields.items()
+            ],
+        }
+    )
 
 
 def _fieldlist(entity: Entity, text: str) -> list[str]:
@@ -337,8 +401,10 @@ def _fieldlist(entity: Entity, text: str) -> list[str]:
 
 # A small WHERE-clause evaluator: enough SQL (SOAP queryString) and SData (REST where=) for
 # what a tap sends, strict enough that a quote in a value changes the query if not escaped.
-_TOKEN = re.compile(r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<date>@[^@]*@)|(?P<num>-?\d+(?:\.\d+)?)"
-                    r"|(?P<op><=|>=|<>|!=|=|<|>|\(|\)|,)|(?P<word>[A-Za-z_][A-Za-z0-9_.]*))")
+_TOKEN = re.compile(
+    r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<date>@[^@]*@)|(?P<num>-?\d+(?:\.\d+)?)"
+    r"|(?P<op><=|>=|<>|!=|=|<|>|\(|\)|,)|(?P<word>[A-Za-z_][A-Za-z0-9_.]*))"
+)
 _SQL_OPS = {"=": "eq", "<>": "ne", "!=": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge"}
 
 
@@ -349,7 +415,7 @@ def _tokens(text: str) -> list[tuple[str, str]]:
             break
         m = _TOKEN.match(text, pos)
         if not m:
-            raise SoapFault(f"Incorrect syntax near '{text[pos:pos + 10]}'")
+            raise SoapFault(f"Incorrect syntax near '{text[pos : pos + 10]}'")
         kind = m.lastgroup or ""
         out.append((kind, m.group(kind)))
         pos = m.end()
@@ -465,8 +531,14 @@ class _Parser:
             a, b = _cmp(have), _cmp(value)
             if isinstance(a, (int, float)) != isinstance(b, (int, float)):
                 a, b = str(a), str(b)  # SQL Server would convert; text comparison suffices here
-            return {"eq": a == b, "ne": a != b, "lt": a < b, "le": a <= b, "gt": a > b,
-                    "ge": a >= b}[name]
+            return {
+                "eq": a == b,
+                "ne": a != b,
+                "lt": a < b,
+                "le": a <= b,
+                "gt": a > b,
+                "ge": a >= b,
+            }[name]
 
         return test
 

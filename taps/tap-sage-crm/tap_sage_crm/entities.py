@@ -12,30 +12,45 @@ from dataclasses import dataclass, field
 @dataclass
 class EntityInfo:
     stream: str
-    entity: str                      # web-service entity / REST resource name
+    entity: str  # web-service entity / REST resource name
     prefix: str = ""
     idfield: str = ""
     custom: bool = False
-    fields: dict[str, str] = field(default_factory=dict)   # column → Sage entry type
+    fields: dict[str, str] = field(default_factory=dict)  # column → Sage entry type
     lookups: dict[str, str] = field(default_factory=dict)  # column → entity it points at
 
 
 # (stream, entity) in the order they are synced: lookups the mapper uses (users, captions,
 # companies, communications) come before the streams that need them.
 STANDARD = [
-    ("users", "Users"), ("captions", "Custom_Captions"), ("companies", "Company"),
-    ("persons", "Person"), ("addresses", "Address"), ("address_links", "Address_Link"),
-    ("emails", "Email"), ("email_links", "EmailLink"), ("phones", "Phone"),
-    ("phone_links", "PhoneLink"), ("leads", "Lead"), ("opportunities", "Opportunity"),
-    ("cases", "Cases"), ("communications", "Communication"), ("comm_links", "Comm_Link"),
-    ("notes", "Notes"), ("library", "Library"),
+    ("users", "Users"),
+    ("captions", "Custom_Captions"),
+    ("companies", "Company"),
+    ("persons", "Person"),
+    ("addresses", "Address"),
+    ("address_links", "Address_Link"),
+    ("emails", "Email"),
+    ("email_links", "EmailLink"),
+    ("phones", "Phone"),
+    ("phone_links", "PhoneLink"),
+    ("leads", "Lead"),
+    ("opportunities", "Opportunity"),
+    ("cases", "Cases"),
+    ("communications", "Communication"),
+    ("comm_links", "Comm_Link"),
+    ("notes", "Notes"),
+    ("library", "Library"),
 ]
 WORKFLOW_ENTITY = "WorkflowRule"
 COMPANY_ENTITY, PERSON_ENTITY = 5, 13  # elink_entityid / plink_entityid
 
 _JSON = {
-    "Integer": "integer", "User Select": "integer", "Search Select Advanced": "integer",
-    "Currency": "number", "Numeric": "number", "Checkbox": "boolean",
+    "Integer": "integer",
+    "User Select": "integer",
+    "Search Select Advanced": "integer",
+    "Currency": "number",
+    "Numeric": "number",
+    "Checkbox": "boolean",
 }
 
 

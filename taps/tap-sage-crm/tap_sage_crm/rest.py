@@ -10,14 +10,15 @@ deleted rows are dropped after reading.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import requests
-
 from crm2twenty_common.pacer import backoff, retry_after
+
 from tap_sage_crm.entities import EntityInfo
 from tap_sage_crm.soap import SageError
 
@@ -25,8 +26,17 @@ LOG = logging.getLogger("tap-sage-crm")
 
 
 class RestSession:
-    def __init__(self, base_url: str, install: str, username: str, password: str, *,
-                 timeout: float, max_retries: int, page_size: int) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        install: str,
+        username: str,
+        password: str,
+        *,
+        timeout: float,
+        max_retries: int,
+        page_size: int,
+    ) -> None:
         self.base = f"{base_url.rstrip('/')}/sdata/{install}j/sagecrm2/-/"
         self.http = requests.Session()
         self.http.auth = (username, password)
@@ -54,12 +64,11 @@ class RestSession:
                 continue
             if answer.status_code >= 400:
                 detail = answer.text[:300]
-                try:
+                with contextlib.suppress(ValueError, KeyError, TypeError):  # not a diagnosis
                     detail = "; ".join(d.get("$message", "") for d in answer.json()["$diagnoses"])
-                except (ValueError, KeyError, TypeError):
-                    pass
-                raise SageError(f"Sage CRM REST refused GET {resource} ({answer.status_code}): "
-                                f"{detail}")
+                raise SageError(
+                    f"Sage CRM REST refused GET {resource} ({answer.status_code}): {detail}"
+                )
             return answer.json()
 
     def metadata(self) -> list[EntityInfo]:
@@ -67,16 +76,27 @@ class RestSession:
         for item in self._get("$prototypes").get("$resources", []):
             proto = self._get(f"$prototypes/{item['$key']}")
             fields = {f["name"].lower(): f["type"] for f in proto.get("fields", [])}
-            lookups = {f["name"].lower(): f["lookupentity"] for f in proto.get("fields", [])
-                       if f.get("lookupentity")}
-            out.append(EntityInfo(stream="", entity=proto["$key"], prefix=proto.get("prefix", ""),
-                                  idfield=proto.get("idfield", "").lower(),
-                                  custom=bool(proto.get("custom")), fields=fields,
-                                  lookups=lookups))
+            lookups = {
+                f["name"].lower(): f["lookupentity"]
+                for f in proto.get("fields", [])
+                if f.get("lookupentity")
+            }
+            out.append(
+                EntityInfo(
+                    stream="",
+                    entity=proto["$key"],
+                    prefix=proto.get("prefix", ""),
+                    idfield=proto.get("idfield", "").lower(),
+                    custom=bool(proto.get("custom")),
+                    fields=fields,
+                    lookups=lookups,
+                )
+            )
         return out
 
-    def records(self, entity: str, fields: list[str], where: str, orderby: str
-                ) -> Iterator[dict[str, Any]]:
+    def records(
+        self, entity: str, fields: list[str], where: str, orderby: str
+    ) -> Iterator[dict[str, Any]]:
         start = 1
         while True:
             params = {"startIndex": start, "count": self.page_size}

@@ -16,10 +16,10 @@ from typing import Any
 
 import requests
 import zeep
+from crm2twenty_common.pacer import backoff
 from zeep.exceptions import Fault, TransportError
 from zeep.transports import Transport
 
-from crm2twenty_common.pacer import backoff
 from tap_sage_crm.entities import EntityInfo
 
 LOG = logging.getLogger("tap-sage-crm")
@@ -39,8 +39,9 @@ class SageError(RuntimeError):
 
 
 class SoapSession:
-    def __init__(self, wsdl_url: str, username: str, password: str, *, timeout: float,
-                 max_retries: int) -> None:
+    def __init__(
+        self, wsdl_url: str, username: str, password: str, *, timeout: float, max_retries: int
+    ) -> None:
         self.wsdl_url, self.username, self._password = wsdl_url, username, password
         self.max_retries = max_retries
         session = requests.Session()
@@ -53,18 +54,24 @@ class SoapSession:
     def open(self) -> None:
         if self.session_id:
             return
-        self.client = self._retry(lambda: zeep.Client(self.wsdl_url, transport=self.transport),
-                                  "load the WSDL", "")
+        self.client = self._retry(
+            lambda: zeep.Client(self.wsdl_url, transport=self.transport), "load the WSDL", ""
+        )
         try:
-            result = self._retry(lambda: self.client.service.logon(
-                username=self.username, password=self._password), "logon", "")
+            result = self._retry(
+                lambda: self.client.service.logon(username=self.username, password=self._password),
+                "logon",
+                "",
+            )
         except SageError as exc:
             if "already has a web service session" in str(exc):
                 raise SageError(
-                    f"{str(exc).rstrip('.')}. Sage CRM allows one web-service session per user and an earlier "
-                    "run seems to have left one open: wait for it to time out, or set "
+                    f"{str(exc).rstrip('.')}. Sage CRM allows one web-service session per "
+                    "user and an earlier run seems to have left one open: wait for it to time "
+                    "out, or set "
                     "Administration → System → Web Services → 'Force web service logon' to Yes, "
-                    "which clears a stale session.") from exc
+                    "which clears a stale session."
+                ) from exc
             raise
         self.session_id = getattr(result, "sessionid", result)
 
@@ -73,11 +80,9 @@ class SoapSession:
         if not self.session_id or self.client is None:
             return
         try:
-            self.client.service.logoff(sessionId=self.session_id,
-                                       _soapheaders=self._header())
-        except Exception as exc:  # noqa: BLE001 - logging off must not hide the first error
-            LOG.warning("logoff failed (%s); the session may stay open until Sage expires it",
-                        exc)
+            self.client.service.logoff(sessionId=self.session_id, _soapheaders=self._header())
+        except Exception as exc:
+            LOG.warning("logoff failed (%s); the session may stay open until Sage expires it", exc)
         finally:
             self.session_id = None
 
@@ -96,8 +101,9 @@ class SoapSession:
             except (*TRANSIENT, requests.HTTPError) as exc:
                 if not _transient(exc) or attempt > self.max_retries:
                     on = f" on {entity}" if entity else ""
-                    raise SageError(f"Sage CRM did not answer {what}{on} after {attempt} tries: "
-                                    f"{exc}") from exc
+                    raise SageError(
+                        f"Sage CRM did not answer {what}{on} after {attempt} tries: {exc}"
+                    ) from exc
                 wait = backoff(attempt, base=0.5, cap=30)
                 LOG.info("%s failed (%s): retrying in %.1f s", what, exc, wait)
                 time.sleep(wait)
@@ -106,21 +112,36 @@ class SoapSession:
 
     def metadata(self) -> list[EntityInfo]:
         self.open()
-        result = self._retry(lambda: self.client.service.getallmetadata(
-            _soapheaders=self._header()), "getallmetadata", "")
+        result = self._retry(
+            lambda: self.client.service.getallmetadata(_soapheaders=self._header()),
+            "getallmetadata",
+            "",
+        )
         items = result if isinstance(result, list) else getattr(result, "records", None) or []
         out = []
         for item in items:
             fields = {f.name.lower(): f.type for f in item.fields or []}
-            lookups = {f.name.lower(): f.lookupentity for f in item.fields or []
-                       if getattr(f, "lookupentity", None)}
-            out.append(EntityInfo(stream="", entity=item.entityname, prefix=item.prefix,
-                                  idfield=item.idfield.lower(), custom=bool(item.custom),
-                                  fields=fields, lookups=lookups))
+            lookups = {
+                f.name.lower(): f.lookupentity
+                for f in item.fields or []
+                if getattr(f, "lookupentity", None)
+            }
+            out.append(
+                EntityInfo(
+                    stream="",
+                    entity=item.entityname,
+                    prefix=item.prefix,
+                    idfield=item.idfield.lower(),
+                    custom=bool(item.custom),
+                    fields=fields,
+                    lookups=lookups,
+                )
+            )
         return out
 
-    def records(self, entity: str, fields: list[str], where: str, orderby: str
-                ) -> Iterator[dict[str, str | None]]:
+    def records(
+        self, entity: str, fields: list[str], where: str, orderby: str
+    ) -> Iterator[dict[str, str | None]]:
         """Every row of a query, as text, reading ``more`` batches to the end.
 
         A transport failure mid-query loses Sage's cursor, so the query starts again and the
@@ -130,9 +151,7 @@ class SoapSession:
         attempt = 0
         while True:
             try:
-                seen = 0
-                for row in self._query(entity, fields, where, orderby):
-                    seen += 1
+                for seen, row in enumerate(self._query(entity, fields, where, orderby), 1):
                     if seen > given:
                         given += 1
                         yield row
@@ -141,21 +160,37 @@ class SoapSession:
                 if not isinstance(exc.__cause__, TRANSIENT) or attempt >= self.max_retries:
                     raise
                 attempt += 1
-                LOG.warning("query on %s broke after %d rows (%s); running it again", entity,
-                            given, exc.__cause__)
+                LOG.warning(
+                    "query on %s broke after %d rows (%s); running it again",
+                    entity,
+                    given,
+                    exc.__cause__,
+                )
 
-    def _query(self, entity: str, fields: list[str], where: str, orderby: str
-               ) -> Iterator[dict[str, str | None]]:
-        result = self._once(lambda: self.client.service.queryrecord(
-            fieldlist=",".join(fields), queryString=where, entityname=entity, orderby=orderby,
-            _soapheaders=self._header()), "queryrecord", entity)
+    def _query(
+        self, entity: str, fields: list[str], where: str, orderby: str
+    ) -> Iterator[dict[str, str | None]]:
+        result = self._once(
+            lambda: self.client.service.queryrecord(
+                fieldlist=",".join(fields),
+                queryString=where,
+                entityname=entity,
+                orderby=orderby,
+                _soapheaders=self._header(),
+            ),
+            "queryrecord",
+            entity,
+        )
         while True:
             for record in result.records or []:
                 yield {f.name.lower(): f.value for f in record.records or []}
             if not result.more:
                 return
-            result = self._once(lambda: self.client.service.nextqueryrecord(
-                _soapheaders=self._header()), "nextqueryrecord", entity)
+            result = self._once(
+                lambda: self.client.service.nextqueryrecord(_soapheaders=self._header()),
+                "nextqueryrecord",
+                entity,
+            )
 
     def _once(self, call: Any, what: str, entity: str) -> Any:
         try:

@@ -6,8 +6,8 @@ import datetime as dt
 import typing as t
 from pathlib import Path
 
-from singer_sdk.helpers.conform import TypeConformanceLevel
 from crm2twenty_common.annotations import KeepsAnnotations
+from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.streams import Stream
 
 from tap_sage_crm import query
@@ -47,8 +47,9 @@ class SageStream(KeepsAnnotations):
 
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.ROOT_ONLY
 
-    def __init__(self, tap: Tap, info: EntityInfo, client: t.Any, references: dict[str, str]
-                 ) -> None:
+    def __init__(
+        self, tap: Tap, info: EntityInfo, client: t.Any, references: dict[str, str]
+    ) -> None:
         self.info = info
         self.client = client
         self.soap = tap.config.get("api", "soap") == "soap"
@@ -83,12 +84,14 @@ class SageStream(KeepsAnnotations):
         return self.soap and self.replication_key is not None
 
     def _where(self, context: dict | None) -> str:
-        conditions = [query.condition(col, "eq", value, self.dialect)
-                      for col, value in self.filters.items()]
+        conditions = [
+            query.condition(col, "eq", value, self.dialect) for col, value in self.filters.items()
+        ]
         start = self.get_starting_timestamp(context) if self.replication_key else None
         if start is not None:
-            conditions.append(query.condition(self.replication_key, "ge",
-                                              query.instant(start), self.dialect))
+            conditions.append(
+                query.condition(self.replication_key, "ge", query.instant(start), self.dialect)
+            )
         deleted = f"{self.info.prefix}_deleted"
         if self.skip_deleted and self.soap and deleted in self.info.fields:
             conditions.append(f"({deleted} is null or {deleted} = 0)")
@@ -124,16 +127,19 @@ class SageStream(KeepsAnnotations):
         emails: dict[int, list[tuple[bool, str]]] = {}
         phones: dict[int, list[tuple[bool, str]]] = {}
         if "emails" in tap_streams and "email_links" in tap_streams:
-            address = {int(r["emai_emailid"]): r.get("emai_emailaddress")
-                       for r in self._read("emails", ["emai_emailid", "emai_emailaddress"])}
+            address = {
+                int(r["emai_emailid"]): r.get("emai_emailaddress")
+                for r in self._read("emails", ["emai_emailid", "emai_emailaddress"])
+            }
             for link in self._read_links("email_links", "elink", entity_id):
                 value = address.get(int(link["elink_emailid"]))
                 if value:
                     _add(emails, int(link["elink_recordid"]), value, link.get("elink_type"))
         if "phones" in tap_streams and "phone_links" in tap_streams:
             numbers = {}
-            for r in self._read("phones", ["phon_phoneid", "phon_countrycode", "phon_areacode",
-                                           "phon_number"]):
+            for r in self._read(
+                "phones", ["phon_phoneid", "phon_countrycode", "phon_areacode", "phon_number"]
+            ):
                 parts = [p for p in (r.get("phon_areacode"), r.get("phon_number")) if p]
                 if parts:
                     code = f"+{r['phon_countrycode']} " if r.get("phon_countrycode") else ""
@@ -153,27 +159,32 @@ class SageStream(KeepsAnnotations):
             fields = [*fields, deleted]
         elif deleted in info.fields:
             fields = [*fields, deleted]
-        for row in self.client.records(info.entity, fields, where, info.idfield if self.soap
-                                       else ""):
+        for row in self.client.records(
+            info.entity, fields, where, info.idfield if self.soap else ""
+        ):
             if not row.get(deleted) or row.get(deleted) in ("0", 0):
                 yield row
 
     def _read_links(self, stream: str, prefix: str, entity_id: int) -> t.Iterator[dict]:
-        fields = [f"{prefix}_{c}" for c in (("emailid" if prefix == "elink" else "phoneid"),
-                                             "recordid", "type")]
+        fields = [
+            f"{prefix}_{c}"
+            for c in (("emailid" if prefix == "elink" else "phoneid"), "recordid", "type")
+        ]
         where = query.condition(f"{prefix}_entityid", "eq", entity_id, self.dialect)
         yield from self._read(stream, fields, where)
 
     def _library_file(self, row: dict) -> Path | None:
         if self.library is None or not row.get("libr_filename"):
             return None
-        parts = [p for p in str(row.get("libr_filepath") or "").replace("\\", "/").split("/")
-                 if p and p != ".."]
+        parts = [
+            p
+            for p in str(row.get("libr_filepath") or "").replace("\\", "/").split("/")
+            if p and p != ".."
+        ]
         return self.library.joinpath(*parts, str(row["libr_filename"]))
 
 
-def _add(into: dict[int, list[tuple[bool, str]]], key: int, value: str, kind: str | None
-         ) -> None:
+def _add(into: dict[int, list[tuple[bool, str]]], key: int, value: str, kind: str | None) -> None:
     values = into.setdefault(key, [])
     if all(v != value for _, v in values):
         values.append(((kind or "").lower() != "business", value))
@@ -181,8 +192,9 @@ def _add(into: dict[int, list[tuple[bool, str]]], key: int, value: str, kind: st
 
 def _ordered(found: dict[int, list[tuple[bool, str]]]) -> dict[int, list[str]]:
     """Business addresses first, each group in link order (the sort is stable)."""
-    return {key: [v for _, v in sorted(values, key=lambda p: p[0])]
-            for key, values in found.items()}
+    return {
+        key: [v for _, v in sorted(values, key=lambda p: p[0])] for key, values in found.items()
+    }
 
 
 class NoticesStream(Stream):
@@ -190,8 +202,10 @@ class NoticesStream(Stream):
 
     name = NOTICES
     primary_keys: t.ClassVar[list[str]] = []
-    schema: t.ClassVar[dict] = {"type": "object", "properties": {
-        "source": {"type": "string"}, "notice": {"type": "string"}}}
+    schema: t.ClassVar[dict] = {
+        "type": "object",
+        "properties": {"source": {"type": "string"}, "notice": {"type": "string"}},
+    }
 
     def __init__(self, tap: Tap, notices: list[str]) -> None:
         super().__init__(tap)

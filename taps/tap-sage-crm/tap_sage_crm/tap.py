@@ -24,42 +24,90 @@ class TapSageCrm(Tap):
     dynamic_catalog = True
 
     config_jsonschema = th.PropertiesList(
-        th.Property("api", th.StringType, default="soap", allowed_values=["soap", "rest"],
-                    description="`soap`: the web services (every version); `rest`: the "
-                                "sagecrm2 REST API (2019 R2 and later)."),
-        th.Property("base_url", th.StringType, required=True,
-                    description="The Sage CRM server, e.g. `https://crm.example.com`."),
-        th.Property("install_name", th.StringType, default="crm",
-                    description="The install name in Sage's URLs (`/crm/eware.dll`, `/sdata/crmj`)."),
-        th.Property("wsdl_url", th.StringType,
-                    description="SOAP: the WSDL. Default "
-                                "`<base_url>/<install_name>/eware.dll/webservices/webservice.wsdl`"
-                                " (2024 R1 help names `CRMwebservice.wsdl`; set it if yours does)."),
-        th.Property("username", th.StringType, required=True, secret=True,
-                    description="A Sage user with 'Allow Web Service Access'."),
-        th.Property("password", th.StringType, required=True, secret=True,
-                    description="That user's password."),
-        th.Property("start_date", th.DateTimeType,
-                    description="Read rows updated on or after this (later runs use the "
-                                "bookmark of `<prefix>_updateddate`)."),
-        th.Property("deleted_records", th.StringType, default="skip",
-                    allowed_values=["skip", "flag"],
-                    description="Rows Sage marks deleted (`<prefix>_deleted`): `skip` them, or "
-                                "`flag` them (emitted with `is_deleted: true`)."),
-        th.Property("filters", th.ObjectType(additional_properties=True),
-                    description='Per stream, `{column: value or [values]}` rows must match, e.g. '
-                                '`{"companies": {"comp_type": ["Customer", "Prospect"]}}`. Values '
-                                "are quoted safely; column names must be Sage column names."),
-        th.Property("library_dir", th.StringType,
-                    description="A copy of (or mount of) Sage's library folder, so attachment "
-                                "files can be found: `<library_dir>/<libr_filepath>/"
-                                "<libr_filename>`."),
-        th.Property("page_size", th.IntegerType, default=100,
-                    description="REST: records per page (`count`)."),
-        th.Property("timeout", th.NumberType, default=60,
-                    description="Seconds to wait for one answer."),
-        th.Property("max_retries", th.IntegerType, default=5,
-                    description="Retries of a call that failed in transit (with backoff)."),
+        th.Property(
+            "api",
+            th.StringType,
+            default="soap",
+            allowed_values=["soap", "rest"],
+            description="`soap`: the web services (every version); `rest`: the "
+            "sagecrm2 REST API (2019 R2 and later).",
+        ),
+        th.Property(
+            "base_url",
+            th.StringType,
+            required=True,
+            description="The Sage CRM server, e.g. `https://crm.example.com`.",
+        ),
+        th.Property(
+            "install_name",
+            th.StringType,
+            default="crm",
+            description="The install name in Sage's URLs (`/crm/eware.dll`, `/sdata/crmj`).",
+        ),
+        th.Property(
+            "wsdl_url",
+            th.StringType,
+            description="SOAP: the WSDL. Default "
+            "`<base_url>/<install_name>/eware.dll/webservices/webservice.wsdl`"
+            " (2024 R1 help names `CRMwebservice.wsdl`; set it if yours does).",
+        ),
+        th.Property(
+            "username",
+            th.StringType,
+            required=True,
+            secret=True,
+            description="A Sage user with 'Allow Web Service Access'.",
+        ),
+        th.Property(
+            "password",
+            th.StringType,
+            required=True,
+            secret=True,
+            description="That user's password.",
+        ),
+        th.Property(
+            "start_date",
+            th.DateTimeType,
+            description="Read rows updated on or after this (later runs use the "
+            "bookmark of `<prefix>_updateddate`).",
+        ),
+        th.Property(
+            "deleted_records",
+            th.StringType,
+            default="skip",
+            allowed_values=["skip", "flag"],
+            description="Rows Sage marks deleted (`<prefix>_deleted`): `skip` them, or "
+            "`flag` them (emitted with `is_deleted: true`).",
+        ),
+        th.Property(
+            "filters",
+            th.ObjectType(additional_properties=True),
+            description="Per stream, `{column: value or [values]}` rows must match, e.g. "
+            '`{"companies": {"comp_type": ["Customer", "Prospect"]}}`. Values '
+            "are quoted safely; column names must be Sage column names.",
+        ),
+        th.Property(
+            "library_dir",
+            th.StringType,
+            description="A copy of (or mount of) Sage's library folder, so attachment "
+            "files can be found: `<library_dir>/<libr_filepath>/"
+            "<libr_filename>`.",
+        ),
+        th.Property(
+            "page_size",
+            th.IntegerType,
+            default=100,
+            description="REST: records per page (`count`).",
+        ),
+        th.Property(
+            "timeout", th.NumberType, default=60, description="Seconds to wait for one answer."
+        ),
+        th.Property(
+            "max_retries",
+            th.IntegerType,
+            default=5,
+            description="Retries of a call that failed in transit (with backoff).",
+        ),
     ).to_dict()
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
@@ -73,15 +121,26 @@ class TapSageCrm(Tap):
             base = c["base_url"].rstrip("/")
             install = c.get("install_name", "crm")
             if c.get("api", "soap") == "rest":
-                self._client = RestSession(base, install, c["username"], c["password"],
-                                           timeout=float(c.get("timeout", 60)),
-                                           max_retries=int(c.get("max_retries", 5)),
-                                           page_size=int(c.get("page_size", 100)))
+                self._client = RestSession(
+                    base,
+                    install,
+                    c["username"],
+                    c["password"],
+                    timeout=float(c.get("timeout", 60)),
+                    max_retries=int(c.get("max_retries", 5)),
+                    page_size=int(c.get("page_size", 100)),
+                )
             else:
-                wsdl = c.get("wsdl_url") or f"{base}/{install}/eware.dll/webservices/webservice.wsdl"
-                self._client = SoapSession(wsdl, c["username"], c["password"],
-                                           timeout=float(c.get("timeout", 60)),
-                                           max_retries=int(c.get("max_retries", 5)))
+                wsdl = (
+                    c.get("wsdl_url") or f"{base}/{install}/eware.dll/webservices/webservice.wsdl"
+                )
+                self._client = SoapSession(
+                    wsdl,
+                    c["username"],
+                    c["password"],
+                    timeout=float(c.get("timeout", 60)),
+                    max_retries=int(c.get("max_retries", 5)),
+                )
             # Whatever path ends the process (a discovery made by the SDK's constructor, an
             # exit before sync), the session must not outlive it.
             atexit.register(self.close)
@@ -104,8 +163,10 @@ class TapSageCrm(Tap):
         for stream, entity in STANDARD:
             info = metadata.pop(entity.lower(), None)
             if info is None:
-                notices.append(f"The {entity} entity is not available to web services, so "
-                               f"{stream} were not read (enable its 'Allow Web Service Access').")
+                notices.append(
+                    f"The {entity} entity is not available to web services, so "
+                    f"{stream} were not read (enable its 'Allow Web Service Access')."
+                )
                 continue
             info.stream = stream
             references[entity.lower()] = stream
@@ -115,15 +176,16 @@ class TapSageCrm(Tap):
             workflow.stream = "workflows"
             chosen.append(workflow)
         else:
-            notices.append("Workflow rules are not readable through Sage's web services; rebuild "
-                           "them from Administration → Advanced Customization → Workflow.")
+            notices.append(
+                "Workflow rules are not readable through Sage's web services; rebuild "
+                "them from Administration → Advanced Customization → Workflow."
+            )
         for info in sorted(metadata.values(), key=lambda m: m.entity.lower()):
             if info.custom:
                 info.stream = info.entity.lower()
                 references[info.entity.lower()] = info.stream
                 chosen.append(info)
-        streams: list[Stream] = [SageStream(self, info, self.client, references)
-                                 for info in chosen]
+        streams: list[Stream] = [SageStream(self, info, self.client, references) for info in chosen]
         return [*streams, NoticesStream(self, notices)]
 
     def load_streams(self) -> list[Stream]:

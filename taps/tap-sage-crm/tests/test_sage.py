@@ -31,8 +31,18 @@ def sage():
 
 def config(fake: FakeSage, tmp_path: Path, **extra) -> Path:
     path = tmp_path / "config.json"
-    path.write_text(json.dumps({"base_url": fake.url, "username": "admin", "password": "s3cret",
-                                "max_retries": 3, "timeout": 10, **extra}))
+    path.write_text(
+        json.dumps(
+            {
+                "base_url": fake.url,
+                "username": "admin",
+                "password": "s3cret",
+                "max_retries": 3,
+                "timeout": 10,
+                **extra,
+            }
+        )
+    )
     return path
 
 
@@ -56,8 +66,13 @@ def run_tap(cfg: Path, *, state: dict | None = None, check: bool = True) -> dict
             schemas[msg["stream"]] = msg["schema"]
         elif msg["type"] == "STATE":
             last_state = msg["value"]
-    return {"records": records, "schemas": schemas, "state": last_state,
-            "returncode": done.returncode, "stderr": done.stderr}
+    return {
+        "records": records,
+        "schemas": schemas,
+        "state": last_state,
+        "returncode": done.returncode,
+        "stderr": done.stderr,
+    }
 
 
 def live_rows(fake: FakeSage, entity: str) -> list[dict]:
@@ -76,8 +91,10 @@ def test_values_become_literals_that_cannot_end_early():
     hostile = "x' or '1'='1"
     assert query.condition("comp_name", "eq", hostile, "sql") == "comp_name = 'x'' or ''1''=''1'"
     assert query.condition("comp_name", "eq", hostile, "sdata") == "comp_name eq 'x'' or ''1''=''1'"
-    assert query.condition("comp_updateddate", "ge", query.instant("2020-05-01T10:00:00Z"),
-                           "sdata") == "comp_updateddate ge @2020-05-01T10:00:00@"
+    assert (
+        query.condition("comp_updateddate", "ge", query.instant("2020-05-01T10:00:00Z"), "sdata")
+        == "comp_updateddate ge @2020-05-01T10:00:00@"
+    )
     with pytest.raises(query.UnsafeQuery, match="not a Sage column name"):
         query.column("comp_name = comp_name or 1")
     with pytest.raises(query.UnsafeQuery, match="ISO 8601"):
@@ -89,18 +106,21 @@ def test_a_quote_in_a_filter_cannot_widen_the_query(sage, tmp_path, api):
     hostile = "x' or '1'='1"
     # The fake really is injectable: the same value pasted unescaped returns every company.
     client = zeep.Client(f"{sage.url}/crm/eware.dll/webservices/webservice.wsdl")
-    result = client.service.logon(username="admin", password="s3cret")
+    result = client.service.logon(username="admin", password="s3cret")  # noqa: S106 - the fake's test user
     sid = getattr(result, "sessionid", result)
     header = {"SessionHeader": {"sessionId": sid}}
-    pasted = client.service.queryrecord(fieldlist="comp_companyid", entityname="Company",
-                                        queryString=f"comp_name = '{hostile}'", orderby="",
-                                        _soapheaders=header)
+    pasted = client.service.queryrecord(
+        fieldlist="comp_companyid",
+        entityname="Company",
+        queryString=f"comp_name = '{hostile}'",
+        orderby="",
+        _soapheaders=header,
+    )
     client.service.logoff(sessionId=sid, _soapheaders=header)
     assert len(pasted.records) == min(sage.batch_size, len(sage.entities["company"].rows))
 
     named = sage.entities["company"].rows[3]["comp_name"]
-    cfg = config(sage, tmp_path, api=api,
-                 filters={"companies": {"comp_name": [hostile, named]}})
+    cfg = config(sage, tmp_path, api=api, filters={"companies": {"comp_name": [hostile, named]}})
     out = run_tap(cfg)
     assert [r["comp_name"] for r in out["records"]["companies"]] == [named]
     sent = [w for entity, w in sage.queries if entity == "Company"]
@@ -108,8 +128,9 @@ def test_a_quote_in_a_filter_cannot_widen_the_query(sage, tmp_path, api):
 
 
 def test_a_filter_on_a_column_name_that_is_not_one_is_refused(sage, tmp_path):
-    out = run_tap(config(sage, tmp_path, filters={"companies": {"1=1 or comp_name": "x"}}),
-                  check=False)
+    out = run_tap(
+        config(sage, tmp_path, filters={"companies": {"1=1 or comp_name": "x"}}), check=False
+    )
     assert out["returncode"] != 0
     assert "is not a Sage column name" in out["stderr"]
     assert sage.sessions == {}  # logged off on the way out
@@ -128,11 +149,20 @@ def test_soap_sessions_are_logged_off_one_at_a_time_and_pages_follow_more(sage, 
     # batch size 4: results beyond it come through nextqueryrecord
     assert session_calls(sage).count("nextqueryrecord") > 100
     recs = out["records"]
-    for stream, entity in [("companies", "company"), ("persons", "person"), ("leads", "lead"),
-                           ("opportunities", "opportunity"), ("cases", "cases"),
-                           ("communications", "communication"), ("comm_links", "comm_link"),
-                           ("notes", "notes"), ("library", "library"), ("users", "users"),
-                           ("captions", "custom_captions"), ("project", "project")]:
+    for stream, entity in [
+        ("companies", "company"),
+        ("persons", "person"),
+        ("leads", "lead"),
+        ("opportunities", "opportunity"),
+        ("cases", "cases"),
+        ("communications", "communication"),
+        ("comm_links", "comm_link"),
+        ("notes", "notes"),
+        ("library", "library"),
+        ("users", "users"),
+        ("captions", "custom_captions"),
+        ("project", "project"),
+    ]:
         assert len(recs[stream]) == len(live_rows(sage, entity)), stream
     # the deleted person is skipped by default
     assert DEFECTS["deleted_person"] not in {r["pers_personid"] for r in recs["persons"]}
@@ -172,7 +202,7 @@ def test_schemas_come_from_metadata_with_lookups_as_references(sage, tmp_path):
 
 def test_a_stale_session_error_says_how_to_clear_it(sage, tmp_path):
     client = zeep.Client(f"{sage.url}/crm/eware.dll/webservices/webservice.wsdl")
-    client.service.logon(username="admin", password="s3cret")  # left open, as a crash would
+    client.service.logon(username="admin", password="s3cret")  # noqa: S106 - left open
     out = run_tap(config(sage, tmp_path), check=False)
     assert out["returncode"] != 0
     assert "Force web service logon" in out["stderr"]
@@ -184,8 +214,9 @@ def test_a_stale_session_error_says_how_to_clear_it(sage, tmp_path):
 
 
 def test_a_refused_query_names_entity_and_call_and_still_logs_off(sage, tmp_path):
-    out = run_tap(config(sage, tmp_path, filters={"persons": {"pers_nosuchcolumn": "x"}}),
-                  check=False)
+    out = run_tap(
+        config(sage, tmp_path, filters={"persons": {"pers_nosuchcolumn": "x"}}), check=False
+    )
     assert out["returncode"] != 0
     assert "refused queryrecord on Person" in out["stderr"]
     assert "Invalid column name" in out["stderr"]
@@ -194,8 +225,12 @@ def test_a_refused_query_names_entity_and_call_and_still_logs_off(sage, tmp_path
 
 def test_ctrl_c_logs_off(tmp_path):
     with FakeSage(batch_size=2, scale=1.0) as fake:
-        proc = subprocess.Popen([TAP, "--config", str(config(fake, tmp_path))],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [TAP, "--config", str(config(fake, tmp_path))],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         deadline = time.monotonic() + 60
         while session_calls(fake).count("nextqueryrecord") < 20:
             assert time.monotonic() < deadline and proc.poll() is None
@@ -215,8 +250,11 @@ def test_transient_failures_are_retried(tmp_path):
 
 def test_wrong_password_is_a_clear_error_without_the_secret(sage, tmp_path):
     cfg = tmp_path / "config.json"
-    cfg.write_text(json.dumps({"base_url": sage.url, "username": "admin",
-                               "password": "wrong-Pa55", "max_retries": 1}))
+    cfg.write_text(
+        json.dumps(
+            {"base_url": sage.url, "username": "admin", "password": "wrong-Pa55", "max_retries": 1}
+        )
+    )
     out = run_tap(cfg, check=False)
     assert out["returncode"] != 0
     assert "refused logon" in out["stderr"] and "invalid user name or password" in out["stderr"]
@@ -233,7 +271,8 @@ def test_rest_reads_the_same_rows_with_paging(sage, tmp_path):
     assert set(rest) == set(soap)
     for stream in soap:
         assert sorted(json.dumps(r, sort_keys=True) for r in rest[stream]) == sorted(
-            json.dumps(r, sort_keys=True) for r in soap[stream]), stream
+            json.dumps(r, sort_keys=True) for r in soap[stream]
+        ), stream
     person_pages = [c for c, _ in sage.calls if c == "GET person"]
     assert len(person_pages) >= len(sage.entities["person"].rows) // 10
 
@@ -258,7 +297,8 @@ def test_incremental_reads_only_rows_updated_since_the_bookmark(sage, tmp_path, 
     # start_date works the same way on a first run
     fresh = run_tap(config(sage, tmp_path, api=api, start_date="2025-01-01T00:00:00Z"))
     assert [r["comp_companyid"] for r in fresh["records"]["companies"]] == [
-        companies[10]["comp_companyid"]]
+        companies[10]["comp_companyid"]
+    ]
 
 
 def test_deleted_rows_are_flagged_when_asked(sage, tmp_path):
@@ -278,7 +318,8 @@ def test_unreadable_workflows_become_a_notice(tmp_path):
 def test_readable_workflows_are_emitted(sage, tmp_path):
     recs = run_tap(config(sage, tmp_path))["records"]
     assert sorted(w["wkrl_caption"] for w in recs["workflows"]) == sorted(
-        r["wkrl_caption"] for r in sage.entities["workflowrule"].rows)
+        r["wkrl_caption"] for r in sage.entities["workflowrule"].rows
+    )
     assert not any("Workflow" in n["notice"] for n in recs.get("_notices", []))
 
 

@@ -530,10 +530,17 @@ def test_report_markdown_lists_files_in_import_order_and_workflows(run_target) -
 
 def test_source_notices_appear_in_the_report(run_target) -> None:
     side = {"type": "object", "properties": {}}
-    run = run_target([COMPANY, {"type": "SCHEMA", "stream": "_notices", "schema": side,
-                                "key_properties": []},
-                      {"type": "RECORD", "stream": "_notices", "record": {
-                          "source": "tap-sage-crm", "notice": "Workflow rules are not readable"}}])
+    run = run_target(
+        [
+            COMPANY,
+            {"type": "SCHEMA", "stream": "_notices", "schema": side, "key_properties": []},
+            {
+                "type": "RECORD",
+                "stream": "_notices",
+                "record": {"source": "tap-sage-crm", "notice": "Workflow rules are not readable"},
+            },
+        ]
+    )
     assert run.report["notices"] == ["Workflow rules are not readable"]
     assert "- Workflow rules are not readable" in (run.dir / "report.md").read_text()
 
@@ -569,8 +576,9 @@ def test_a_new_custom_object_gets_no_fields_twenty_creates_for_it(run_target) ->
         labelSingular="Project",
         labelPlural="Projects",
     )
-    run = run_target([project, record("project", 1, name="Apollo", budget=3,
-                                      createdAt="2024-01-02T03:04:05Z")])
+    run = run_target(
+        [project, record("project", 1, name="Apollo", budget=3, createdAt="2024-01-02T03:04:05Z")]
+    )
     fields = [f["name"] for f in run.report["provisioning"]["fields"]]
     assert fields == ["budget"]
     assert run.report["provisioning"]["objects"][0]["nameSingular"] == "project"
@@ -588,9 +596,16 @@ def test_rows_ignored_by_the_rules_are_listed_with_their_reason(run_target) -> N
             {
                 "type": "RECORD",
                 "stream": "_summary",
-                "record": {"source": "demo", "rules": "r", "stream": "persons", "read": 3,
-                           "mapped": 1, "rejected": 0, "ignored": 2,
-                           "ignored_because": "deleted in the source (2)"},
+                "record": {
+                    "source": "demo",
+                    "rules": "r",
+                    "stream": "persons",
+                    "read": 3,
+                    "mapped": 1,
+                    "rejected": 0,
+                    "ignored": 2,
+                    "ignored_because": "deleted in the source (2)",
+                },
             },
         ]
     )

@@ -459,36 +459,75 @@ def test_each_makes_one_record_per_list_element() -> None:
         ]
     }
     eng = engine(rules)
-    out = feed(eng, "deals", {"id": INT, "name": S, "contact_ids": {"type": ["array", "null"]}},
-               [{"id": 1, "name": "D", "contact_ids": [7, 8, 9]}, {"id": 2, "name": "E"}])
+    out = feed(
+        eng,
+        "deals",
+        {"id": INT, "name": S, "contact_ids": {"type": ["array", "null"]}},
+        [{"id": 1, "name": "D", "contact_ids": [7, 8, 9]}, {"id": 2, "name": "E"}],
+    )
     links = records(out, "dealContact")
     assert [link["personId"] for link in links] == [
-        IdFactory("ns-test", "demo").record_id("person", k) for k in ("7", "8", "9")]
+        IdFactory("ns-test", "demo").record_id("person", k) for k in ("7", "8", "9")
+    ]
     assert {link["dealId"] for link in links} == {records(out, "opportunity")[0]["id"]}
     assert "contactIds" not in records(out, "opportunity")[0]  # consumed, not a custom field
 
 
 def test_lookups_translate_codes_through_an_earlier_stream() -> None:
     rules = {
-        "captions": [{"object": "_caption", "key": "{capt_family}:{capt_code}",
-                      "fields": {"text": "capt_us"}}],
-        "opportunities": [{"object": "opportunity", "fields": {"stage": {
-            "from": "oppo_stage",
-            "transforms": [{"lookup": {"table": "stages", "key": "oppo_stage:{value}"}}],
-            "options": {"Won": "CUSTOMER"}}}}],
+        "captions": [
+            {
+                "object": "_caption",
+                "key": "{capt_family}:{capt_code}",
+                "fields": {"text": "capt_us"},
+            }
+        ],
+        "opportunities": [
+            {
+                "object": "opportunity",
+                "fields": {
+                    "stage": {
+                        "from": "oppo_stage",
+                        "transforms": [
+                            {"lookup": {"table": "stages", "key": "oppo_stage:{value}"}}
+                        ],
+                        "options": {"Won": "CUSTOMER"},
+                    }
+                },
+            }
+        ],
     }
-    eng = engine(rules, lookups={"stages": {"stream": "captions",
-                                            "key": "{capt_family}:{capt_code}",
-                                            "value": "capt_us"}})
-    feed(eng, "captions", {"capt_family": S, "capt_code": S, "capt_us": S},
-         [{"capt_family": "oppo_stage", "capt_code": "Won", "capt_us": "Won"},
-          {"capt_family": "oppo_stage", "capt_code": "Prop", "capt_us": "Proposal Sent"}],
-         keys=("capt_family", "capt_code"))
-    out = feed(eng, "opportunities", {"id": S, "oppo_stage": S},
-               [{"id": "a", "oppo_stage": "Won"}, {"id": "b", "oppo_stage": "Prop"},
-                {"id": "c", "oppo_stage": "Unknown"}])
+    eng = engine(
+        rules,
+        lookups={
+            "stages": {"stream": "captions", "key": "{capt_family}:{capt_code}", "value": "capt_us"}
+        },
+    )
+    feed(
+        eng,
+        "captions",
+        {"capt_family": S, "capt_code": S, "capt_us": S},
+        [
+            {"capt_family": "oppo_stage", "capt_code": "Won", "capt_us": "Won"},
+            {"capt_family": "oppo_stage", "capt_code": "Prop", "capt_us": "Proposal Sent"},
+        ],
+        keys=("capt_family", "capt_code"),
+    )
+    out = feed(
+        eng,
+        "opportunities",
+        {"id": S, "oppo_stage": S},
+        [
+            {"id": "a", "oppo_stage": "Won"},
+            {"id": "b", "oppo_stage": "Prop"},
+            {"id": "c", "oppo_stage": "Unknown"},
+        ],
+    )
     assert [r["stage"] for r in records(out, "opportunity")] == [
-        "CUSTOMER", "PROPOSAL_SENT", "UNKNOWN"]
+        "CUSTOMER",
+        "PROPOSAL_SENT",
+        "UNKNOWN",
+    ]
 
 
 def test_when_can_ask_a_lookup_table_and_outputs_can_depend_on_options() -> None:
@@ -500,27 +539,45 @@ def test_when_can_ask_a_lookup_table_and_outputs_can_depend_on_options() -> None
             "comms": [{"object": "note", "fields": {"title": "subject"}}],
             "links": [
                 {"object": "_link", "key": "{id}", "fields": {"id": "id"}},
-                {"object": "noteTarget", "key": "{id}:n",
-                 "when": {"lookup": "kind", "key": "{comm_id}", "in": ["emailout", "note"]},
-                 "fields": {"noteId": {"ref": "note", "from": "comm_id"}}},
-                {"object": "taskTarget", "key": "{id}:t",
-                 "when": {"lookup": "kind", "key": "{comm_id}", "in": ["phoneout"]},
-                 "fields": {"taskId": {"ref": "task", "from": "comm_id"}}},
+                {
+                    "object": "noteTarget",
+                    "key": "{id}:n",
+                    "when": {"lookup": "kind", "key": "{comm_id}", "in": ["emailout", "note"]},
+                    "fields": {"noteId": {"ref": "note", "from": "comm_id"}},
+                },
+                {
+                    "object": "taskTarget",
+                    "key": "{id}:t",
+                    "when": {"lookup": "kind", "key": "{comm_id}", "in": ["phoneout"]},
+                    "fields": {"taskId": {"ref": "task", "from": "comm_id"}},
+                },
             ],
             "cases": [
                 {"object": "task", "if_option": {"cases_as": "task"}, "fields": {"title": "t"}},
-                {"object": "supportCase", "if_option": {"cases_as": "supportCase"},
-                 "fields": {"name": "t"}},
+                {
+                    "object": "supportCase",
+                    "if_option": {"cases_as": "supportCase"},
+                    "fields": {"name": "t"},
+                },
             ],
         },
     }
     eng = Engine(rules_mod.parse(data, "r.yml"), "ns")
-    feed(eng, "comms", {"id": INT, "subject": S, "action": S},
-         [{"id": 1, "subject": "a", "action": "EmailOut"}, {"id": 2, "subject": "b",
-                                                          "action": "PhoneOut"}])
-    out = feed(eng, "links", {"id": INT, "comm_id": INT}, [{"id": 10, "comm_id": 1},
-                                                          {"id": 11, "comm_id": 2},
-                                                          {"id": 12, "comm_id": 3}])
+    feed(
+        eng,
+        "comms",
+        {"id": INT, "subject": S, "action": S},
+        [
+            {"id": 1, "subject": "a", "action": "EmailOut"},
+            {"id": 2, "subject": "b", "action": "PhoneOut"},
+        ],
+    )
+    out = feed(
+        eng,
+        "links",
+        {"id": INT, "comm_id": INT},
+        [{"id": 10, "comm_id": 1}, {"id": 11, "comm_id": 2}, {"id": 12, "comm_id": 3}],
+    )
     assert len(records(out, "noteTarget")) == 1 and len(records(out, "taskTarget")) == 1
     assert [k for k in eng.rules.streams["cases"]] == [{"object": "task", "fields": {"title": "t"}}]
     other = rules_mod.parse(data, "r.yml", {"cases_as": "supportCase"})
@@ -530,24 +587,47 @@ def test_when_can_ask_a_lookup_table_and_outputs_can_depend_on_options() -> None
 
 
 def test_a_column_the_tap_marks_as_a_reference_becomes_a_relation() -> None:
-    eng = engine({"companies": [{"object": "company", "key": "comp_id", "fields": {}}]},
-                 unmapped_streams="custom_object")
+    eng = engine(
+        {"companies": [{"object": "company", "key": "comp_id", "fields": {}}]},
+        unmapped_streams="custom_object",
+    )
     feed(eng, "companies", {"comp_id": INT}, [{"comp_id": 5}], keys=("comp_id",))
-    out = feed(eng, "projects", {"proj_projectid": INT, "proj_companyid": {
-        "type": ["integer", "null"], "x-references": "companies"}},
-        [{"proj_projectid": 1, "proj_companyid": 5}], keys=("proj_projectid",))
+    out = feed(
+        eng,
+        "projects",
+        {
+            "proj_projectid": INT,
+            "proj_companyid": {"type": ["integer", "null"], "x-references": "companies"},
+        },
+        [{"proj_projectid": 1, "proj_companyid": 5}],
+        keys=("proj_projectid",),
+    )
     (project,) = records(out, "project")
     assert project["projCompanyId"] == IdFactory("ns-test", "demo").record_id("company", "5")
 
 
 def test_first_and_rest_split_a_list_into_primary_and_additional() -> None:
-    rules = {"persons": [{"object": "person", "fields": {
-        "emails.primaryEmail": {"from": "emails", "transforms": ["first"]},
-        "emails.additionalEmails": {"from": "emails", "transforms": ["rest"]}}}]}
-    out = feed(engine(rules), "persons", {"id": INT, "emails": {"type": "array"}},
-               [{"id": 1, "emails": ["A@x.com", "b@x.com", "c@x.com"]}])
-    assert records(out, "person")[0]["emails"] == {"primaryEmail": "a@x.com",
-                                                   "additionalEmails": ["b@x.com", "c@x.com"]}
+    rules = {
+        "persons": [
+            {
+                "object": "person",
+                "fields": {
+                    "emails.primaryEmail": {"from": "emails", "transforms": ["first"]},
+                    "emails.additionalEmails": {"from": "emails", "transforms": ["rest"]},
+                },
+            }
+        ]
+    }
+    out = feed(
+        engine(rules),
+        "persons",
+        {"id": INT, "emails": {"type": "array"}},
+        [{"id": 1, "emails": ["A@x.com", "b@x.com", "c@x.com"]}],
+    )
+    assert records(out, "person")[0]["emails"] == {
+        "primaryEmail": "a@x.com",
+        "additionalEmails": ["b@x.com", "c@x.com"],
+    }
 
 
 def test_tap_notices_pass_through_to_the_target() -> None:
@@ -563,9 +643,16 @@ def test_ignore_rows_counts_each_row_ignored_with_its_reason() -> None:
         ignore_rows=[{"when": {"is_deleted": True}, "reason": "deleted in the source"}],
     )
     props = {"id": INT, "title": S, "is_deleted": {"type": ["boolean", "null"]}}
-    out = feed(eng, "persons", props, [{"id": 1, "title": "a", "is_deleted": True},
-                                       {"id": 2, "title": "b", "is_deleted": False},
-                                       {"id": 3, "title": "c"}])
+    out = feed(
+        eng,
+        "persons",
+        props,
+        [
+            {"id": 1, "title": "a", "is_deleted": True},
+            {"id": 2, "title": "b", "is_deleted": False},
+            {"id": 3, "title": "c"},
+        ],
+    )
     assert [r["jobTitle"] for r in records(out, "person")] == ["b", "c"]
     (summary,) = records(list(eng.summary()), "_summary")
     assert (summary["read"], summary["mapped"], summary["ignored"]) == (3, 2, 1)
@@ -573,11 +660,17 @@ def test_ignore_rows_counts_each_row_ignored_with_its_reason() -> None:
 
 
 def test_ignore_columns_are_never_kept_as_custom_fields() -> None:
-    eng = engine({"companies": [{"object": "company", "fields": {"name": "name"}}]},
-                 ignore_columns=["*_deleted", "secret"])
+    eng = engine(
+        {"companies": [{"object": "company", "fields": {"name": "name"}}]},
+        ignore_columns=["*_deleted", "secret"],
+    )
     props = {"id": INT, "name": S, "comp_deleted": S, "secret": S, "comp_tier": S}
-    out = feed(eng, "companies", props, [{"id": 1, "name": "A", "comp_deleted": "Y",
-                                          "secret": "x", "comp_tier": "gold"}])
+    out = feed(
+        eng,
+        "companies",
+        props,
+        [{"id": 1, "name": "A", "comp_deleted": "Y", "secret": "x", "comp_tier": "gold"}],
+    )
     (rec,) = records(out, "company")
     assert rec["compTier"] == "gold"  # an unknown column is still kept
     assert not {"compDeleted", "secret"} & set(rec)
@@ -585,23 +678,41 @@ def test_ignore_columns_are_never_kept_as_custom_fields() -> None:
 
 
 def test_the_first_primary_alternative_whose_when_holds_takes_the_row() -> None:
-    rules = {"leads": [
-        {"object": "person", "key": "{person_id}", "when": "person_id",
-         "fields": {"jobTitle": "title"}},
-        {"object": "person", "key": "lead:{id}", "primary": True,
-         "when": [{"status": ["open", "new"]}, "email"], "fields": {"jobTitle": "title"}},
-    ]}
+    rules = {
+        "leads": [
+            {
+                "object": "person",
+                "key": "{person_id}",
+                "when": "person_id",
+                "fields": {"jobTitle": "title"},
+            },
+            {
+                "object": "person",
+                "key": "lead:{id}",
+                "primary": True,
+                "when": [{"status": ["open", "new"]}, "email"],
+                "fields": {"jobTitle": "title"},
+            },
+        ]
+    }
     eng = engine(rules)
     props = {"id": INT, "person_id": INT, "status": S, "email": S, "title": S}
-    out = feed(eng, "leads", props, [
-        {"id": 1, "person_id": 5, "status": "open", "email": "a@x.com", "title": "merged"},
-        {"id": 2, "status": "New", "email": "b@x.com", "title": "new lead"},
-        {"id": 3, "status": "open", "title": "no e-mail"},  # the list needs both conditions
-    ])
+    out = feed(
+        eng,
+        "leads",
+        props,
+        [
+            {"id": 1, "person_id": 5, "status": "open", "email": "a@x.com", "title": "merged"},
+            {"id": 2, "status": "New", "email": "b@x.com", "title": "new lead"},
+            {"id": 3, "status": "open", "title": "no e-mail"},  # the list needs both conditions
+        ],
+    )
     ids = IdFactory("ns-test", "demo")
     people = records(out, "person")
     assert [(p["id"], p["jobTitle"]) for p in people] == [
-        (ids.record_id("person", "5"), "merged"), (ids.record_id("person", "lead:2"), "new lead")]
+        (ids.record_id("person", "5"), "merged"),
+        (ids.record_id("person", "lead:2"), "new lead"),
+    ]
     (reject,) = records(out, REJECTS)
     assert reject["reason"].startswith("the row matches none of the stream's primary outputs")
     (summary,) = records(list(eng.summary()), "_summary")
@@ -609,16 +720,27 @@ def test_the_first_primary_alternative_whose_when_holds_takes_the_row() -> None:
 
 
 def test_columns_named_only_in_a_when_are_not_kept_as_custom_fields() -> None:
-    rules = {"comms": [
-        {"object": "note", "fields": {"title": "subject"}},
-        {"object": "noteTarget", "key": "{id}:t",
-         "when": [{"kind": "note"}, {"lookup": "t", "key": "{x}", "missing": True}],
-         "fields": {"noteId": {"ref": "note", "from": "id"}}},
-    ]}
+    rules = {
+        "comms": [
+            {"object": "note", "fields": {"title": "subject"}},
+            {
+                "object": "noteTarget",
+                "key": "{id}:t",
+                "when": [{"kind": "note"}, {"lookup": "t", "key": "{x}", "missing": True}],
+                "fields": {"noteId": {"ref": "note", "from": "id"}},
+            },
+        ]
+    }
     eng = engine(rules, lookups={"t": {"stream": "other", "key": "{id}", "value": "id"}})
-    out = feed(eng, "comms", {"id": INT, "kind": S, "x": S, "subject": S, "extra": S},
-               [{"id": 1, "kind": "Note", "x": "q", "subject": "s", "extra": "e"},
-                {"id": 2, "kind": "Call", "x": "q", "subject": "s2"}])
+    out = feed(
+        eng,
+        "comms",
+        {"id": INT, "kind": S, "x": S, "subject": S, "extra": S},
+        [
+            {"id": 1, "kind": "Note", "x": "q", "subject": "s", "extra": "e"},
+            {"id": 2, "kind": "Call", "x": "q", "subject": "s2"},
+        ],
+    )
     first, _ = records(out, "note")
     assert first["extra"] == "e" and "kind" not in first and "x" not in first
     (target,) = records(out, "noteTarget")  # only the row whose `when` list holds entirely
@@ -626,21 +748,44 @@ def test_columns_named_only_in_a_when_are_not_kept_as_custom_fields() -> None:
 
 
 def test_a_lookup_miss_can_render_a_template() -> None:
-    rules = {"opps": [{"object": "opportunity", "fields": {"stage": {
-        "from": "code", "transforms": [{"lookup": {"table": "cap", "missing": "code {value}"}}]}}}]}
+    rules = {
+        "opps": [
+            {
+                "object": "opportunity",
+                "fields": {
+                    "stage": {
+                        "from": "code",
+                        "transforms": [{"lookup": {"table": "cap", "missing": "code {value}"}}],
+                    }
+                },
+            }
+        ]
+    }
     eng = engine(rules, lookups={"cap": {"stream": "caps", "key": "{code}", "value": "label"}})
     feed(eng, "caps", {"code": S, "label": S}, [{"code": "W", "label": "Won"}], keys=("code",))
-    out = feed(eng, "opps", {"id": INT, "code": S}, [{"id": 1, "code": "w"}, {"id": 2, "code": "Z"}])
+    out = feed(
+        eng, "opps", {"id": INT, "code": S}, [{"id": 1, "code": "w"}, {"id": 2, "code": "Z"}]
+    )
     assert [r["stage"] for r in records(out, "opportunity")] == ["Won", "code Z"]
 
 
 def test_an_unnamed_stream_becomes_a_custom_object_with_its_label_and_creation_time() -> None:
     eng = engine({}, unmapped_streams="custom_object")
     props = {"proj_projectid": INT, "proj_code": S, "proj_name": S, "proj_createddate": S}
-    out = feed(eng, "projects", props, [{"proj_projectid": 4, "proj_code": "P4",
-                                         "proj_name": " Apollo ",
-                                         "proj_createddate": "2024-03-01T10:00:00Z"}],
-               keys=("proj_projectid",))
+    out = feed(
+        eng,
+        "projects",
+        props,
+        [
+            {
+                "proj_projectid": 4,
+                "proj_code": "P4",
+                "proj_name": " Apollo ",
+                "proj_createddate": "2024-03-01T10:00:00Z",
+            }
+        ],
+        keys=("proj_projectid",),
+    )
     (project,) = records(out, "project")
     assert project["name"] == "Apollo"
     assert project["createdAt"].startswith("2024-03-01T10:00:00")
