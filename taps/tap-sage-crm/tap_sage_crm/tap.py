@@ -197,7 +197,7 @@ class TapSageCrm(Tap):
         try:
             super().sync_all()
         finally:
-            self.close()  # log off after an error and on Ctrl-C too
+            self.close()  # after an error, Ctrl-C or SIGTERM (the SDK raises on both signals)
 
     def run_discovery(self) -> str:
         try:

@@ -223,7 +223,8 @@ def test_a_refused_query_names_entity_and_call_and_still_logs_off(sage, tmp_path
     assert session_calls(sage)[-1] == "logoff" and sage.sessions == {}
 
 
-def test_ctrl_c_logs_off(tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "terminate"])
+def test_an_interrupted_run_logs_off(tmp_path, sig):
     with FakeSage(batch_size=2, scale=1.0) as fake:
         proc = subprocess.Popen(
             [TAP, "--config", str(config(fake, tmp_path))],
@@ -235,7 +236,7 @@ def test_ctrl_c_logs_off(tmp_path):
         while session_calls(fake).count("nextqueryrecord") < 20:
             assert time.monotonic() < deadline and proc.poll() is None
             time.sleep(0.05)
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sig)
         proc.communicate(timeout=60)
         assert session_calls(fake)[-1] == "logoff"
         assert fake.sessions == {}
