@@ -9,45 +9,23 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import shutil
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
+import e2e_run
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-MELTANO = str(Path(sys.executable).parent / "meltano")
+ROOT = e2e_run.ROOT
 EXPORT = ROOT / "examples/allegory/export"
 EXPECTED = json.loads((ROOT / "examples/allegory/expected.json").read_text(encoding="utf-8"))
 pytestmark = pytest.mark.e2e
 
 
 def meltano_run(export: Path, output: Path, suffix: str, *extra: str) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MELTANO_", "TAP_", "TARGET_"))}
-    env |= {"TAP_ALLEGORY_CSV_EXPORT_DIR": str(export), "TARGET_TWENTY_OUTPUT_DIR": str(output)}
-    done = subprocess.run(
-        [
-            MELTANO,
-            "run",
-            "--state-id-suffix",
-            suffix,
-            *extra,
-            "tap-allegory-csv",
-            "mapper",
-            "target-twenty",
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
+    return e2e_run.meltano_run(
+        "tap-allegory-csv", output, suffix, {"TAP_ALLEGORY_CSV_EXPORT_DIR": str(export)}, *extra
     )
-    assert done.returncode == 0, done.stderr[-3000:]
-    run = output / (output / "LATEST").read_text().strip()
-    return {"dir": run, "report": json.loads((run / "report.json").read_text())}
 
 
 def read(name: str, **kw) -> list[dict]:
@@ -55,12 +33,7 @@ def read(name: str, **kw) -> list[dict]:
         return list(csv.DictReader(handle, **kw))
 
 
-def rows_of(run_dir: Path, pattern: str) -> list[dict]:
-    out = []
-    for path in sorted((run_dir / "csv").glob(pattern)):
-        with path.open(encoding="utf-8", newline="") as handle:
-            out.extend(csv.DictReader(handle))
-    return out
+rows_of = e2e_run.csv_rows
 
 
 @pytest.fixture(scope="module")

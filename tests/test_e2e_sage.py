@@ -10,22 +10,17 @@ talks REST and loads into the fake Twenty.
 
 from __future__ import annotations
 
-import csv
 import json
-import os
 import re
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
+import e2e_run
 import pytest
 from fakes.sage import FakeSage
 from fakes.sage_data import DEFECTS
 from fakes.twenty import FakeTwenty
 
-ROOT = Path(__file__).resolve().parent.parent
-MELTANO = str(Path(sys.executable).parent / "meltano")
 SCALE = 0.5  # about 4,500 records with their link rows
 pytestmark = pytest.mark.e2e
 
@@ -58,47 +53,14 @@ def live_rows(fake: FakeSage, entity: str) -> list[dict]:
     return [r for r in e.rows if not r.get(f"{e.prefix}_deleted")]
 
 
-def meltano_run(output: Path, env_extra: dict[str, str]) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MELTANO_", "TAP_", "TARGET_"))}
-    env |= {
-        "TAP_SAGE_CRM_USERNAME": "admin",
-        "TAP_SAGE_CRM_PASSWORD": "s3cret",
-        "TARGET_TWENTY_OUTPUT_DIR": str(output),
-        **env_extra,
-    }
-    done = subprocess.run(
-        [
-            MELTANO,
-            "run",
-            "--state-id-suffix",
-            f"e2e-{uuid.uuid4().hex}",
-            "tap-sage-crm",
-            "mapper",
-            "target-twenty",
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "s3cret" not in done.stderr + done.stdout  # the password is never logged
-    run = output / (output / "LATEST").read_text().strip()
-    return {"dir": run, "report": json.loads((run / "report.json").read_text()), "log": done.stderr}
+def meltano_run(output: Path, env: dict[str, str]) -> dict:
+    env = {"TAP_SAGE_CRM_USERNAME": "admin", "TAP_SAGE_CRM_PASSWORD": "s3cret", **env}
+    run = e2e_run.meltano_run("tap-sage-crm", output, f"e2e-{uuid.uuid4().hex}", env)
+    assert "s3cret" not in run["log"]  # the password is never logged
+    return run
 
 
-def csv_rows(run_dir: Path, pattern: str) -> list[dict]:
-    out = []
-    for path in sorted((run_dir / "csv").glob(pattern)):
-        with path.open(encoding="utf-8", newline="") as handle:
-            out.extend(csv.DictReader(handle))
-    return out
-
-
-def side(run_dir: Path, name: str) -> list[dict]:
-    with (run_dir / name).open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
+csv_rows, side = e2e_run.csv_rows, e2e_run.side_rows
 
 
 @pytest.fixture(scope="module")
