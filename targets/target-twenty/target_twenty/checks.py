@@ -210,10 +210,17 @@ class Checks:
                     continue
                 allowed = fp.allowed_options
                 path = f'$."{fp.prop}"'
+                # Only the rows holding a value outside the options leave SQLite: reading every
+                # row's value would make this pass's memory grow with the migration's size.
+                options = json.dumps(sorted(allowed))
                 rows = self.db.execute(
                     "SELECT seq, json_extract(data, ?) FROM records WHERE object=? AND "
-                    "status IS NULL AND json_extract(data, ?) IS NOT NULL",
-                    (path, plan.name, path),
+                    "status IS NULL AND CASE json_type(data, ?) "
+                    "WHEN 'array' THEN EXISTS (SELECT 1 FROM json_each(data, ?) e WHERE "
+                    "e.value NOT IN (SELECT value FROM json_each(?))) "
+                    "WHEN 'null' THEN 0 "
+                    "ELSE json_extract(data, ?) NOT IN (SELECT value FROM json_each(?)) END",
+                    (path, plan.name, path, path, options, path, options),
                 ).fetchall()
                 for seq, raw in rows:
                     values = (

@@ -6,9 +6,11 @@ import csv
 import hashlib
 import json
 import logging
+import re
 import secrets
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,7 @@ from target_twenty.plan import ObjectPlan, build_plan, is_internal, provisioning
 from target_twenty.registry import Registry
 from target_twenty.spool import Spool
 from target_twenty.values import InvalidValue, normalise, plain
-from target_twenty.workspace import UNIQUE_SUBFIELDS, Workspace, unique_key
+from target_twenty.workspace import UNIQUE_SUBFIELDS, Owners, Workspace, unique_key
 
 PROVENANCE = "_crm2twenty"
 _PLAIN_NS = uuid.UUID("0b4f3c52-7d2e-5a9b-8f16-3c1d2e4f5a6b")
@@ -167,18 +169,14 @@ class Migration:
 
     # ---- end of input -------------------------------------------------------------------
 
-    def finish(self) -> dict[str, Any]:
+    def finish(self, load: Callable[[Migration], dict[str, Any]] | None = None) -> dict[str, Any]:
+        """Check, write and report. ``load`` writes to Twenty (API mode); without it, CSV."""
         spool = self.spool
         spool.finish_input()
         self.logger.info(
             "input complete: %d records in %d objects; checking", self.received, len(self.plans)
         )
-        if self.mode == "api":
-            from target_twenty.api.mode import ApiRun
-
-            outcome = ApiRun(self).run()
-        else:
-            outcome = self._write_csv()
+        outcome = load(self) if load is not None else self._write_csv()
         rejects_path, repairs_path, n_rejects, n_repairs = report_mod.write_rejects_and_repairs(
             spool, self.run_dir
         )
@@ -387,28 +385,6 @@ class Migration:
         return {"file": str(path), "total": total, "missing": missing}
 
 
-class Owners:
-    """Source owner e-mails → workspace members, case-insensitively; members are never
-    created, so an owner who is not one gets the fallback member (or none) and is listed."""
-
-    def __init__(self, members: dict[str, str], fallback: str | None, by_value: bool) -> None:
-        self.members = members  # lower-cased e-mail → what to write (e-mail or member id)
-        self.fallback = fallback
-        self.by_value = by_value  # CSV: an unknown fallback e-mail is still written as is
-        self.orphans: set[str] = set()
-
-    def resolve(self, email: Any) -> Any:
-        if not email:
-            return None
-        hit = self.members.get(str(email).lower())
-        if hit:
-            return hit
-        self.orphans.add(str(email).lower())
-        if not self.fallback:
-            return None
-        return self.members.get(self.fallback.lower(), self.fallback if self.by_value else None)
-
-
 def _sent_unique(kind: str, value: Any) -> str:
     """The unique value as Twenty stores it (its upsert matches it exactly)."""
     sub = UNIQUE_SUBFIELDS.get(kind)
@@ -419,7 +395,5 @@ def _sent_unique(kind: str, value: Any) -> str:
 
 def _generic(reason: str) -> str:
     """Group reject reasons for the summary: quoted values and ids are replaced by ``…``."""
-    import re
-
     text = re.sub(r"'[^']*'|\"[^\"]*\"", "…", reason)
     return re.sub(r"\b[0-9a-f]{8}-[0-9a-f-]{27}\b|\(.*?\)", "…", text)

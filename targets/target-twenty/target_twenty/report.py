@@ -111,8 +111,9 @@ def source_counts(spool: Spool, written_objects: set[str]) -> list[dict[str, Any
     ):
         fate = status or ("written" if obj in written_objects else "unwritten")
         fates[stream][fate] += n
-    kept_out = [s for (s,) in spool.db.execute("SELECT DISTINCT stream FROM side")
-                if s not in BOOKKEEPING]
+    kept_out = [
+        s for (s,) in spool.db.execute("SELECT DISTINCT stream FROM side") if s not in BOOKKEEPING
+    ]
     for side in kept_out:  # rows the rules turned into report data (owners, workflows …)
         for rec in spool.side(side):
             prov = rec.get("_crm2twenty") or {}
@@ -190,7 +191,8 @@ def markdown(report: dict[str, Any]) -> str:
         add("Ignored on purpose, by the mapping rules:")
         add("")
         for r in left_out:
-            add(f"- {r['stream']} ({r['ignored']}): {r.get('ignored_because') or 'no reason given'}")
+            why = r.get("ignored_because") or "no reason given"
+            add(f"- {r['stream']} ({r['ignored']}): {why}")
         add("")
     add("## Twenty objects, in load order")
     add("")

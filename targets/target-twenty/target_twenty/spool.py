@@ -77,7 +77,7 @@ class Spool:
             "journal_mode=OFF",
             "synchronous=OFF",
             "temp_store=FILE",
-            "cache_size=-65536",
+            "cache_size=-16384",
         ):
             self.db.execute(f"PRAGMA {pragma}")
         self.db.executescript(_SCHEMA)

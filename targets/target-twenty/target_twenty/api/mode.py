@@ -16,7 +16,7 @@ from target_twenty.api.provision import provision
 from target_twenty.order import LoadOrder, load_order
 from target_twenty.plan import provisioning
 from target_twenty.values import InvalidValue, normalise
-from target_twenty.workspace import Workspace
+from target_twenty.workspace import Owners, Workspace
 
 if TYPE_CHECKING:
     from target_twenty.migration import Migration
@@ -69,8 +69,6 @@ class ApiRun:
         outcome = m.checks(lookup=lookup_ids(client, m.spool, m.workspace), between=self._preflight)
         order = load_order(m.plans)
         members = fetch_members(client)
-        from target_twenty.migration import Owners
-
         owners = Owners(members, self.config.get("fallback_owner_email"), by_value=False)
         result: dict[str, Any] = {
             "order": order,
