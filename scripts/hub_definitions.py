@@ -49,6 +49,17 @@ PLUGINS = [
         "settings_group_validation": [["base_url", "username", "password"]],
     },
     {
+        "type": "extractors",
+        "name": "tap-supabase-atomic",
+        "path": "taps/tap-supabase-atomic",
+        "label": "Atomic CRM (Supabase)",
+        "domain_url": "https://marmelab.com/atomic-crm/",
+        "keywords": ["crm", "atomic-crm", "supabase", "postgres", "database", "meltano_sdk"],
+        "common": True,
+        "logo": "atomic-crm",
+        "settings_group_validation": [["dsn"], ["host", "database", "user", "password"]],
+    },
+    {
         "type": "mappers",
         "name": "crm2twenty-mapper",
         "path": "transforms/crm2twenty-mapper",

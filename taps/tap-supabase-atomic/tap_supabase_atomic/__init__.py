@@ -1,0 +1,1 @@
+"""tap-supabase-atomic: Atomic CRM read from its Supabase PostgreSQL."""

@@ -1,0 +1,3 @@
+from tap_supabase_atomic.tap import TapSupabaseAtomic
+
+TapSupabaseAtomic.cli()
