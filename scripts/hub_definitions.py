@@ -60,6 +60,17 @@ PLUGINS = [
         "settings_group_validation": [["dsn"], ["host", "database", "user", "password"]],
     },
     {
+        "type": "extractors",
+        "name": "tap-visualpractice",
+        "path": "taps/tap-visualpractice",
+        "label": "Visual Practice (CSV / VPL export)",
+        "domain_url": "https://www.visualpractice.com",
+        "keywords": ["file", "csv", "vpl", "crm", "meltano_sdk"],
+        "common": True,
+        "logo": "visualpractice",
+        "settings_group_validation": [["export_dir"]],
+    },
+    {
         "type": "mappers",
         "name": "crm2twenty-mapper",
         "path": "transforms/crm2twenty-mapper",

@@ -8,7 +8,7 @@ layout"), bent to real files with the `column_map` setting. Every stream also kn
 
 from __future__ import annotations
 
-from crm2twenty_common.exports import MANIFEST, Layout, StreamSpec
+from crm2twenty_common.exports import ATTACHMENTS_MANIFEST, Layout, StreamSpec
 
 COMPANIES = StreamSpec(
     "companies",
@@ -115,21 +115,7 @@ USERS = StreamSpec(
     },
 )
 
-ATTACHMENTS = StreamSpec(
-    "attachments",
-    kind=MANIFEST,
-    path_column="file_path",
-    description="the manifest of attached files",
-    aliases={
-        "id": ("attachment_id",),
-        "file_path": ("path", "file", "location"),
-        "parent_object": ("object", "parent_type", "entity"),
-        "parent_id": ("record_id", "entity_id"),
-        "file_name": ("name", "filename"),
-        "mime_type": ("content_type", "type"),
-        "uploaded_at": ("created_at", "uploaded"),
-    },
-)
+ATTACHMENTS = ATTACHMENTS_MANIFEST
 
 WORKFLOWS = StreamSpec(
     "workflows",

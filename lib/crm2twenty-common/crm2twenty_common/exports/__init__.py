@@ -19,6 +19,7 @@ as a stream) and ``tap`` (the tap).
 from crm2twenty_common.exports.errors import BadRowError, ExportError
 from crm2twenty_common.exports.jsonarray import JsonArrayFile
 from crm2twenty_common.exports.layout import (
+    ATTACHMENTS_MANIFEST,
     CREATED_ALIASES,
     CUSTOM,
     LINK,
@@ -46,6 +47,7 @@ from crm2twenty_common.exports.streams import SOURCE_FILE, SOURCE_LINE, ExportFi
 from crm2twenty_common.exports.tap import ExportFolderTap
 
 __all__ = [
+    "ATTACHMENTS_MANIFEST",
     "CREATED_ALIASES",
     "CUSTOM",
     "EXPORT_SETTINGS",

@@ -99,6 +99,25 @@ class FileRole:
     array_columns: tuple[str, ...] = ()
 
 
+# The attachments manifest, as the suite defines it for every export-folder source: one row a
+# file, its path relative to the folder, the record it belongs to, and its name, type and date.
+ATTACHMENTS_MANIFEST = StreamSpec(
+    "attachments",
+    kind=MANIFEST,
+    path_column="file_path",
+    description="the manifest of attached files",
+    aliases={
+        "id": ("attachment_id",),
+        "file_path": ("path", "file", "location"),
+        "parent_object": ("object", "parent_type", "entity"),
+        "parent_id": ("record_id", "entity_id"),
+        "file_name": ("name", "filename"),
+        "mime_type": ("content_type", "type"),
+        "uploaded_at": ("created_at", "uploaded"),
+    },
+)
+
+
 @dataclass(frozen=True)
 class Layout:
     """The files a source's export holds.
@@ -106,6 +125,9 @@ class Layout:
     ``replication_key`` is the canonical name of the modified-date column and
     ``replication_key_aliases`` its other spellings; ``common_aliases`` apply to every stream
     (a stream's own aliases win). ``custom_objects``: whether unknown files are streams.
+    ``delimiters``: extension → the delimiter its format fixes (``{".vpl": ","}``: Visual
+    Practice's quote-and-comma text), used instead of sniffing unless the ``delimiter``
+    setting forces one for every file.
     """
 
     streams: tuple[StreamSpec, ...]
@@ -117,12 +139,20 @@ class Layout:
     )
     link_separator: str = "__"
     custom_objects: bool = True
+    delimiters: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "extensions", tuple(e.lower() for e in self.extensions))
+        object.__setattr__(
+            self, "delimiters", MappingProxyType({k.lower(): v for k, v in self.delimiters.items()})
+        )
         names = [s.name for s in self.streams]
         if len(set(names)) != len(names):
             raise ValueError(f"a layout names a stream twice: {names}")
+
+    def delimiter_for(self, path: Path) -> str | None:
+        """The delimiter the file's extension fixes, or None (sniff it)."""
+        return self.delimiters.get(path.suffix.lower())
 
     def spec(self, name: str) -> StreamSpec | None:
         return next((s for s in self.streams if s.name == name), None)

@@ -79,7 +79,7 @@ class ExportFolderTap(Tap):
         return ExportFile(
             role.path,
             encoding=settings.encoding,
-            delimiter=settings.delimiter,
+            delimiter=settings.delimiter or self.layout.delimiter_for(role.path),
             aliases=aliases,
             column_map=column_map,
         )

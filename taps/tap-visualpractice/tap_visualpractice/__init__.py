@@ -1,0 +1,1 @@
+"""tap-visualpractice: a Singer tap for Visual Practice export folders (CSV and VPL files)."""
