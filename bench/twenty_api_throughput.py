@@ -3,8 +3,9 @@
 Loads 20,000 records (companies, people, opportunities, with relations) through target-twenty
 in API mode into the fake Twenty (tests/fakes/twenty.py) that allows 600 requests per minute and
 answers each request after 100 ms. Prints, per scenario: wall time, requests, records/min
-achieved against the ceiling (limit × batch size per minute), the busiest 60-second window the
-server saw, 429s and retries, and the records lost (expected − found). Goals: ≥ 95 % of the
+achieved against the ceiling (limit × batch size per minute) over the whole run and over the
+writes alone (first record write to last), the busiest 60-second window the server saw, 429s and
+retries, and the records lost (expected − found). Goals: ≥ 95 % of the
 ceiling; 0 records lost when 30 % of requests are answered 429 or 503. Figures only.
 
     .venv/bin/python bench/twenty_api_throughput.py
@@ -112,6 +113,9 @@ def scenario(name: str, total: int, batch: int, fault_rate: float, work: Path) -
             "requests": fake.counts["requests"],
             "writes": len(served),
             "rate": total / seconds * 60,
+            # the load itself: from the first record write to the last (start-up, spooling,
+            # checks and provisioning come before it and do not depend on the limit)
+            "write_seconds": max(served) - min(served) if served else 0.0,
             "ceiling": LIMIT * batch,
             "busiest_window": busiest_window([e["time"] for e in fake.log], WINDOW),
             "429": fake.counts["429"],
@@ -135,14 +139,18 @@ def main() -> None:
     print(f"limit {LIMIT} requests / {WINDOW:.0f} s, latency {LATENCY * 1000:.0f} ms per request")
     print(
         f"{'scenario':<11} {'records':>7} {'batch':>5} {'seconds':>8} {'requests':>8} "
-        f"{'rec/min':>8} {'ceiling':>8} {'%':>5} {'busiest 60s':>11} {'429':>4} {'faults':>6} "
+        f"{'rec/min':>8} {'ceiling':>8} {'%':>5} {'writes s':>8} {'% writing':>9} "
+        f"{'busiest 60s':>11} {'429':>4} {'faults':>6} "
         f"{'retries':>7} {'lost':>4}"
     )
     for r in rows:
+        # records/min while writing: the whole load spread over (write span + one batch's slot)
+        writing = r["records"] / (r["write_seconds"] + 60 / LIMIT) * 60
         print(
             f"{r['scenario']:<11} {r['records']:>7} {r['batch']:>5} {r['seconds']:>8.1f} "
             f"{r['requests']:>8} {r['rate']:>8.0f} {r['ceiling']:>8} "
-            f"{100 * r['rate'] / r['ceiling']:>5.0f} {r['busiest_window']:>11} {r['429']:>4} "
+            f"{100 * r['rate'] / r['ceiling']:>5.0f} {r['write_seconds']:>8.1f} "
+            f"{100 * writing / r['ceiling']:>9.0f} {r['busiest_window']:>11} {r['429']:>4} "
             f"{r['faults']:>6} {r['retries']:>7} {r['lost']:>4}"
         )
     out = ROOT / "bench" / "results"

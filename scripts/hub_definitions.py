@@ -61,6 +61,20 @@ PLUGINS = [
     },
     {
         "type": "extractors",
+        "name": "tap-practicehub",
+        "path": "taps/tap-practicehub",
+        "label": "PracticeHub",
+        "domain_url": "https://practicehub.io",
+        "keywords": ["api", "rest", "clinic", "healthcare", "crm", "meltano_sdk"],
+        "common": True,
+        "logo": "practicehub",
+        "settings_group_validation": [
+            ["account", "api_key", "app_details"],
+            ["api_url", "api_key", "app_details"],
+        ],
+    },
+    {
+        "type": "extractors",
         "name": "tap-visualpractice",
         "path": "taps/tap-visualpractice",
         "label": "Visual Practice (CSV / VPL export)",

@@ -8,7 +8,6 @@ from pathlib import Path
 
 from crm2twenty_common.annotations import KeepsAnnotations
 from singer_sdk.helpers.conform import TypeConformanceLevel
-from singer_sdk.streams import Stream
 
 from tap_sage_crm import query
 from tap_sage_crm.entities import COMPANY_ENTITY, PERSON_ENTITY, EntityInfo, json_schema
@@ -16,7 +15,6 @@ from tap_sage_crm.entities import COMPANY_ENTITY, PERSON_ENTITY, EntityInfo, jso
 if t.TYPE_CHECKING:
     from singer_sdk import Tap
 
-NOTICES = "_notices"
 _ARRAY = {"type": ["array", "null"], "items": {"type": "string"}}
 # Companies and persons carry their e-mails and phones, assembled from the link tables
 # (Sage 7.2+ keeps them out of the Company and Person tables).
@@ -195,22 +193,3 @@ def _ordered(found: dict[int, list[tuple[bool, str]]]) -> dict[int, list[str]]:
     return {
         key: [v for _, v in sorted(values, key=lambda p: p[0])] for key, values in found.items()
     }
-
-
-class NoticesStream(Stream):
-    """What the tap could not do and wants the migration report to say."""
-
-    name = NOTICES
-    primary_keys: t.ClassVar[list[str]] = []
-    schema: t.ClassVar[dict] = {
-        "type": "object",
-        "properties": {"source": {"type": "string"}, "notice": {"type": "string"}},
-    }
-
-    def __init__(self, tap: Tap, notices: list[str]) -> None:
-        super().__init__(tap)
-        self.notices = notices
-
-    def get_records(self, context: dict | None) -> t.Iterable[dict]:
-        for notice in self.notices:
-            yield {"source": "tap-sage-crm", "notice": notice}

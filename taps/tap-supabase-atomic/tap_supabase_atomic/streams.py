@@ -18,7 +18,6 @@ if t.TYPE_CHECKING:
 
     from tap_supabase_atomic.source import Source
 
-NOTICES = "_notices"
 _STR = {"type": ["string", "null"]}
 _STRINGS = {"type": ["array", "null"], "items": {"type": "string"}}
 _RAFILE = {"type": ["object", "null"]}
@@ -307,23 +306,3 @@ def _name_of(ref: t.Any) -> str | None:
     if not ref:
         return None
     return str(ref).rstrip("/").rsplit("/", 1)[-1] or None
-
-
-class NoticesStream(Stream):
-    """What the migration report must say: where each pick-list came from, tags that no longer
-    exist, files that could not be downloaded. Synced last, so it sees the whole run."""
-
-    name = NOTICES
-    primary_keys: t.ClassVar[list[str]] = []
-    schema: t.ClassVar[dict] = {
-        "type": "object",
-        "properties": {"source": {"type": "string"}, "notice": {"type": "string"}},
-    }
-
-    def __init__(self, tap: Tap, source: Source) -> None:
-        super().__init__(tap)
-        self.source = source
-
-    def get_records(self, context: dict | None) -> t.Iterable[dict]:
-        for notice in self.source.notices():
-            yield {"source": "tap-supabase-atomic", "notice": notice}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typing as t
 
+from crm2twenty_common.notices import NoticesStream
 from singer_sdk import Tap
 from singer_sdk import typing as th
 
@@ -13,7 +14,6 @@ from tap_supabase_atomic.streams import (
     AtomicStream,
     AttachmentsStream,
     ConfigurationStream,
-    NoticesStream,
 )
 
 if t.TYPE_CHECKING:
@@ -137,7 +137,7 @@ class TapSupabaseAtomic(Tap):
             *streams,
             ConfigurationStream(self, source),
             AttachmentsStream(self, source),
-            NoticesStream(self, source),
+            NoticesStream(self, source.notices),
         ]
 
     def load_streams(self) -> list[Stream]:

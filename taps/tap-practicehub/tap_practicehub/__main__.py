@@ -1,0 +1,3 @@
+from tap_practicehub.tap import TapPracticeHub
+
+TapPracticeHub.cli()

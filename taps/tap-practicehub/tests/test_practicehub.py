@@ -1,0 +1,252 @@
+"""tap-practicehub against a fake PracticeHub on loopback (tests/fakes/practicehub.py).
+
+The tap runs as its own process (its console script), as Meltano runs it. The fake refuses with
+429 any request closer than its ``min_interval`` to the previous one; tests shrink that interval
+(and the tap's ``min_interval_seconds`` with it) so they run in seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from fakes.practicehub import API_KEY, APP_DETAILS, FakePracticeHub
+from tap_practicehub.tap import TapPracticeHub
+
+TAP = str(Path(sys.executable).parent / "tap-practicehub")
+FAST = 0.05  # the fake's least interval in these tests
+SMALL = {  # every list on one page, so a whole sync is a dozen requests
+    "patients": 60,
+    "appointments": 80,
+    "invoices": 40,
+    "payments": 30,
+    "patient_packages": 12,
+    "patient_logs": 50,
+    "files": 8,
+}
+
+
+def config(fake: FakePracticeHub, **extra) -> dict:
+    return {
+        "api_url": fake.url,
+        "api_key": API_KEY,
+        "app_details": APP_DETAILS,
+        "min_interval_seconds": FAST + 0.01,
+        **extra,
+    }
+
+
+def run_tap(tmp: Path, cfg: dict, state: dict | None = None, check: bool = True) -> dict:
+    (tmp / "config.json").write_text(json.dumps(cfg))
+    args = [TAP, "--config", str(tmp / "config.json")]
+    if state is not None:
+        (tmp / "state.json").write_text(json.dumps(state))
+        args += ["--state", str(tmp / "state.json")]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    if check:
+        assert done.returncode == 0, done.stderr[-3000:]
+    return parse(done.stdout) | {"stderr": done.stderr, "rc": done.returncode}
+
+
+def parse(stdout: str) -> dict:
+    messages = [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
+    records: dict[str, list[dict]] = {}
+    for m in messages:
+        if m["type"] == "RECORD":
+            records.setdefault(m["stream"], []).append(m["record"])
+    states = [m["value"] for m in messages if m["type"] == "STATE"]
+    schemas = {m["stream"]: m["schema"] for m in messages if m["type"] == "SCHEMA"}
+    return {"records": records, "state": states[-1] if states else None, "schemas": schemas}
+
+
+def notices(out: dict) -> list[str]:
+    return [n["notice"] for n in out["records"].get("_notices", [])]
+
+
+@pytest.fixture
+def fake():
+    with FakePracticeHub(SMALL, min_interval=FAST, retry_after=0.1) as f:
+        yield f
+
+
+def test_every_record_once_repeats_counted_and_no_request_too_soon(fake, tmp_path) -> None:
+    with FakePracticeHub({"patients": 450}, min_interval=FAST, retry_after=0.1) as big:
+        out = run_tap(tmp_path, config(big))
+        assert big.requests(status=429) == []  # the pacer kept every request apart
+        for stream, rows in big.data.items():
+            got = [r["id"] for r in out["records"].get(stream, [])]
+            assert sorted(got) == sorted(r["id"] for r in rows), stream
+        pages = big.requests("patients")
+        assert [p["query"].get("page", "1") for p in pages] == ["1", "2", "3", "4", "5"]
+        assert all(p["query"]["page_size"] == "100" for p in pages)
+        served = len(big.served("patients"))
+        assert 400 < served <= 500  # so five pages, the last partly filled
+        said = [n for n in notices(out) if n.startswith("/patients:")]
+        assert said == [
+            f"/patients: {big.repeats('patients')} rows were served again on later pages; "
+            f"each record was passed once (450 distinct)."
+        ]
+        assert "x-references" in out["schemas"]["appointments"]["properties"]["patient_id"]
+        when = out["records"]["appointments"][0]
+        assert when["start"].endswith("+00:00") and "T" in when["start"]
+
+
+def test_429_waits_and_asks_the_same_page_again(fake, tmp_path) -> None:
+    # A tap configured faster than the server allows: every 429 pauses, nothing is lost.
+    out = run_tap(tmp_path, config(fake, min_interval_seconds=0.0))
+    assert fake.requests(status=429)
+    assert sorted(r["id"] for r in out["records"]["patients"]) == list(range(1, 61))
+    assert "429 Too Many Requests" in out["stderr"]
+
+
+def test_429_without_retry_after_backs_off(tmp_path) -> None:
+    with FakePracticeHub(SMALL, min_interval=FAST, retry_after=None) as f:
+        out = run_tap(tmp_path, config(f, min_interval_seconds=0.0))
+        assert f.requests(status=429)
+        assert len(out["records"]["appointments"]) == 80
+
+
+def test_5xx_and_timeouts_are_retried(fake, tmp_path) -> None:
+    fake.fail_next = [503, 500]
+    fake.stall_next = 1.5
+    out = run_tap(tmp_path, config(fake, timeout=0.5))
+    assert [e["status"] for e in fake.log[:2]] == [503, 500]
+    assert len(out["records"]["practitioners"]) == 6
+    assert "failed in transit" in out["stderr"]
+
+
+def test_refused_key_names_the_endpoint_and_never_shows_the_key(fake, tmp_path) -> None:
+    out = run_tap(tmp_path, config(fake, api_key="wrong-secret-123"), check=False)
+    assert out["rc"] != 0
+    assert "PracticeHub refused GET /practitioners (401)" in out["stderr"]
+    assert "wrong-secret-123" not in out["stderr"]
+    bad = run_tap(tmp_path, config(fake, app_details="crm2twenty"), check=False)
+    assert bad["rc"] != 0 and "appname=contact@email" in bad["stderr"]
+    assert fake.requests(status=400) == []  # refused before asking
+
+
+def test_a_row_without_id_is_a_clear_error(fake, tmp_path) -> None:
+    fake.data["payment_methods"].append({"name": "Voucher"})
+    out = run_tap(tmp_path, config(fake), check=False)
+    assert out["rc"] != 0
+    assert "GET /payment_methods: a row without an id" in out["stderr"]
+
+
+def touch(fake: FakePracticeHub, stream: str, ids: list[int], when: str) -> None:
+    for row in fake.data[stream]:
+        if row["id"] in ids:
+            row["updated"] = when
+
+
+def test_incremental_asks_updated_gte_the_bookmark(fake, tmp_path) -> None:
+    first = run_tap(tmp_path, config(fake))
+    bookmark = first["state"]["bookmarks"]["patients"]["replication_key_value"]
+    touch(fake, "patients", [3, 7], "2030-01-01 00:00:00")
+    fake.log.clear()
+    second = run_tap(tmp_path, config(fake), first["state"])
+    (ask,) = fake.requests("patients")
+    assert ask["query"]["updated"] == "gte:" + bookmark[:19].replace("T", " ")
+    ids = {r["id"] for r in second["records"]["patients"]}
+    # the two changed rows, plus (Singer's at-least-once rule) the rows at the old bookmark
+    assert {3, 7} <= ids and len(ids) <= 4
+    assert not any("ignored" in n for n in notices(second))
+    assert "updated" not in fake.requests("practitioners")[0]["query"]  # full table
+
+
+def test_an_ignored_filter_is_detected_and_said(tmp_path) -> None:
+    with FakePracticeHub(SMALL, min_interval=FAST, retry_after=0.1, honour_filters=False) as f:
+        first = run_tap(tmp_path, config(f))
+        touch(f, "patients", [5], "2030-01-01 00:00:00")
+        second = run_tap(tmp_path, config(f), first["state"])
+        ids = {r["id"] for r in second["records"]["patients"]}
+        assert 5 in ids and len(ids) <= 3  # older rows dropped, not passed on as changes
+        said = [n for n in notices(second) if n.startswith("/patients:") and "ignored" in n]
+        assert len(said) == 1 and "updated=gte:" in said[0]
+
+
+def test_killed_run_resumes_at_the_next_page(tmp_path) -> None:
+    with FakePracticeHub({"patients": 1000}, min_interval=FAST, retry_after=0.1) as f:
+        (tmp_path / "config.json").write_text(json.dumps(config(f)))
+        tap = subprocess.Popen(
+            [TAP, "--config", str(tmp_path / "config.json")],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        assert tap.stdout is not None
+        lines, last_state = [], None
+        for line in tap.stdout:
+            lines.append(line)
+            message = json.loads(line)
+            if message["type"] == "STATE":
+                last_state = message["value"]
+                progress = last_state["bookmarks"].get("patients", {}).get("progress")
+                if progress and progress["pages"] == 4:
+                    tap.send_signal(signal.SIGKILL)  # no goodbye: what a crash leaves
+                    break
+        tap.wait()
+        assert tap.returncode == -signal.SIGKILL
+        killed = parse("".join(lines))
+        first_ids = {r["id"] for r in killed["records"]["patients"]}
+        assert last_state is not None
+        f.log.clear()
+        resumed = run_tap(tmp_path, config(f), last_state)
+        pages = [int(e["query"].get("page", 1)) for e in f.requests("patients")]
+        assert pages[0] == 5 and pages == list(range(5, 12))
+        second_ids = {r["id"] for r in resumed["records"]["patients"]}
+        assert first_ids | second_ids == set(range(1, 1001))
+        assert len(first_ids & second_ids) <= 5  # only repeats straddling the cut
+        started = last_state["bookmarks"]["patients"]["progress"]["started"]
+        final = resumed["state"]["bookmarks"]["patients"]
+        assert "progress" not in final
+        assert final["replication_key_value"] <= started
+
+
+def test_files_downloaded_without_the_key_and_packages_find_their_patient(fake, tmp_path) -> None:
+    out = run_tap(tmp_path, config(fake, download_dir=str(tmp_path / "files")))
+    files = out["records"]["files"]
+    assert len(fake.downloads) == 8 and all(r["file_exists"] for r in files)
+    for r in files:
+        assert Path(r["local_path"]).read_bytes() == fake.file_content(r["id"])
+    packages = {p["id"]: p for p in out["records"]["patient_packages"]}
+    for row in fake.data["patient_packages"]:
+        assert packages[row["id"]]["patient_id"] == row["subscribed_patients"][0]["patient_id"]
+
+
+def test_extra_streams_and_fields(fake, tmp_path) -> None:
+    fake.data["locations"] = [{"id": 1, "name": "Main clinic", "created": "2024-01-02 09:00:00"}]
+    out = run_tap(
+        tmp_path,
+        config(
+            fake,
+            extra_streams={"locations": "locations"},
+            extra_fields={"patients": {"consent_given": "boolean", "consent_date": "date"}},
+            filters={"practitioners": {"active": "eq:1"}},
+        ),
+    )
+    (location,) = out["records"]["locations"]
+    assert location["record"]["name"] == "Main clinic"
+    assert location["created"] == "2024-01-02T09:00:00+00:00"
+    props = out["schemas"]["patients"]["properties"]
+    assert props["consent_date"]["format"] == "date"
+    consent = Counter(r["consent_given"] for r in out["records"]["patients"])
+    assert consent[True] and consent[False]
+    assert {r["id"] for r in out["records"]["practitioners"]} == {1, 2, 3, 4, 6}
+
+
+def test_one_pacer_for_the_process_even_across_taps_and_threads(fake) -> None:
+    """Two tap instances (two streams' worth of requests) asking at once from two threads:
+    the fake, which 429s any request sooner than 0.05 s after the previous, refuses none."""
+    taps = [TapPracticeHub(config=config(fake)) for _ in range(2)]
+    urls = [f"{fake.url}/patients?page_size=10&page={p}" for p in range(1, 7)]
+    with ThreadPoolExecutor(4) as pool:
+        pages = list(pool.map(lambda i: taps[i % 2].client.get_page(urls[i % 6]), range(24)))
+    assert all(len(p["data"]) == 10 for p in pages)
+    assert taps[0].client.pacer is taps[1].client.pacer
+    assert len(fake.log) == 24 and fake.requests(status=429) == []
