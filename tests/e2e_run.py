@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 MELTANO = str(Path(sys.executable).parent / "meltano")
@@ -35,6 +36,18 @@ def meltano_run(tap: str, output: Path, suffix: str, env: dict[str, str], *extra
         "dir": run,
         "report": json.loads((run / "report.json").read_text()),
         "log": done.stdout + done.stderr,
+    }
+
+
+def api_env(twenty: Any, state_dir: Path, fallback_owner: str = "admin@acme.test") -> dict:
+    """target-twenty's settings for API mode into a fake Twenty, unthrottled for tests."""
+    return {
+        "TARGET_TWENTY_MODE": "api",
+        "TARGET_TWENTY_API_URL": twenty.url,
+        "TARGET_TWENTY_API_KEY": twenty.api_key,
+        "TARGET_TWENTY_REQUESTS_PER_MINUTE": "6000",
+        "TARGET_TWENTY_FALLBACK_OWNER_EMAIL": fallback_owner,
+        "TARGET_TWENTY_STATE_DIR": str(state_dir),
     }
 
 

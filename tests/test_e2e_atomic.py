@@ -152,12 +152,7 @@ def test_into_the_fake_twenty(atomic: AtomicDb, tmp_path: Path) -> None:
                 storage,
                 {
                     "TAP_SUPABASE_ATOMIC_STORAGE_ACCESS": "public",
-                    "TARGET_TWENTY_MODE": "api",
-                    "TARGET_TWENTY_API_URL": twenty.url,
-                    "TARGET_TWENTY_API_KEY": twenty.api_key,
-                    "TARGET_TWENTY_REQUESTS_PER_MINUTE": "6000",
-                    "TARGET_TWENTY_FALLBACK_OWNER_EMAIL": "admin@acme.test",
-                    "TARGET_TWENTY_STATE_DIR": str(tmp_path / "state"),
+                    **e2e_run.api_env(twenty, tmp_path / "state"),
                 },
             )
     finally:

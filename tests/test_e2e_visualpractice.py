@@ -307,12 +307,7 @@ def test_api_mode_into_the_fake_twenty(tmp_path: Path) -> None:
             f"api-{uuid.uuid4().hex}",
             {
                 "TAP_VISUALPRACTICE_EXPORT_DIR": str(EXPORT),
-                "TARGET_TWENTY_MODE": "api",
-                "TARGET_TWENTY_API_URL": twenty.url,
-                "TARGET_TWENTY_API_KEY": twenty.api_key,
-                "TARGET_TWENTY_REQUESTS_PER_MINUTE": "6000",
-                "TARGET_TWENTY_FALLBACK_OWNER_EMAIL": FALLBACK,
-                "TARGET_TWENTY_STATE_DIR": str(tmp_path / "state"),
+                **e2e_run.api_env(twenty, tmp_path / "state", FALLBACK),
             },
         )
     finally:
