@@ -3,7 +3,7 @@
 The settings list comes from the plugin itself (``<executable> --about --format=json``), so a Hub
 definition can never name a setting the plugin lacks, or miss one it has; what the Hub needs beyond
 that (label, keywords, pip_url) is in PLUGINS below. Fields follow meltano/hub's plugin schema
-(facts/singer-meltano.md §2.5). Run after changing a plugin's settings:
+(docs/singer-meltano.md §2.5). Run after changing a plugin's settings:
 
     .venv/bin/python scripts/hub_definitions.py          # rewrite plugins/
     .venv/bin/python scripts/hub_definitions.py --check  # exit 1 if plugins/ is out of date

@@ -1,4 +1,4 @@
-"""The fake Twenty behaves as the captured v2.21.0 server did (shared/twenty/README.md).
+"""The fake Twenty behaves as the captured v2.21.0 server did (docs/twenty-contract.md).
 
 One test per behaviour, each over real HTTP on loopback, so that target-twenty's API-mode tests
 stand on facts about Twenty rather than on our own assumptions.

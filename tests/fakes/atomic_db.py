@@ -1,6 +1,6 @@
 """A real PostgreSQL database holding Atomic CRM's schema, for tap-supabase-atomic's tests.
 
-The tables are written from facts/sources.md §2.1 and §2.5 (Atomic CRM `supabase/schemas/*.sql`
+The tables are written from docs/sources.md §2.1, §2.4 and §2.5 (Atomic CRM `supabase/schemas/*.sql`
 at dce557e, checked by applying it to PostgreSQL): schema `public` is the current layout, with
 row-level security on every table as Supabase has it; schema `legacy` is an install from before
 2025-01 (`"contactNotes"`, `"dealNotes"`, `companies."stateAbbr"`, `contacts.email` and

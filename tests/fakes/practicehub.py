@@ -1,4 +1,4 @@
-"""A fake PracticeHub API over real HTTP on loopback, as ../shared/facts/sources.md §3 says.
+"""A fake PracticeHub API over real HTTP on loopback, as docs/sources.md §3 says.
 
 Official (developers.practicehub.io):
 - auth: the API key in header ``x-practicehub-key``; ``x-app-details: appname=contact@email`` is

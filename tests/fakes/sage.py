@@ -1,6 +1,6 @@
 """A fake Sage CRM on loopback: SOAP web services (real WSDL, real XML) and the REST API.
 
-SOAP, following facts/sources.md §1.1:
+SOAP, following docs/sources.md §1.1:
 - the WSDL is served at ``/{install}/eware.dll/webservices/webservice.wsdl``, the endpoint is
   ``/{install}/eware.dll/webservices/soap``; namespace ``http://tempuri.org/type``;
 - ``logon(username, password)`` gives a session id, which every later call carries in a

@@ -3,7 +3,7 @@
 Table names, column prefixes, key columns, audit columns (``<prefix>_createddate``,
 ``_updateddate``, ``_deleted``), the e-mail and phone link tables (entity 5 = company, 13 =
 person), ``Custom_Captions`` (capt_family, capt_code, capt_us) and custom entities registered with
-a prefix follow facts/sources.md §1.3. Values are generated deterministically from a seed.
+a prefix follow docs/sources.md §1.3. Values are generated deterministically from a seed.
 
 ``DEFECTS`` lists what is planted, with ids, so tests can derive what a migration must do.
 """

@@ -1,6 +1,6 @@
 """A fake Supabase Storage on loopback, serving the two download endpoints the tap uses.
 
-Endpoints, as documented (supabase.com/docs/guides/storage/serving/downloads; facts/sources.md
+Endpoints, as documented (supabase.com/docs/guides/storage/serving/downloads; docs/sources.md
 §2.3): `GET /storage/v1/object/public/<bucket>/<path>` serves objects of a public bucket to
 anyone; `GET /storage/v1/object/authenticated/<bucket>/<path>` needs `Authorization: Bearer
 <key>` (and the `apikey` header Supabase's gateway expects) and serves any bucket. Unknown

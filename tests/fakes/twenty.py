@@ -1,7 +1,7 @@
 """A fake Twenty server on loopback, for target-twenty's API-mode tests and benchmarks.
 
-It follows Twenty's contract as observed on a real v2.21.0 server (twenty_contract/README.md,
-"Behaviour observed" and "Writes, verified one by one"), not target-twenty's assumptions:
+It follows Twenty's contract as observed on a real v2.21.0 server (docs/twenty-contract.md
+§2–§5; the captured files are in twenty_contract/), not target-twenty's assumptions:
 
 - starts from the real workspace metadata (twenty_contract/metadata-objects.json) and answers
   ``/rest/metadata/objects`` in either of the two shapes a v2.21 server uses;
@@ -30,7 +30,7 @@ It follows Twenty's contract as observed on a real v2.21.0 server (twenty_contra
   ``NOT_AVAILABLE``, option values ``^[A-Z][A-Z0-9_]*$``), relations with
   ``relationCreationPayload`` (join column ``<name>Id``, inverse field named after
   ``targetFieldLabel``), option PATCHes that replace the whole list (options sent without
-  their ids get new ids and records using them are reset — the danger the README records);
+  their ids get new ids and records using them are reset — docs/twenty-contract.md §3.3);
   created objects and fields come back bare, not wrapped in ``data``;
 - file upload: multipart GraphQL ``uploadFilesFieldFile`` on ``/metadata``; a file id can be
   attached once only.
@@ -99,7 +99,7 @@ RESERVED = {
     "workspaces",
     "fullNames",
 }
-# Standard relations whose target is not named by the join column (facts/twenty.md §3.2).
+# Standard relations whose target is not named by the join column (docs/twenty-contract.md §4.2).
 RELATION_TARGETS = {
     "accountOwnerId": "workspaceMember",
     "ownerId": "workspaceMember",
@@ -870,7 +870,8 @@ class FakeTwenty:
 
     def _upload(self, path: str, content_type: str, body: bytes) -> tuple[int, Any]:
         """Current servers: ``uploadFilesFieldFile`` on ``/metadata``; older ones (attachments
-        with ``fullPath``, facts/twenty.md §7): ``uploadFile`` on ``/graphql``, returning a path."""
+        with ``fullPath``, docs/twenty-contract.md §5.2): ``uploadFile`` on ``/graphql``, returning
+        a path."""
         message = BytesParser(policy=HTTP).parsebytes(
             b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body
         )
@@ -1041,7 +1042,7 @@ class OpenApiCheck:
     workspace), so their paths are checked against the same operation of a standard object.
     One keyword is not enforced: the metadata document's option ``value`` pattern
     ``^[A-Z0-9]+_[A-Z0-9]+$`` (it would refuse ``A``, which the real server accepts —
-    shared/twenty/README.md measured ``^[A-Z][A-Z0-9_]*$``); the fake enforces the measured one.
+    docs/twenty-contract.md §3.3 gives ``^[A-Z][A-Z0-9_]*$``); the fake enforces the measured one.
     """
 
     def __init__(self) -> None:

@@ -1,6 +1,6 @@
 """PracticeHub's REST API: authenticated, paced GETs of one page at a time.
 
-Facts (../shared/facts/sources.md §3): the key goes in ``x-practicehub-key`` and
+Facts (docs/sources.md §3.1–§3.4): the key goes in ``x-practicehub-key`` and
 ``x-app-details: appname=contact@email`` is required; pages are
 ``{"total_entries", "data", "links": {"next", …}}`` with ``page_size`` ≤ 100. Community clients
 report about one request a second, answered 429 beyond it, so every request of the process

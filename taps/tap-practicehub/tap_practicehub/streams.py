@@ -33,7 +33,7 @@ def ref(stream: str) -> dict:
 
 
 STAMPS = {"created": DT, "updated": DT}
-# Fields seen by community clients (facts/sources.md §3, "Endpoints seen"), plus the usual
+# Fields seen by community clients (docs/sources.md §3.6), plus the usual
 # contact fields; anything else an account returns can be added with `extra_fields`.
 STREAMS: dict[str, dict[str, dict]] = {
     "practitioners": {
@@ -344,7 +344,7 @@ class PracticeHubStream(KeepsAnnotations):
             value = record.get(field)
             record[field] = str(value)[:10] if value else None
         if self.name == "patient_packages" and record.get("patient_id") is None:
-            # often null: the patient is in subscribed_patients (facts/sources.md §3)
+            # often null: the patient is in subscribed_patients (docs/sources.md §3.5)
             subscribed = [
                 s.get("patient_id")
                 for s in record.get("subscribed_patients") or []

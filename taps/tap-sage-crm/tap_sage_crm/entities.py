@@ -1,7 +1,7 @@
 """Which Sage CRM entities become which streams, and how Sage field types become JSON types.
 
 Table names, prefixes and the link tables (entity 5 = company, 13 = person) are from
-facts/sources.md §1.3. Custom entities are discovered from the metadata at run time.
+docs/sources.md §1.3. Custom entities are discovered from the metadata at run time.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 ``GET {base}/sdata/{install}j/sagecrm2/-/{resource}`` with Basic auth answers
 ``{"$totalResults", "$startIndex", "$itemsPerPage", "$resources": [...]}``; pages come from
 ``startIndex`` (1-based) and ``count``; ``where=`` filters with ``@date@`` literals;
-``$prototypes`` lists the entities and their fields (facts/sources.md §1.2). ``orderBy`` exists
+``$prototypes`` lists the entities and their fields (docs/sources.md §1.2). ``orderBy`` exists
 only from 2024 R2, so results are not assumed sorted. The REST API cannot filter on NULL, so
 deleted rows are dropped after reading.
 """

@@ -1,6 +1,6 @@
 """Sage CRM's SOAP web services through zeep, keeping Sage's session rules.
 
-A user has one web-service session (facts/sources.md §1.1): the tap logs on once, carries the
+A user has one web-service session (docs/sources.md §1.1): the tap logs on once, carries the
 ``SessionHeader`` on every call, and logs off in every case — after an error and on Ctrl-C too —
 because a session left open blocks the next run. Queries are strictly sequential: any call
 other than ``nextqueryrecord`` closes an open query, so a result is read to its end before

@@ -14,7 +14,7 @@ import psycopg2.errors
 import psycopg2.extras
 from psycopg2 import sql
 
-# stream → table names, newest first (facts/sources.md §2.1: "contactNotes"/"dealNotes" were
+# stream → table names, newest first (docs/sources.md §2.4: "contactNotes"/"dealNotes" were
 # renamed on 2026-01-15 by 20260115150819_snake_case_renaming.sql).
 TABLES: dict[str, tuple[str, ...]] = {
     "sales": ("sales",),
@@ -133,7 +133,7 @@ def check_access(conn: t.Any, schema: str, table: str) -> None:
     """Fail, naming the table, when this role cannot read every row of it.
 
     Atomic enables row-level security on every table with policies for `authenticated` only;
-    a role that merely has SELECT then reads 0 rows and no error (facts/sources.md §2.5)."""
+    a role that merely has SELECT then reads 0 rows and no error (docs/sources.md §2.5)."""
     with conn.cursor() as cur:
         cur.execute(_ACCESS_SQL, (schema, table))
         row = cur.fetchone()

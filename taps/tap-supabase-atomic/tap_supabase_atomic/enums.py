@@ -21,7 +21,7 @@ KINDS: dict[str, tuple[tuple[str, str], ...]] = {
     "companySectors": (("companies", "sector"),),
 }
 
-# facts/sources.md §2.2: Atomic's defaultConfiguration.ts uses USD when nothing else is set
+# docs/sources.md §2.2: Atomic's defaultConfiguration.ts uses USD when nothing else is set
 DEFAULT_CURRENCY = "USD"
 
 FROM_TABLE = "configuration table"

@@ -19,7 +19,7 @@ def rafiles(value: t.Any) -> list[dict]:
 class Storage:
     """Supabase Storage downloads.
 
-    Endpoints (facts/sources.md §2.3, supabase.com/docs/guides/storage/serving/downloads):
+    Endpoints (docs/sources.md §2.3, supabase.com/docs/guides/storage/serving/downloads):
     `GET /storage/v1/object/public/<bucket>/<path>` for public buckets, and
     `GET /storage/v1/object/authenticated/<bucket>/<path>` with `Authorization: Bearer <key>`
     and `apikey: <key>` for private ones."""

@@ -40,7 +40,7 @@ REFERENCES = {
     "deal_id": "deals",
     "sales_id": "sales",
 }
-# legacy column → current column (facts/sources.md §2.1: snake_case renaming of 2026-01-15)
+# legacy column → current column (docs/sources.md §2.4: snake_case renaming of 2026-01-15)
 RENAMED = {"companies": {"stateAbbr": "state_abbr"}}
 # legacy contacts (before 2025-01): one e-mail and two phones, folded into the jsonb lists
 LEGACY_PHONES = ("phone_1_number", "phone_1_type", "phone_2_number", "phone_2_type")

@@ -1,6 +1,6 @@
 """tap-supabase-atomic against a real PostgreSQL with Atomic CRM's current and legacy schemas,
 and a fake Supabase Storage on loopback. Expected values are the seeded rows of
-tests/fakes/atomic_db.py, written from facts/sources.md §2, not from the tap."""
+tests/fakes/atomic_db.py, written from docs/sources.md §2, not from the tap."""
 
 from __future__ import annotations
 

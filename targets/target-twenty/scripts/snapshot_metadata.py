@@ -4,7 +4,7 @@ CSV mode needs no server, yet it must know Twenty's field labels (the import mat
 label), join columns, unique fields and options. It reads them from this snapshot unless the user
 gives their own workspace's metadata (``metadata_file``) or an API to read it from.
 
-    python scripts/snapshot_metadata.py ../../../shared/twenty/metadata-objects.json \
+    python scripts/snapshot_metadata.py ../../tests/fakes/twenty_contract/metadata-objects.json \
         target_twenty/data/workspace-v2.21.0.json
 """
 

@@ -1,6 +1,6 @@
 """CSV mode: Twenty-importable spreadsheet files, and the leftovers only the API can load.
 
-Files follow the v2.21 spreadsheet import (shared/twenty/README.md): columns are matched by field
+Files follow the v2.21 spreadsheet import (docs/twenty-contract.md §6): columns are matched by field
 label, composite columns are ``<Field label> / <Sub-field label>``, relations are ``<label> / Id``
 (owners ``<label> / User Email``), at most ``csv_max_rows`` rows per file, money in units, lists
 as JSON. Note/task targets and attachments cannot be imported from a spreadsheet: they go to a

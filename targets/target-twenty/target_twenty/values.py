@@ -164,7 +164,7 @@ def normalise(kind: str, value: Any) -> Any:
     return plain(value)
 
 
-# Import header sub-labels, fixed English in the v2.21 front end (shared/twenty/README.md).
+# Import header sub-labels, fixed English in the v2.21 front end (docs/twenty-contract.md §6.2).
 SUBFIELD_LABELS = {
     "CURRENCY": {"amountMicros": "Amount", "currencyCode": "Currency"},
     "EMAILS": {"primaryEmail": "Primary Email", "additionalEmails": "Additional Emails"},

@@ -16,7 +16,8 @@ from typing import Any
 
 BUNDLED = "workspace-v2.21.0.json"
 
-# The sub-field of a composite type that Twenty's unique constraint covers (facts/twenty.md §1.5).
+# The sub-field of a composite type that Twenty's unique constraint covers
+# (docs/twenty-contract.md §4.1).
 UNIQUE_SUBFIELDS = {
     "EMAILS": ("primaryEmail",),
     "LINKS": ("primaryLinkUrl",),

@@ -4,7 +4,7 @@ Every Twenty record id is a UUIDv5 of (migration namespace, source, object, sour
 reference is computed the same way from the referenced record's key. So a re-run upserts the same
 ids (no duplicates), relations are known before their parent is written, and a rollback knows
 exactly what a run wrote. Twenty keeps client-chosen ids on ``?upsert=true`` and its spreadsheet
-import keeps UUID versions 1-5 (shared/twenty/README.md).
+import keeps UUID versions 1-5 (docs/twenty-contract.md §2.6, §6.3).
 """
 
 from __future__ import annotations

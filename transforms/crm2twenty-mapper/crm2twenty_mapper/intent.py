@@ -23,7 +23,7 @@ KEYWORD = "x-twenty"
 _S = {"type": ["string", "null"]}
 _SA = {"type": ["array", "null"], "items": {"type": "string"}}
 
-# Sub-fields of Twenty's composite types (facts/twenty.md §3.1) and their JSON types.
+# Sub-fields of Twenty's composite types (docs/twenty-contract.md §4.1) and their JSON types.
 COMPOSITES: dict[str, dict[str, dict]] = {
     "FULL_NAME": {"firstName": _S, "lastName": _S},
     "EMAILS": {"primaryEmail": _S, "additionalEmails": _SA},

@@ -1,6 +1,6 @@
 """Twenty's naming rules, applied to names and values that come from source data.
 
-Facts (shared/twenty/README.md, observed on a v2.21.0 server):
+Facts (docs/twenty-contract.md §3.2, §3.3, observed on a v2.21.0 server):
 - field and object names must match ``^[a-z][a-zA-Z0-9]*$`` and be at most 63 characters;
 - SELECT option values must match ``^[A-Z][A-Z0-9_]*$`` (stricter than the docs' pattern);
 - some names are reserved; Twenty itself appends ``Custom`` to a reserved name

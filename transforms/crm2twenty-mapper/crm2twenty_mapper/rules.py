@@ -55,7 +55,7 @@ def choose(setting: str | None, extractor_name: str | None, extractor_namespace:
     """Which rules to load: the ``rules`` setting, else the built-in file serving the extractor.
 
     Meltano gives the mapper ``MELTANO_EXTRACTOR_NAME`` / ``MELTANO_EXTRACTOR_NAMESPACE``
-    (facts/singer-meltano.md §6), so one ``mapper`` mapping serves every tap unedited.
+    (docs/singer-meltano.md §2.7), so one ``mapper`` mapping serves every tap unedited.
     """
     if setting:
         return setting

@@ -1,6 +1,6 @@
 """The Twenty REST client: one pacer per workspace, retries, Twenty's own error messages.
 
-Facts it follows (shared/twenty/README.md): ``Authorization: Bearer <key>``; responses carry
+Facts it follows (docs/twenty-contract.md §2): ``Authorization: Bearer <key>``; responses carry
 their payload under a single key of ``data`` whose name changes across versions (parsed
 generically); created metadata comes back bare; 429 carries no Retry-After on v2.21 (newer
 versions send ``Retry-After`` and ``X-RateLimit-*``: honoured when present); one batch call costs

@@ -2,7 +2,7 @@
 
 Twenty's upsert also matches on unique fields *including soft-deleted rows*: a person whose
 e-mail belongs to a trashed record would silently restore that record, keep *its* id and drop
-ours, and every child pointing at our id would then fail (shared/twenty/README.md). So for
+ours, and every child pointing at our id would then fail (docs/twenty-contract.md §2.6). So for
 each unique value the migration sends, the records already holding it are found first (one
 query per chunk of values, trash included), and ``on_duplicate`` decides:
 

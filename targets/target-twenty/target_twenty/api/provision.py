@@ -3,7 +3,7 @@
 Idempotent by construction: the plan is the difference between the SCHEMA intent and the live
 metadata, so a second run finds nothing to create. Option lists are PATCHed whole, with every
 existing option's id kept — without ids Twenty gives every option a new id and empties the
-records that used them (shared/twenty/README.md, "Danger").
+records that used them (docs/twenty-contract.md §3.3).
 """
 
 from __future__ import annotations
