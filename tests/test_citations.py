@@ -11,9 +11,10 @@ scripts) and reports:
   (``docs/x.md, "Heading"``) it lacks;
 - a bare ``§N`` with no document cited before it in the same file (in a docs file, a bare ``§``
   refers to that file itself);
-- ``<path>README.md, "Heading"`` whose README (found from the citing file's folder upwards) or
-  heading is missing, and a repository path ending in ``.md`` (``taps/…/README.md``) that does
-  not exist;
+- ``<path>.md, "Heading"`` (``README.md, "The export layout"``) whose file (``docs/…`` from the
+  root, any other from the citing file's folder upwards) or heading is missing; a repository path
+  ending in ``.md`` (``taps/…/README.md``) that does not exist; a project note that lives beside
+  a checkout (``DESIGN.md``, ``HELPERS.md``, ``ISSUE-<n>.md``) and is not in the repository;
 - a relative Markdown link (``[text](path#anchor)``) whose file or heading does not exist.
 
 It imports nothing of the plugins. The planted tests below build a small tree in a temporary
@@ -77,9 +78,12 @@ OUTSIDE = re.compile(
     r"|/work/(?:shared|main|wt)\b"  # a path on one machine
 )
 PATHLIKE = re.compile(r"[\w./-]+")
-DOC = re.compile(r'docs/([\w-]+\.md)(?![\w])(?:,\s+"([^"\n]+)")?')
+DOC = re.compile(r"docs/([\w-]+\.md)(?![\w])")
 SECTION = re.compile(r"§\s?(\d+(?:\.\d+)*)")
-README_HEADING = re.compile(r'README\.md,\s+"([^"\n]+)"')
+# `<path>.md, "Heading"`; the heading may run onto the next comment line.
+HEADING_CITE = re.compile(r'\.md,\s+"([^"]{1,120})"')
+# Project notes that live beside a checkout, not in it, unless the repository has them.
+PROJECT_NOTES = re.compile(r"(?:DESIGN|HELPERS|ISSUE-\d+)\.md")
 REPO_PATH = re.compile(
     r"(?:bench|examples|lib|plugins|scripts|taps|targets|tests|transforms)/[\w./-]*?\.md(?![\w])"
 )
@@ -213,8 +217,6 @@ def scan(root: Path) -> list[Problem]:
                 current, current_name = (target if target.is_file() else None), name
                 if current is None:
                     report(offset, f"cites {name}, which does not exist")
-                elif m.group(2) and m.group(2).strip().lower() not in heads(target).texts:
-                    report(offset, f'{name} has no heading "{m.group(2)}"')
             elif kind == "outside":
                 report(offset, f"cites {m.group(0)!r}, outside the repository; cite docs/ instead")
                 current, current_name = None, m.group(0)
@@ -224,17 +226,24 @@ def scan(root: Path) -> list[Problem]:
             elif current_name is None:
                 report(offset, f"§{m.group(1)} without a docs/ document cited before it")
 
-        for m in README_HEADING.finditer(text):
+        for m in HEADING_CITE.finditer(text):
             start = m.start()
             while start and (text[start - 1].isalnum() or text[start - 1] in "_./-"):
                 start -= 1
-            cited = text[start : m.start()] + "README.md"
-            readme = find_readme(path.parent, root, cited)
-            if readme is None:
+            cited = text[start : m.start()] + ".md"
+            if cited.startswith("docs/") and not (root / cited).is_file():
+                continue  # reported above
+            cited_file = find_readme(path.parent, root, cited)
+            heading = " ".join(re.sub(r"\n\s*(?:#|//|\*)?", " ", m.group(1)).split())
+            if cited_file is None:
                 report(start, f"cites {cited}, which is not found from {rel}")
-            elif m.group(1).strip().lower() not in heads(readme).texts:
-                where = readme.relative_to(root).as_posix()
-                report(start, f'{where} has no heading "{m.group(1)}"')
+            elif heading.lower() not in heads(cited_file).texts:
+                where = cited_file.relative_to(root).as_posix()
+                report(start, f'{where} has no heading "{heading}"')
+
+        for m in PROJECT_NOTES.finditer(text):
+            if starts_a_word(text, m, "./") and find_readme(path.parent, root, m.group(0)) is None:
+                report(m.start(), f"cites {m.group(0)}, which is not in the repository")
 
         for m in REPO_PATH.finditer(text):
             if starts_a_word(text, m, "./") and not (root / m.group(0)).is_file():
@@ -318,6 +327,8 @@ PLANTED = '"""A planted module."""\n'
         ('# (docs/a.md, "Nope")\n', 'docs/a.md has no heading "Nope"'),
         ('"""(README.md, "Columns")"""\n', 'taps/tap-x/README.md has no heading "Columns"'),
         ("# rules: transforms/gone/README.md\n", "cites transforms/gone/README.md"),
+        ('# (README.md, "The\n# Layouts")\n', 'taps/tap-x/README.md has no heading "The Layouts"'),
+        ("# the shape we aim for (DESIGN.md)\n", "cites DESIGN.md, which is not in the repository"),
     ],
 )
 def test_a_planted_broken_citation_is_caught(tmp_path: Path, content: str, expected: str) -> None:
