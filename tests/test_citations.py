@@ -130,14 +130,24 @@ def headings(path: Path) -> Headings:
 
 
 def text_files(root: Path) -> Iterator[Path]:
+    """The repository's own text files (no virtualenvs, caches, run outputs, bench data)."""
     for folder, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.endswith(".egg-info"))
+        dirs[:] = sorted(
+            d
+            for d in dirs
+            if d not in SKIP_DIRS
+            and not d.endswith(".egg-info")
+            and Path(folder, d) != root / "bench" / "data"
+        )
         for name in sorted(files):
             path = Path(folder, name)
-            if path.resolve() == SELF or path.stat().st_size > MAX_BYTES:
+            try:  # other tests running beside this one may remove their files meanwhile
+                if path.resolve() == SELF or path.stat().st_size > MAX_BYTES:
+                    continue
+                if path.suffix in TEXT_SUFFIXES or (not path.suffix and _has_shebang(path)):
+                    yield path
+            except OSError:
                 continue
-            if path.suffix in TEXT_SUFFIXES or (not path.suffix and _has_shebang(path)):
-                yield path
 
 
 def _has_shebang(path: Path) -> bool:
@@ -192,7 +202,7 @@ def scan(root: Path) -> list[Problem]:
     for path in text_files(root):
         try:
             text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError:
+        except (UnicodeDecodeError, OSError):
             continue
         rel = path.relative_to(root).as_posix()
 
