@@ -8,7 +8,7 @@ import typing as t
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from crm2twenty_common.annotations import KeepsAnnotations
+from crm2twenty_common.sdk_compat import KeepsAnnotations
 from singer_sdk.helpers.conform import TypeConformanceLevel
 
 from tap_practicehub.client import PracticeHubClient, PracticeHubError, with_params
@@ -191,6 +191,8 @@ class PracticeHubStream(KeepsAnnotations):
         self.date_fields = [k for k, v in props.items() if v.get("format") == "date-time"]
         self.day_fields = [k for k, v in props.items() if v.get("format") == "date"]
         super().__init__(tap, schema={"type": "object", "properties": props}, name=name)
+        self.tap = tap  # the SDK keeps it only as the private `_tap`
+        self.state_writer = tap.state_writer
         if name not in FULL_TABLE and "updated" in props:
             self.replication_key = "updated"
         self.times = Timestamps(tap.config.get("timezone") or "UTC")
@@ -201,7 +203,7 @@ class PracticeHubStream(KeepsAnnotations):
 
     @property
     def client(self) -> PracticeHubClient:
-        return self._tap.client  # type: ignore[attr-defined]
+        return self.tap.client  # type: ignore[attr-defined]
 
     def get_replication_key_signpost(self, context: dict | None = None) -> t.Any:
         # Resuming: the bookmark must not pass the start of the interrupted run, whose pages
@@ -284,9 +286,12 @@ class PracticeHubStream(KeepsAnnotations):
 
     def _flush_state(self) -> None:
         # The SDK writes STATE every 10,000 records; a page is our unit of progress, so its
-        # state goes out as soon as its rows are written (SDK 0.54 private helper).
-        self.state_manager.is_flushed = False
-        self._write_state_message()
+        # state goes out as soon as its rows are written. Public pieces only: what the SDK's
+        # own (private) flush does — make sure the stream has its state entry, write the tap
+        # state through the tap's state writer (which skips an unchanged state), mark it flushed.
+        _ = self.stream_state
+        self.state_writer.write_state(self.tap_state)
+        self.state_manager.is_flushed = True
 
     def _report(
         self,
@@ -297,7 +302,7 @@ class PracticeHubStream(KeepsAnnotations):
         older: int,
         since: dt.datetime | None,
     ) -> None:
-        notes = self._tap.notices  # type: ignore[attr-defined]
+        notes = self.tap.notices  # type: ignore[attr-defined]
         self.logger.info(
             "%s: %d pages, %d rows, %d distinct, %d repeated across pages (total_entries %s)",
             self.name,
