@@ -8,21 +8,27 @@ on v2.21), a relation, a SELECT option — becomes part of the provisioning plan
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
+
+from crm2twenty_common.twenty import BOOKKEEPING as BOOKKEEPING  # re-exported for report.py
+from crm2twenty_common.twenty import (
+    camel_case,
+    is_side_stream,
+    label_case,
+    plural,
+    singular,
+    twenty_type_for_json,
+)
 
 from target_twenty.outcome import NewField, NewObject, NewOptions, ProvisioningNeeds
 from target_twenty.workspace import Field, Obj, Workspace
 
 KEYWORD = "x-twenty"
-# Bookkeeping streams of the pipeline itself, as opposed to mapped records the rules keep out of
-# Twenty on purpose (`_owner`, `_workflow`, `_caption` …: any stream whose name starts with `_`).
-BOOKKEEPING = {"_rejects", "_repairs", "_summary", "_notices"}
-
-
-def is_internal(stream: str) -> bool:
-    return stream.startswith("_")
+# Bookkeeping streams of the pipeline itself (BOOKKEEPING), as opposed to mapped records the
+# rules keep out of Twenty on purpose (`_owner`, `_workflow`, `_caption` …): both are side
+# streams (any stream whose name starts with `_`), kept for the report, never written.
+is_internal = is_side_stream
 
 
 # Fields Twenty gives every object, custom ones included.
@@ -36,48 +42,6 @@ SYSTEM_PROPERTIES = {
     "position",
     "searchVector",
 }
-
-_WORDS = re.compile(r"[A-Za-z0-9]+")
-
-
-def camel(text: str) -> str:
-    words = _WORDS.findall(text)
-    if not words:
-        return "field"
-    name = words[0][:1].lower() + words[0][1:] + "".join(w[:1].upper() + w[1:] for w in words[1:])
-    return name if name[0].isalpha() else "field" + name
-
-
-def label_of(text: str) -> str:
-    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", text).replace("_", " ")
-    return " ".join(w[:1].upper() + w[1:] for w in spaced.split()) or text
-
-
-def singular(name: str) -> str:
-    if name.endswith("ies"):
-        return name[:-3] + "y"
-    return name[:-1] if name.endswith("s") and not name.endswith("ss") else name
-
-
-def plural(name: str) -> str:
-    if name.endswith("y") and name[-2:-1] not in "aeiou":
-        return name[:-1] + "ies"
-    return name + ("es" if name.endswith(("s", "x", "ch", "sh")) else "s")
-
-
-def twenty_type_for_json(schema: dict) -> str:
-    types = schema.get("type", "string")
-    types = [types] if isinstance(types, str) else list(types)
-    fmt = schema.get("format")
-    if "integer" in types or "number" in types:
-        return "NUMBER"
-    if "boolean" in types:
-        return "BOOLEAN"
-    if "array" in types:
-        return "ARRAY"
-    if "object" in types:
-        return "RAW_JSON"
-    return {"date": "DATE", "date-time": "DATE_TIME", "uuid": "UUID"}.get(fmt or "", "TEXT")
 
 
 @dataclass
@@ -153,15 +117,15 @@ def build_plan(
     name = root.get("object") or stream
     obj = ws.find(name) or (None if not plain else ws.find(singular(stream)))
     if obj is None and plain:
-        name = camel(singular(stream))
+        name = camel_case(singular(stream))
     if obj is not None:
         name = obj.name
     plan = previous or ObjectPlan(
         stream=stream,
         name=name,
         plural=obj.plural if obj else root.get("namePlural", plural(name)),
-        label_singular=obj.label_singular if obj else root.get("labelSingular", label_of(name)),
-        label_plural=obj.label_plural if obj else root.get("labelPlural", label_of(plural(name))),
+        label_singular=obj.label_singular if obj else root.get("labelSingular", label_case(name)),
+        label_plural=obj.label_plural if obj else root.get("labelPlural", label_case(plural(name))),
         obj=obj,
         root=root,
         plain=plain,
@@ -180,8 +144,8 @@ def build_plan(
             if prop.startswith("_sdc_"):
                 plan.internal.add(prop)
                 continue
-            intent = {"type": twenty_type_for_json(pschema), "label": label_of(prop)}
-            prop_name = camel(prop)
+            intent = {"type": twenty_type_for_json(pschema).value, "label": label_case(prop)}
+            prop_name = camel_case(prop)
         else:
             prop_name = prop
         existing = plan.fields.get(prop)
@@ -197,7 +161,7 @@ def build_plan(
 
 def _field_plan(plan: ObjectPlan, prop: str, name: str, intent: dict, pschema: dict) -> FieldPlan:
     kind = intent.get("type", "TEXT")
-    label = intent.get("label") or label_of(name)
+    label = intent.get("label") or label_case(name)
     obj = plan.obj
     subfields = list((pschema.get("properties") or {}).keys())
     if kind == "RELATION":

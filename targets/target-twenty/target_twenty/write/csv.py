@@ -16,10 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from crm2twenty_common.twenty import subfield_labels
+
 from target_twenty.outcome import CsvFile, CsvOutputs, WriteOutcome
 from target_twenty.plan import KEYWORD, FieldPlan, ObjectPlan
 from target_twenty.spool import Spool
-from target_twenty.values import ALWAYS_TOGETHER, csv_cell, neutralise, subfield_labels
+from target_twenty.values import ALWAYS_TOGETHER, csv_cell, neutralise
 from target_twenty.write import WriteJob
 
 
