@@ -116,7 +116,7 @@ class Intake:
                     owners.append((prop, value.lower()))
                 else:
                     refs.append((prop, fp.target or "", value))
-            elif (fp.field is not None and fp.field.unique) or fp.intent.get("unique"):
+            elif (fp.existing is not None and fp.existing.unique) or fp.intent.get("unique"):
                 ukey = unique_key(fp.kind, value)
                 if ukey:
                     uniques.append((fp.name, ukey, _sent_unique(fp.kind, value)))

@@ -183,8 +183,8 @@ class SampleDiff:
     records: int
     fields: int
     mismatches: int
-    mismatched: list[list[str]]
-    examples: list[list[str]]
+    mismatched: list[list[str | None]]  # a record without provenance has no source stream/key
+    examples: list[list[str | None]]
 
 
 # ---- the write stage's result ------------------------------------------------------------

@@ -50,7 +50,7 @@ class FieldPlan:
     name: str  # Twenty field name
     kind: str  # Twenty field type
     label: str
-    field: Field | None  # the workspace field, when it exists
+    existing: Field | None  # the workspace field, when it exists
     intent: dict[str, Any]
     target: str | None = None  # relation target object
     match: str | None = None  # "id" or "userEmail" for relations
@@ -61,11 +61,11 @@ class FieldPlan:
 
     @property
     def exists(self) -> bool:
-        return self.field is not None
+        return self.existing is not None
 
     @property
     def allowed_options(self) -> set[str]:
-        current = self.field.option_values if self.field else set()
+        current = self.existing.option_values if self.existing else set()
         return current | {o["value"] for o in self.intent.get("options", [])}
 
 
@@ -172,7 +172,7 @@ def _field_plan(plan: ObjectPlan, prop: str, name: str, intent: dict, pschema: d
             name=found.name if found else _relation_name(prop),
             kind=kind,
             label=found.label if found else label,
-            field=found,
+            existing=found,
             intent=intent,
             target=target,
             match=intent.get("match", "id"),
@@ -188,7 +188,7 @@ def _field_plan(plan: ObjectPlan, prop: str, name: str, intent: dict, pschema: d
         name=name if found is None else found.name,
         kind=found.type if found is not None else kind,
         label=found.label if found is not None else label,
-        field=found,
+        existing=found,
         intent=intent,
         column=name,
         subfields=subfields,

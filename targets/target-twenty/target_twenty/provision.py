@@ -83,18 +83,21 @@ def provision(
         if fp.name in obj.fields or (fp.kind == "RELATION" and obj.by_join_column(fp.column or "")):
             continue
         if fp.kind == "RELATION":
-            created = _relation(client, workspace, obj.id, plan, fp)
+            created = _relation(client, workspace, obj.id or "", plan, fp)
         else:
             created = _call(
-                client.create_field, _field_body(obj.id, fp), f"field {plan.name}.{fp.name}"
+                client.create_field, _field_body(obj.id or "", fp), f"field {plan.name}.{fp.name}"
             )
         audit.record_metadata(run, "field", created["id"], plan.name, fp.name)
         logger.info("created field %s.%s (%s)", plan.name, fp.name, fp.kind)
     for plan, fp, options in prov.options:
-        field = workspace.find(plan.name).fields[fp.name]
+        found = workspace.find(plan.name)
+        if found is None:
+            raise ProvisioningError(f"object {plan.name} is missing after provisioning")
+        field = found.fields[fp.name]
         existing = [dict(o) for o in field.options]
         position = max((o.get("position", 0) for o in existing), default=-1)
-        added = []
+        added: list[dict[str, Any]] = []
         for o in options:
             if any(e["value"] == o["value"] for e in existing + added):
                 continue
@@ -110,11 +113,11 @@ def provision(
         if not added:
             continue
         _call(
-            lambda body, fid=field.id: client.patch_field(fid, body),
+            lambda body, fid=field.id or "": client.patch_field(fid, body),
             {"options": existing + added},
             f"options of {plan.name}.{fp.name}",
         )
-        audit.record_metadata(run, "options", field.id, plan.name, fp.name, prior=existing)
+        audit.record_metadata(run, "options", field.id or "", plan.name, fp.name, prior=existing)
         logger.info("added options %s to %s.%s", [a["value"] for a in added], plan.name, fp.name)
     return fetch_workspace(client)
 
@@ -129,7 +132,7 @@ def _relation(
             "neither in the workspace nor in this migration"
         )
     inverse = fp.intent.get("inverseLabel") or plan.label_plural
-    body = {
+    body: dict[str, Any] = {
         "objectMetadataId": obj_id,
         "type": "RELATION",
         "name": fp.name,

@@ -238,8 +238,9 @@ class TargetTwenty(DrainsOnlyAtEndOfInput, StopsWithoutStateOnSignal, Target):
             config.pop("requests_per_minute", None)
         self.migration = Migration(config, workspace, self.logger, client)
         # Each sink hands its records to this run's migration.
-        self.default_sink_class = type(
-            "BoundSpoolSink", (SpoolSink,), {"migration": self.migration}
+        self.default_sink_class = t.cast(
+            "type[SpoolSink]",
+            type("BoundSpoolSink", (SpoolSink,), {"migration": self.migration}),
         )
 
     def get_sink_class(self, stream_name: str) -> type[SpoolSink]:

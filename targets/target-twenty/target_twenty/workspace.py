@@ -130,6 +130,13 @@ class Workspace:
     def find(self, name: str) -> Obj | None:
         return self._lookup.get(name.lower())
 
+    def require(self, name: str) -> Obj:
+        """The object named ``name`` (singular or plural, any case); it must exist."""
+        found = self.find(name)
+        if found is None:
+            raise LookupError(f"object {name} is not in the workspace ({self.source})")
+        return found
+
     def add(self, obj: Obj) -> None:
         self.objects[obj.name] = obj
         self._lookup[obj.name.lower()] = obj

@@ -44,15 +44,18 @@ def fake():
     assert server.violations == []
 
 
-@pytest.fixture
-def api(tmp_path: Path):
-    def run(server: FakeTwenty, messages: list[dict], **config: Any) -> Run:
-        output = tmp_path / "out"
+class ApiRunner:
+    """Runs target-twenty in API mode against a fake Twenty; ``config`` is the rollback's."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.output = tmp_path / "out"
+
+    def __call__(self, server: FakeTwenty, messages: list[dict], **config: Any) -> Run:
         cfg = {
             "mode": "api",
             "api_url": server.url,
             "api_key": "test-api-key",
-            "output_dir": str(output),
+            "output_dir": str(self.output),
             "requests_per_minute": 6000,
             "progress_seconds": 60,
             **config,
@@ -61,15 +64,20 @@ def api(tmp_path: Path):
         buffer = io.StringIO()
         with redirect_stdout(buffer):
             target.listen(io.StringIO("".join(json.dumps(m) + "\n" for m in messages)))
-        return Run(output, buffer.getvalue())
+        return Run(self.output, buffer.getvalue())
 
-    run.config = lambda server, **extra: {
-        "api_url": server.url,
-        "api_key": "test-api-key",
-        "output_dir": str(tmp_path / "out"),
-        **extra,
-    }
-    return run
+    def config(self, server: FakeTwenty, **extra: Any) -> dict[str, Any]:
+        return {
+            "api_url": server.url,
+            "api_key": "test-api-key",
+            "output_dir": str(self.output),
+            **extra,
+        }
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> ApiRunner:
+    return ApiRunner(tmp_path)
 
 
 def base_input() -> list[dict]:

@@ -51,7 +51,7 @@ class Bodies:
             if fp.kind == "RELATION" and fp.match == "userEmail":
                 member = self._member(value)
                 if member:
-                    body[fp.column] = member
+                    body[fp.column or fp.name] = member
                 continue
             if fp.kind == "RELATION" and value in self.failed_ids.get(fp.target or "", ()):
                 problem = self.dangling(seq, fp, value)

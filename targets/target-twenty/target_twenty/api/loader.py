@@ -230,7 +230,7 @@ class Loader:
         returned: list[dict],
         second_pass: bool,
     ) -> None:
-        writes = []
+        writes: list[tuple[str, str, dict | None]] = []
         with self.lock:
             if second_pass:
                 writes = [
@@ -277,14 +277,14 @@ class Loader:
     def _second_pass(self, plan: ObjectPlan, prop: str) -> None:
         """Relations that had to wait (self-references, cycles): set once every record exists."""
         fp = plan.fields[prop]
-        obj = self.ws.find(plan.name)
+        obj = self.ws.require(plan.name)
         written = {rid for rid in self._written_ids(plan)}
         items = []
         for seq, rid, record in self._rows(plan, needs=prop):
             target = record.get(prop)
             if rid not in written:
                 continue
-            if target in self.failed_ids.get(fp.target or "", ()):
+            if target is not None and target in self.failed_ids.get(fp.target or "", ()):
                 self.bodies.dangling(seq, fp, target)
                 continue
             items.append((seq, rid, {"id": rid, fp.column or prop: target}))

@@ -100,9 +100,9 @@ def run_preflight(
                 by_value[value.lower() if ufield.type == "EMAILS" else value].extend(seqs)
             existing = find_existing(client, obj.plural, path, sorted(by_value))
             for found in existing:
-                value = found.get(ufield.name)
-                value = value.get(sub) if sub and isinstance(value, dict) else value
-                key = (value or "").lower() if ufield.type == "EMAILS" else (value or "")
+                held = found.get(ufield.name)
+                held = held.get(sub) if sub and isinstance(held, dict) else held
+                key = (held or "").lower() if ufield.type == "EMAILS" else (held or "")
                 for seq in by_value.get(key, []):
                     _decide(spool, out, plan, obj.plural, seq, found, ufield.name, key, policy)
     return out

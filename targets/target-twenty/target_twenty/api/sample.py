@@ -48,14 +48,14 @@ def diff_sample(
     """Read every sampled record back and compare, field by field: the source value, the
     value sent, the value Twenty returned."""
     path = run_dir / "sample-diff.csv"
-    rows_out = []
+    rows_out: list[list[str | None]] = []
     by_object: dict[str, list[str]] = {}
     for obj, rid in written:
         by_object.setdefault(obj, []).append(rid)
     mismatches = 0
     for obj, ids in sorted(by_object.items()):
         plan = plans[obj]
-        plural = workspace.find(obj).plural
+        plural = workspace.require(obj).plural
         back = {}
         for i in range(0, len(ids), 60):
             flt = f"id[in]:[{','.join(json.dumps(x) for x in ids[i : i + 60])}]"

@@ -54,7 +54,7 @@ class ApiWriter:
                 job.provisioning,
                 len(restores),
                 self.config,
-                self.client.stats["requests"],
+                int(self.client.stats["requests"]),
             )
             self.spool.skip_pending("dry run: nothing was written")
             return outcome
@@ -84,9 +84,9 @@ class ApiWriter:
             updated=loaded.updated,
             restored=loaded.restored,
             uploads=loaded.uploads,
-            requests=stats["requests"],
-            retries=stats["retries"],
-            rate_limited=stats["rate_limited"],
+            requests=int(stats["requests"]),
+            retries=int(stats["retries"]),
+            rate_limited=int(stats["rate_limited"]),
             batch_size=loader.batch_size,
             audit=str(self.audit.path),
             rollback=f"target-twenty rollback --config <config> --run {self.run_id}",

@@ -244,4 +244,9 @@ class CsvWriter:
 
 def _duplicates(items: list[str]) -> list[str]:
     seen: set[str] = set()
-    return [h for h in items if h.lower() in seen or seen.add(h.lower())]
+    repeated = []
+    for item in items:
+        if item.lower() in seen:
+            repeated.append(item)
+        seen.add(item.lower())
+    return repeated
