@@ -1,7 +1,8 @@
 """Checks that need every record: duplicates, SELECT options, references, cycles.
 
 This is where the target rejects a record (besides a value Twenty's type refuses, found as it
-arrives in migration.py, and a row Twenty itself refuses, found by write/api.py). Each problem
+arrives in intake.py, a record already in the workspace under ``on_duplicate: reject``, found
+by api/preflight.py, and a row Twenty itself refuses, found by api/loader.py). Each problem
 ends as a reject with a reason or as a documented repair, through the spool's ``reject`` and
 ``repair``; nothing is dropped without a line in ``rejects.csv`` or ``repairs.csv``. Order
 matters: duplicates first (a merged record's references move to its survivor), then options,

@@ -4,6 +4,10 @@ Read from ``GET /rest/metadata/objects`` (live, or saved to a file), or from the
 a clean v2.21.0 workspace. Nothing that metadata can tell is hard-coded elsewhere: plural names,
 join columns (``targetPersonId`` vs the older ``personId``), unique fields, SELECT options, the body
 field, and whether attachments use the ``file`` FILES field or the legacy ``fullPath``.
+
+Where a new Twenty version's difference goes: its metadata shape here (with its captured
+metadata as a test); its naming and type rules in ``crm2twenty_common.twenty``; its REST
+response and error shapes in api/client.py.
 """
 
 from __future__ import annotations

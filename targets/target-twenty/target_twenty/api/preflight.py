@@ -153,7 +153,7 @@ def _decide(
 
 
 def lookup_ids(client: TwentyClient, spool: Spool, workspace: Workspace) -> Any:
-    """A ``Checks.lookup``: finds referenced ids in the workspace, once each."""
+    """A ``checks.Lookup``: finds referenced ids in the workspace, once each."""
     asked: set[tuple[str, str]] = set()
 
     def lookup(wanted: set[tuple[str, str]]) -> bool:
