@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import logging
-import re
 import secrets
 import time
 import uuid
@@ -14,12 +12,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from target_twenty import report as report_mod
 from target_twenty.checks import Checks, Policies
 from target_twenty.csvout import CsvWriter
 from target_twenty.order import load_order
+from target_twenty.outcome import from_legacy_dict
 from target_twenty.plan import ObjectPlan, build_plan, is_internal, provisioning
 from target_twenty.registry import Registry
+from target_twenty.report import Mode, RunInfo, RunReport, build_report, write_report
 from target_twenty.spool import Spool
 from target_twenty.values import InvalidValue, normalise, plain
 from target_twenty.workspace import UNIQUE_SUBFIELDS, Owners, Workspace, unique_key
@@ -169,7 +168,7 @@ class Migration:
 
     # ---- end of input -------------------------------------------------------------------
 
-    def finish(self, load: Callable[[Migration], dict[str, Any]] | None = None) -> dict[str, Any]:
+    def finish(self, load: Callable[[Migration], dict[str, Any]] | None = None) -> RunReport:
         """Check, write and report. ``load`` writes to Twenty (API mode); without it, CSV."""
         spool = self.spool
         spool.finish_input()
@@ -177,62 +176,28 @@ class Migration:
             "input complete: %d records in %d objects; checking", self.received, len(self.plans)
         )
         outcome = load(self) if load is not None else self._write_csv()
-        rejects_path, repairs_path, n_rejects, n_repairs = report_mod.write_rejects_and_repairs(
-            spool, self.run_dir
-        )
-        merges_path = self._write_merges(outcome["merges"])
-        manifest = self._write_manifest()
-        workflows = list(spool.side("_workflow"))
-        (self.run_dir / "workflows.json").write_text(
-            json.dumps(workflows, indent=2), encoding="utf-8"
-        )
-        written = outcome["written"]
-        report: dict[str, Any] = {
-            "run_id": self.run_id,
-            "mode": self.mode,
-            "migration": self.config.get("migration_name", "crm2twenty migration"),
-            "workspace": self.workspace.source,
-            "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.started)),
-            "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "order": outcome["order"].objects,
-            "deferred": outcome["order"].deferred,
-            "object_cycles": outcome["order"].cycles,
-            "record_cycles": outcome["cycles"],
-            "objects": report_mod.object_counts(spool, written),
-            "sources": report_mod.source_counts(spool, set(written)),
-            "provisioning": outcome["provisioning"],
-            "owners": self._owners_report(outcome["members"], outcome["orphans"]),
-            "merges": outcome["merges"],
-            "rejects": {
-                "count": n_rejects,
-                "file": str(rejects_path),
-                "top_reasons": self._top_reasons(),
-            },
-            "repairs": {"count": n_repairs, "file": str(repairs_path)},
-            "attachments": manifest,
-            "workflows": workflows,
-            "outputs": {
-                "dir": str(self.run_dir),
-                "merges_file": str(merges_path),
-                **outcome.get("outputs", {}),
-            },
-        }
-        report["notices"] = [n.get("notice") for n in spool.side("_notices") if n.get("notice")]
-        for key in ("api", "dry_run", "sample", "preflight"):
-            if key in outcome:
-                report[key] = outcome[key]
-        report["balanced"] = all(r["balanced"] for r in report["objects"]) and all(
-            r["balanced"] for r in report["sources"]
-        )
-        json_path, md_path = report_mod.write_report(report, self.run_dir)
+        report = build_report(self._run_info(), spool, from_legacy_dict(outcome))
+        files = write_report(report, self.run_dir)
         (self.output_dir / "LATEST").write_text(self.run_id + "\n", encoding="utf-8")
         spool.close()
         if not self.config.get("keep_spool"):
             (self.run_dir / "spool.sqlite").unlink(missing_ok=True)
-        self.logger.info("report: %s (and %s)", md_path, json_path)
-        if not report["balanced"]:
-            self.logger.warning("some counts do not add up: see %s", md_path)
+        self.logger.info("report: %s (and %s)", files.markdown, files.json)
+        if not report.balanced:
+            self.logger.warning("some counts do not add up: see %s", files.markdown)
         return report
+
+    def _run_info(self) -> RunInfo:
+        return RunInfo(
+            run_id=self.run_id,
+            mode=Mode(self.mode),
+            migration=self.config.get("migration_name", "crm2twenty migration"),
+            workspace=self.workspace.source,
+            started=self.started,
+            run_dir=self.run_dir,
+            fallback_owner_email=self.config.get("fallback_owner_email"),
+            plans=self.plans,
+        )
 
     def checks(self, lookup: Any = None, between: Any = None) -> Any:
         return Checks(self.spool, self.plans, self.registry, self.policies, lookup).run(between)
@@ -282,108 +247,6 @@ class Migration:
         """Workspace members by lower-cased e-mail (CSV mode: from the settings)."""
         return {str(e).lower(): str(e) for e in self.config.get("workspace_members") or []}
 
-    def _owners_report(self, members: dict[str, str], orphans: set[str]) -> dict[str, Any]:
-        used = [r[0] for r in self.spool.query("SELECT DISTINCT email FROM owners ORDER BY email")]
-        source_users = list(self.spool.side("_owner"))
-        if members:
-            note = (
-                f"{len(used)} owner e-mails; {len(used) - len(orphans)} matched workspace "
-                f"members by e-mail (case-insensitive); unmatched ones were given "
-                f"{self.config.get('fallback_owner_email') or 'no owner'}."
-            )
-        else:
-            note = (
-                f"{len(used)} distinct owner e-mails ({len(source_users)} source users). No "
-                "workspace member list was given, so owner links are not in the CSV files: "
-                "they are in the API leftovers, matched to members by e-mail when loaded "
-                "(or set `workspace_members` and re-run)."
-            )
-        return {
-            "used": used,
-            "source_users": source_users,
-            "orphans": sorted(orphans),
-            "note": note,
-        }
-
-    def _top_reasons(self) -> list[tuple[str, int]]:
-        counts: dict[str, int] = {}
-        for rec in self.spool.side("_rejects"):
-            key = _generic(rec.get("reason") or "")
-            counts[key] = counts.get(key, 0) + 1
-        for (reason,) in self.spool.query("SELECT reason FROM problems WHERE kind='reject'"):
-            key = _generic(reason)
-            counts[key] = counts.get(key, 0) + 1
-        return sorted(counts.items(), key=lambda kv: -kv[1])[:10]
-
-    def _write_merges(self, merges: list[dict]) -> Path:
-        path = self.run_dir / "merges.csv"
-        with path.open("w", encoding="utf-8", newline="") as handle:
-            writer = csv.DictWriter(
-                handle,
-                fieldnames=[
-                    "object",
-                    "merged_id",
-                    "merged_source",
-                    "survivor_id",
-                    "survivor_source",
-                    "reason",
-                ],
-            )
-            writer.writeheader()
-            writer.writerows(merges)
-        return path
-
-    def _write_manifest(self) -> dict[str, Any] | None:
-        """Every attachment, with its file and what became of it (always written)."""
-        plan = self.plans.get("attachment")
-        if plan is None:
-            return None
-        path = self.run_dir / "attachments-manifest.csv"
-        total = missing = 0
-        with path.open("w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(
-                ["id", "name", "parent", "source_key", "file", "exists", "size", "status", "note"]
-            )
-            for rid, data, status, reason, skey in self.spool.db.execute(
-                "SELECT id, data, status, reason, skey FROM records WHERE object='attachment'"
-                " ORDER BY seq"
-            ):
-                record = json.loads(data)
-                info = record.get("_file") or {}
-                parent = next(
-                    (
-                        f"{fp.target} {record[fp.prop]}"
-                        for fp in plan.relations()
-                        if record.get(fp.prop)
-                    ),
-                    "",
-                )
-                exists = bool(info.get("exists"))
-                total += 1
-                missing += not exists
-                note = reason or (
-                    "file missing in the export"
-                    if not exists
-                    else "upload pending: load api-leftovers.singer with API mode"
-                    if self.mode == "csv"
-                    else ""
-                )
-                writer.writerow(
-                    [
-                        rid,
-                        record.get("name"),
-                        parent,
-                        skey,
-                        info.get("relativePath") or info.get("path"),
-                        exists,
-                        info.get("size"),
-                        status or "written",
-                        note,
-                    ]
-                )
-        return {"file": str(path), "total": total, "missing": missing}
-
 
 def _sent_unique(kind: str, value: Any) -> str:
     """The unique value as Twenty stores it (its upsert matches it exactly)."""
@@ -391,9 +254,3 @@ def _sent_unique(kind: str, value: Any) -> str:
     if sub and isinstance(value, dict):
         return str(value.get(sub[0]) or "")
     return str(value)
-
-
-def _generic(reason: str) -> str:
-    """Group reject reasons for the summary: quoted values and ids are replaced by ``…``."""
-    text = re.sub(r"'[^']*'|\"[^\"]*\"", "…", reason)
-    return re.sub(r"\b[0-9a-f]{8}-[0-9a-f-]{27}\b|\(.*?\)", "…", text)

@@ -13,7 +13,7 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 _SCHEMA = """
 CREATE TABLE records(
@@ -204,3 +204,75 @@ class Spool:
 
     def close(self) -> None:
         self.db.close()
+
+    # ---- report queries ----
+    # What report.builder reads at the end of the run: the report's only way into the spool.
+
+    def object_tallies(self) -> list[ObjectTally]:
+        """Per object, by name: how many records arrived and how many were merged, rejected
+        or skipped (the rest are to be written)."""
+        return [
+            ObjectTally(obj, received, merged or 0, rejected or 0, skipped or 0)
+            for obj, received, merged, rejected, skipped in self.db.execute(
+                "SELECT object, COUNT(*), SUM(status='merged'), SUM(status='rejected'), "
+                "SUM(status='skipped') FROM records GROUP BY object ORDER BY object"
+            )
+        ]
+
+    def primary_fates(self) -> list[tuple[str, str, str | None, int]]:
+        """``(stream, object, status, count)`` of the records that stand for a source row."""
+        return self.db.execute(
+            "SELECT stream, object, status, COUNT(*) FROM records WHERE is_primary=1 AND "
+            "stream IS NOT NULL GROUP BY stream, object, status"
+        ).fetchall()
+
+    def side_streams(self) -> list[str]:
+        return [s for (s,) in self.db.execute("SELECT DISTINCT stream FROM side ORDER BY stream")]
+
+    def problems(self) -> Iterator[Problem]:
+        """The target's own rejects and repairs, in the order they were found."""
+        for row in self.db.execute(
+            "SELECT kind, object, id, stream, skey, location, field, value, reason "
+            "FROM problems ORDER BY seq"
+        ):
+            yield Problem(*row)
+
+    def owner_emails(self) -> list[str]:
+        """Distinct owner e-mails the records point at, sorted."""
+        return [e for (e,) in self.db.execute("SELECT DISTINCT email FROM owners ORDER BY email")]
+
+    def records_of(self, obj: str) -> Iterator[SpooledRecord]:
+        """Every record of one object, in arrival order, with its fate."""
+        for rid, data, status, reason, skey in self.db.execute(
+            "SELECT id, data, status, reason, skey FROM records WHERE object=? ORDER BY seq",
+            (obj,),
+        ):
+            yield SpooledRecord(rid, json.loads(data), status, reason, skey)
+
+
+class ObjectTally(NamedTuple):
+    object: str
+    received: int
+    merged: int
+    rejected: int
+    skipped: int
+
+
+class Problem(NamedTuple):
+    kind: str  # reject | repair
+    object: str | None
+    id: str | None
+    stream: str | None
+    skey: str | None
+    location: str | None
+    field: str | None
+    value: str | None
+    reason: str
+
+
+class SpooledRecord(NamedTuple):
+    id: str
+    data: dict[str, Any]
+    status: str | None
+    reason: str | None
+    skey: str | None
