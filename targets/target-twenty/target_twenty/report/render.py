@@ -54,7 +54,9 @@ _ENV.filters.update(
 
 def markdown(report: RunReport) -> str:
     return _ENV.get_template("report.md.j2").render(
-        r=report, objects_in_order=_in_load_order(report)
+        r=report,
+        objects_in_order=_in_load_order(report),
+        skipped=sum(o.skipped or 0 for o in report.objects),
     )
 
 
