@@ -18,7 +18,7 @@ from target_twenty.order import load_order
 from target_twenty.outcome import from_legacy_dict
 from target_twenty.plan import ObjectPlan, build_plan, is_internal, provisioning
 from target_twenty.registry import Registry
-from target_twenty.report import Mode, RunInfo, RunReport, build_report, write_report
+from target_twenty.report import Mode, ReportContext, RunReport, build_report, write_report
 from target_twenty.spool import Spool
 from target_twenty.values import InvalidValue, normalise, plain
 from target_twenty.workspace import UNIQUE_SUBFIELDS, Owners, Workspace, unique_key
@@ -176,7 +176,7 @@ class Migration:
             "input complete: %d records in %d objects; checking", self.received, len(self.plans)
         )
         outcome = load(self) if load is not None else self._write_csv()
-        report = build_report(self._run_info(), spool, from_legacy_dict(outcome))
+        report = build_report(self._report_context(), spool, from_legacy_dict(outcome))
         files = write_report(report, self.run_dir)
         (self.output_dir / "LATEST").write_text(self.run_id + "\n", encoding="utf-8")
         spool.close()
@@ -187,8 +187,8 @@ class Migration:
             self.logger.warning("some counts do not add up: see %s", files.markdown)
         return report
 
-    def _run_info(self) -> RunInfo:
-        return RunInfo(
+    def _report_context(self) -> ReportContext:
+        return ReportContext(
             run_id=self.run_id,
             mode=Mode(self.mode),
             migration=self.config.get("migration_name", "crm2twenty migration"),

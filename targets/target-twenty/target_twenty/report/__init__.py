@@ -1,6 +1,6 @@
 """The report stage, last in the run: what became of every record, as report.json and report.md.
 
-``build_report(RunInfo, Spool, WriteOutcome) -> RunReport`` (builder) writes the files beside
+``build_report(ReportContext, Spool, WriteOutcome) -> RunReport`` (builder) writes the files beside
 the report (rejects, repairs, merges, attachments manifest, workflows) and counts every object
 and source stream (counts); ``write_report(RunReport, run_dir)`` writes report.json (its JSON
 Schema: report.schema.json here) and report.md (render, from templates/report.md.j2).
@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from target_twenty.report.builder import RunInfo, build_report
+from target_twenty.report.builder import ReportContext, build_report
 from target_twenty.report.model import Mode, RunReport
 from target_twenty.report.render import markdown
 
@@ -20,8 +20,8 @@ SCHEMA_PATH = Path(__file__).with_name("report.schema.json")
 __all__ = [
     "SCHEMA_PATH",
     "Mode",
+    "ReportContext",
     "ReportFiles",
-    "RunInfo",
     "RunReport",
     "build_report",
     "markdown",

@@ -28,7 +28,7 @@ from target_twenty.spool import Spool
 
 
 @dataclass
-class RunInfo:
+class ReportContext:
     """What the report says about the run itself."""
 
     run_id: str
@@ -41,7 +41,7 @@ class RunInfo:
     plans: dict[str, ObjectPlan]
 
 
-def build_report(run: RunInfo, spool: Spool, outcome: WriteOutcome) -> RunReport:
+def build_report(run: ReportContext, spool: Spool, outcome: WriteOutcome) -> RunReport:
     rejects_path, repairs_path, n_rejects, n_repairs = files.write_rejects_and_repairs(
         spool, run.run_dir
     )
