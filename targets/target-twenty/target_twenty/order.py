@@ -9,8 +9,10 @@ and the cycles are reported.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from target_twenty.plan import FieldPlan, ObjectPlan
+if TYPE_CHECKING:
+    from target_twenty.plan import FieldPlan, ObjectPlan
 
 
 @dataclass

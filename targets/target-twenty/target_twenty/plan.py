@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from target_twenty.outcome import NewField, NewObject, NewOptions, ProvisioningNeeds
 from target_twenty.workspace import Field, Obj, Workspace
 
 KEYWORD = "x-twenty"
@@ -251,6 +252,29 @@ class Provisioning:
 
     def is_empty(self) -> bool:
         return not (self.objects or self.fields or self.options)
+
+    def needs(self) -> ProvisioningNeeds:
+        """For the report: what is to be created, in Twenty's metadata names."""
+        return ProvisioningNeeds(
+            objects=[
+                NewObject(p.name, p.plural, p.label_singular, p.label_plural) for p in self.objects
+            ],
+            fields=[
+                NewField(
+                    p.name,
+                    f.name,
+                    f.kind,
+                    f.label,
+                    relationTarget=f.target if f.kind == "RELATION" else None,
+                    options=f.intent.get("options", [])
+                    if f.kind in ("SELECT", "MULTI_SELECT")
+                    else None,
+                    unique=True if f.intent.get("unique") else None,
+                )
+                for p, f in self.fields
+            ],
+            options=[NewOptions(p.name, f.name, opts) for p, f, opts in self.options],
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {

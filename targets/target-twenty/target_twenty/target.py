@@ -10,7 +10,7 @@ from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.target_base import Target
 
-from target_twenty.api.mode import ApiRun, client_for, fetch_workspace
+from target_twenty.api.client import client_for, fetch_workspace
 from target_twenty.migration import Migration
 from target_twenty.sinks import SpoolSink
 from target_twenty.workspace import Workspace
@@ -229,8 +229,7 @@ class TargetTwenty(Target):
         return self.default_sink_class
 
     def process_endofpipe(self) -> None:
-        api = self.migration.mode == "api"
-        self.migration.finish((lambda m: ApiRun(m).run()) if api else None)
+        self.migration.finish()
         # Only now, with everything written, may the final STATE be emitted.
         super().process_endofpipe()
 

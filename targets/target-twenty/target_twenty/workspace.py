@@ -203,25 +203,3 @@ def unique_key(kind: str, value: Any) -> str | None:
         return "|".join(parts) if parts[0] else None
     text = str(value).strip()
     return text or None
-
-
-class Owners:
-    """Source owner e-mails → workspace members, case-insensitively; members are never
-    created, so an owner who is not one gets the fallback member (or none) and is listed."""
-
-    def __init__(self, members: dict[str, str], fallback: str | None, by_value: bool) -> None:
-        self.members = members  # lower-cased e-mail → what to write (e-mail or member id)
-        self.fallback = fallback
-        self.by_value = by_value  # CSV: an unknown fallback e-mail is still written as is
-        self.orphans: set[str] = set()
-
-    def resolve(self, email: Any) -> Any:
-        if not email:
-            return None
-        hit = self.members.get(str(email).lower())
-        if hit:
-            return hit
-        self.orphans.add(str(email).lower())
-        if not self.fallback:
-            return None
-        return self.members.get(self.fallback.lower(), self.fallback if self.by_value else None)

@@ -24,7 +24,7 @@ from target_twenty.report.model import (
     RunOutputs,
     RunReport,
 )
-from target_twenty.spool import Spool
+from target_twenty.spool import ProblemKind, Spool
 
 
 @dataclass
@@ -115,7 +115,7 @@ def _top_reasons(spool: Spool) -> list[tuple[str, int]]:
     """The ten commonest reject reasons (upstream's, then the target's), values blanked."""
     counts: dict[str, int] = {}
     reasons = [rec.get("reason") or "" for rec in spool.side("_rejects")]
-    reasons += [p.reason for p in spool.problems() if p.kind == "reject"]
+    reasons += [p.reason for p in spool.problems() if p.kind is ProblemKind.REJECT]
     for reason in reasons:
         key = _generic(reason)
         counts[key] = counts.get(key, 0) + 1

@@ -11,7 +11,7 @@ from collections import Counter, defaultdict
 
 from target_twenty.plan import BOOKKEEPING
 from target_twenty.report.model import ObjectCount, SourceCount
-from target_twenty.spool import Spool
+from target_twenty.spool import Spool, Status
 
 
 def object_counts(spool: Spool, written: dict[str, int]) -> list[ObjectCount]:
@@ -36,7 +36,10 @@ def source_counts(spool: Spool, written_objects: set[str]) -> list[SourceCount]:
     """Per source stream, from the mapper's _summary and each primary record's fate."""
     fates: dict[str, Counter[str]] = defaultdict(Counter)
     for stream, obj, status, n in spool.primary_fates():
-        fate = status or ("written" if obj in written_objects else "unwritten")
+        if status is Status.PENDING:  # never marked: written, unless its object was not
+            fate = "written" if obj in written_objects else "unwritten"
+        else:
+            fate = status.value
         fates[stream][fate] += n
     kept_out = [s for s in spool.side_streams() if s not in BOOKKEEPING]
     for side in kept_out:  # rows the rules turned into report data (owners, workflows …)
@@ -53,7 +56,10 @@ def source_counts(spool: Spool, written_objects: set[str]) -> list[SourceCount]:
         summary = summaries.get(stream, {})
         f, u = fates[stream], upstream[stream]
         primary = sum(f.values())
-        by_tap, by_mapper, by_target = u["rejected_by_tap"], u["rejected_by_mapper"], f["rejected"]
+        written, merged = f["written"], f[Status.MERGED.value]
+        skipped = f[Status.SKIPPED.value]
+        by_tap, by_mapper = u["rejected_by_tap"], u["rejected_by_mapper"]
+        by_target = f[Status.REJECTED.value]
         read = summary.get("read", primary + by_tap + by_mapper)
         ignored = summary.get("ignored", 0)
         rejected = by_tap + by_mapper + by_target
@@ -65,15 +71,15 @@ def source_counts(spool: Spool, written_objects: set[str]) -> list[SourceCount]:
                 rejected_by_mapper=by_mapper,
                 ignored=ignored,
                 ignored_because=summary.get("ignored_because"),
-                written=f["written"],
-                merged=f["merged"],
+                written=written,
+                merged=merged,
                 rejected_by_target=by_target,
-                skipped=f["skipped"] or None,
+                skipped=skipped or None,
                 lost_in_transit=summary.get("mapped", 0) - primary
                 if summary and summary.get("mapped") != primary
                 else None,
                 rejected=rejected,
-                balanced=read == f["written"] + f["merged"] + rejected + ignored + f["skipped"],
+                balanced=read == written + merged + rejected + ignored + skipped,
             )
         )
     return rows

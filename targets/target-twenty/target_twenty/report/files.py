@@ -12,7 +12,7 @@ from typing import Any
 from target_twenty.outcome import Merge
 from target_twenty.plan import ObjectPlan
 from target_twenty.report.model import AttachmentsSummary, Mode
-from target_twenty.spool import Spool
+from target_twenty.spool import ProblemKind, Spool
 
 REJECT_COLUMNS = ["stage", "source_stream", "source_key", "object", "id", "location", "reason"]
 REPAIR_COLUMNS = [
@@ -80,18 +80,21 @@ def write_rejects_and_repairs(spool: Spool, run_dir: Path) -> tuple[Path, Path, 
             )
             repairs += 1
         for p in spool.problems():
-            if p.kind == "reject":
-                rjw.writerow(["target", p.stream, p.skey, p.object, p.id, p.location, p.reason])
+            src = p.source
+            if p.kind is ProblemKind.REJECT:
+                rjw.writerow(
+                    ["target", src.stream, src.key, p.object, p.id, src.location, p.reason]
+                )
                 rejects += 1
             else:
                 rpw.writerow(
                     [
                         "target",
-                        p.stream,
-                        p.skey,
+                        src.stream,
+                        src.key,
                         p.object,
                         p.id,
-                        p.location,
+                        src.location,
                         p.field,
                         p.value,
                         p.reason,
@@ -122,7 +125,7 @@ def write_manifest(
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(MANIFEST_COLUMNS)
-        for rec in spool.records_of("attachment"):
+        for rec in spool.all_of("attachment"):
             record = rec.data
             info = record.get("_file") or {}
             parents = (
@@ -144,11 +147,11 @@ def write_manifest(
                     rec.id,
                     record.get("name"),
                     parent,
-                    rec.skey,
+                    rec.source.key,
                     info.get("relativePath") or info.get("path"),
                     exists,
                     info.get("size"),
-                    rec.status or "written",
+                    rec.status.value or "written",
                     note,
                 ]
             )

@@ -1,4 +1,5 @@
-"""Creating what the records need before they are written: objects, fields, relations, options.
+"""The provision stage (API mode): create what the records need before they are written —
+custom objects, fields, relations, SELECT options.
 
 Idempotent by construction: the plan is the difference between the SCHEMA intent and the live
 metadata, so a second run finds nothing to create. Option lists are PATCHed whole, with every
@@ -11,8 +12,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from target_twenty.api.audit import Audit
-from target_twenty.api.client import TwentyClient, TwentyError
+from target_twenty.api.client import TwentyClient, TwentyError, fetch_workspace
+from target_twenty.audit import Audit
 from target_twenty.plan import FieldPlan, ObjectPlan, Provisioning
 from target_twenty.workspace import Workspace
 
@@ -50,13 +51,12 @@ def _field_body(obj_id: str, fp: FieldPlan) -> dict[str, Any]:
 def provision(
     client: TwentyClient,
     prov: Provisioning,
-    fetch: Any,
     audit: Audit,
     run: str,
     logger: logging.Logger,
 ) -> Workspace:
     """Create everything in ``prov``; return the workspace as it is afterwards."""
-    workspace: Workspace = fetch()
+    workspace = fetch_workspace(client)
     for plan in prov.objects:
         if workspace.find(plan.name):
             continue
@@ -73,7 +73,7 @@ def provision(
         audit.record_metadata(run, "object", created["id"], plan.name, plan.name)
         logger.info("created custom object %s", plan.name)
     if prov.objects:
-        workspace = fetch()
+        workspace = fetch_workspace(client)
     # plain fields first, then relations (their targets may be objects created just now)
     fields = sorted(prov.fields, key=lambda pf: pf[1].kind == "RELATION")
     for plan, fp in fields:
@@ -116,7 +116,7 @@ def provision(
         )
         audit.record_metadata(run, "options", field.id, plan.name, fp.name, prior=existing)
         logger.info("added options %s to %s.%s", [a["value"] for a in added], plan.name, fp.name)
-    return fetch()
+    return fetch_workspace(client)
 
 
 def _relation(
