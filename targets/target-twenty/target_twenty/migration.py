@@ -12,7 +12,7 @@
 - order (order.py): parents before children, deferred self-references;
 - write (write/csv.py or write/api.py, one ``Writer`` protocol) → a ``WriteOutcome``;
 - audit (registry.py, audit.py): what this run wrote is remembered for delta runs and rollback;
-- report (reporting.py → report.py): report.json / report.md and the files beside them.
+- report (report/): the RunReport → report.json / report.md, and the files beside them.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from target_twenty.owners import workspace_owners
 from target_twenty.plan import ObjectPlan, provisioning
 from target_twenty.provision import provision
 from target_twenty.registry import Registry
-from target_twenty.reporting import write_run_report
+from target_twenty.report import Mode, ReportContext, RunReport, build_report, write_report
 from target_twenty.spool import Spool
 from target_twenty.workspace import Workspace
 from target_twenty.write import WriteJob, Writer
@@ -102,7 +102,7 @@ class Migration:
 
     # ---- end of input: the other stages, in order -------------------------------------
 
-    def finish(self) -> dict[str, Any]:
+    def finish(self) -> RunReport:
         """Provision, check, order, write, remember and report; returns the report."""
         spool, intake, run = self.spool, self.intake, self.run
         spool.finish_input()
@@ -150,13 +150,29 @@ class Migration:
         # audit
         self._remember(outcome, audit, dry_run)
         # report
-        report = write_run_report(
-            run, self.config, intake.workspace, spool, intake.plans, outcome, needs, self.logger
-        )
+        report = build_report(self._report_context(), spool, outcome)
+        files = write_report(report, run.run_dir)
+        (run.output_dir / "LATEST").write_text(run.run_id + "\n", encoding="utf-8")
+        self.logger.info("report: %s (and %s)", files.markdown, files.json)
+        if not report.balanced:
+            self.logger.warning("some counts do not add up: see %s", files.markdown)
         spool.close()
         if not self.config.get("keep_spool"):
             (run.run_dir / "spool.sqlite").unlink(missing_ok=True)
         return report
+
+    def _report_context(self) -> ReportContext:
+        run = self.run
+        return ReportContext(
+            run_id=run.run_id,
+            mode=Mode(run.mode),
+            migration=self.config.get("migration_name", "crm2twenty migration"),
+            workspace=self.intake.workspace.source,
+            started=run.started,
+            run_dir=run.run_dir,
+            fallback_owner_email=self.config.get("fallback_owner_email"),
+            plans=self.intake.plans,
+        )
 
     def _checks(self, api: TwentyClient | None) -> tuple[CheckOutcome, Preflight | None]:
         intake = self.intake

@@ -635,3 +635,42 @@ class Spool:
             yield Problem(
                 ProblemKind(kind), obj, rid, Source(stream, skey, loc), fld, value, reason
             )
+
+    # ---- report queries ----
+    # What report/ reads at the end of the run, beside side(), problems(), owner_emails() and
+    # all_of(): the counts that reconcile every object and source stream.
+
+    def object_tallies(self) -> list[ObjectTally]:
+        """Per object, by name: how many records arrived and how many were merged, rejected
+        or skipped (the rest are written, or to be)."""
+        return [
+            ObjectTally(obj, received, merged or 0, rejected or 0, skipped or 0)
+            for obj, received, merged, rejected, skipped in self.db.execute(
+                "SELECT object, COUNT(*), SUM(status=?), SUM(status=?), SUM(status=?) "
+                "FROM records GROUP BY object ORDER BY object",
+                (Status.MERGED.value, Status.REJECTED.value, Status.SKIPPED.value),
+            )
+        ]
+
+    def primary_fates(self) -> list[tuple[str, str, Status, int]]:
+        """``(stream, object, status, count)`` of the records that stand for a source row."""
+        return [
+            (stream, obj, Status(status), n)
+            for stream, obj, status, n in self.db.execute(
+                "SELECT stream, object, status, COUNT(*) FROM records WHERE is_primary=1 AND "
+                "stream IS NOT NULL GROUP BY stream, object, status"
+            )
+        ]
+
+    def side_streams(self) -> list[str]:
+        """The side streams that arrived (_rejects, _summary, _owner, …), by name."""
+        return [s for (s,) in self.db.execute("SELECT DISTINCT stream FROM side ORDER BY stream")]
+
+
+@dataclass(frozen=True)
+class ObjectTally:
+    object: str
+    received: int
+    merged: int
+    rejected: int
+    skipped: int

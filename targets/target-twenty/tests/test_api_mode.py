@@ -175,6 +175,8 @@ def test_dry_run_writes_nothing_and_predicts_the_exact_requests(fake, api) -> No
     predicted = plan.report["dry_run"]["requests"]
     assert plan.report["dry_run"]["eta_minutes"] == round(predicted / 6000, 1)
     assert all(o["skipped"] for o in plan.report["objects"]) and plan.report["balanced"]
+    head = (plan.dir / "report.md").read_text(encoding="utf-8").split("\n## ")[0]
+    assert f"**Dry run: nothing was written to Twenty.** A real run would send {predicted} " in head
     before = len(writes(fake))
     api(fake, base_input(), batch_size=1)
     assert len(writes(fake)) - before == predicted
@@ -369,6 +371,8 @@ def test_a_sample_run_loads_a_few_with_their_parents_and_diffs_them(fake, api) -
     email = next(r for r in diff if r["field"] == "emails")
     assert email["twenty_value"] and email["flag"] == ""
     assert run.counts("person")["skipped"] == 8 and run.report["balanced"]
+    head = (run.dir / "report.md").read_text(encoding="utf-8").split("\n## ")[0]
+    assert "**Sample run: 4 records were loaded and read back; the other 11 wait" in head
 
 
 def test_a_delta_run_updates_in_place_and_audits_prior_values(fake, api) -> None:
