@@ -14,7 +14,7 @@ The run, one stage a module, data flowing one way (migration.py calls them in th
 - write/: the ``Writer`` protocol; write/csv.py (spreadsheet files), write/api.py (the REST
   API: api/loader.py, api/bodies.py, api/dryrun.py, api/sample.py, api/client.py)
 - registry.py, audit.py, rollback.py: what a run wrote, for delta runs and for undoing it
-- outcome.py, reporting.py, report.py: the typed write outcome and the report built from it
+- outcome.py, report/: the typed write outcome, and the RunReport built from it
 
 A new Twenty version's difference goes in workspace.py (metadata), crm2twenty_common.twenty
 (names, types, validation) or api/client.py (REST shapes).

@@ -1,6 +1,6 @@
 """What a writer hands back: the typed result of the write stage, read by the report.
 
-Both writers (CSV files in ``csvout``, Twenty's API in ``api/mode``) end the run's write stage
+Both writers (CSV files in ``write/csv``, Twenty's API in ``write/api``) end the run's write stage
 with one ``WriteOutcome``: the load order they used, what the checks decided (merges, record
 cycles), how many records of each object they wrote, what the workspace must gain, the owner
 matching, and what only one mode has (CSV files; API counts, pre-flight, dry-run plan, sample
