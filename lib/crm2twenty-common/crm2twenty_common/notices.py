@@ -27,9 +27,10 @@ class NoticesStream(Stream):
         self, tap: Tap, notices: t.Callable[[], t.Iterable[str]] | t.Iterable[str]
     ) -> None:
         super().__init__(tap)
+        self.tap = tap  # the SDK keeps it only as the private `_tap`
         self._notices = notices
 
     def get_records(self, context: dict | None) -> t.Iterable[dict]:
         notices = self._notices() if callable(self._notices) else self._notices
         for notice in notices:
-            yield Notice(source=self._tap.name, notice=notice).as_record()
+            yield Notice(source=self.tap.name, notice=notice).as_record()

@@ -12,6 +12,7 @@ from crm2twenty_common.twenty import (
     PRIMARY_SUBFIELD,
     SUBFIELD_LABELS,
     SUBFIELD_TYPE,
+    SYSTEM_FIELDS,
     FieldType,
     json_schema_for,
     subfield_labels,
@@ -47,6 +48,11 @@ FIELDS = _fields_with_openapi()
 def test_every_metadata_field_type_is_known() -> None:
     types = {f["type"] for obj in _objects() for f in obj["fields"]}
     assert types <= {t.value for t in FieldType}
+
+
+def test_system_fields_are_what_every_object_has() -> None:
+    common = set.intersection(*({f["name"] for f in obj["fields"]} for obj in _objects()))
+    assert common == SYSTEM_FIELDS
 
 
 def test_the_openapi_covers_every_inferable_type_of_the_metadata() -> None:

@@ -88,6 +88,18 @@ def test_every_standard_name_is_well_formed() -> None:
         ("pipeline_stage", "pipeline_stages"),
         ("timelineActivity", "timelineActivities"),
         ("child", "children"),
+        ("alias", "aliases"),
+        ("class", "classes"),
+        ("branch", "branches"),
+        ("phase", "phases"),
+        ("purchase", "purchases"),
+        ("house", "houses"),
+        ("size", "sizes"),
+        ("matterPerson", "matterPeople"),
+        ("bonus", "bonuses"),
+        ("campus", "campuses"),
+        ("course", "courses"),
+        ("cause", "causes"),
     ],
 )
 def test_plural_and_singular_are_inverse(one: str, many: str) -> None:
@@ -96,7 +108,9 @@ def test_plural_and_singular_are_inverse(one: str, many: str) -> None:
     assert singular(one) == one
 
 
-@pytest.mark.parametrize("word", ["status", "address", "analysis", "news", "series", "bus"])
+@pytest.mark.parametrize(
+    "word", ["status", "address", "analysis", "news", "series", "bus", "alias", "campus"]
+)
 def test_a_singular_ending_in_s_stays(word: str) -> None:
     assert singular(word) == word
 

@@ -191,6 +191,7 @@ class PracticeHubStream(KeepsAnnotations):
         self.date_fields = [k for k, v in props.items() if v.get("format") == "date-time"]
         self.day_fields = [k for k, v in props.items() if v.get("format") == "date"]
         super().__init__(tap, schema={"type": "object", "properties": props}, name=name)
+        self.tap = tap  # the SDK keeps it only as the private `_tap`
         self.state_writer = tap.state_writer
         if name not in FULL_TABLE and "updated" in props:
             self.replication_key = "updated"
@@ -202,7 +203,7 @@ class PracticeHubStream(KeepsAnnotations):
 
     @property
     def client(self) -> PracticeHubClient:
-        return self._tap.client  # type: ignore[attr-defined]
+        return self.tap.client  # type: ignore[attr-defined]
 
     def get_replication_key_signpost(self, context: dict | None = None) -> t.Any:
         # Resuming: the bookmark must not pass the start of the interrupted run, whose pages
@@ -301,7 +302,7 @@ class PracticeHubStream(KeepsAnnotations):
         older: int,
         since: dt.datetime | None,
     ) -> None:
-        notes = self._tap.notices  # type: ignore[attr-defined]
+        notes = self.tap.notices  # type: ignore[attr-defined]
         self.logger.info(
             "%s: %d pages, %d rows, %d distinct, %d repeated across pages (total_entries %s)",
             self.name,

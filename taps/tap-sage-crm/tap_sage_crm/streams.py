@@ -70,6 +70,7 @@ class SageStream(KeepsAnnotations):
             props["absolute_path"] = {"type": ["string", "null"]}
             props["file_exists"] = {"type": "boolean"}
         super().__init__(tap, schema={"type": "object", "properties": props}, name=info.stream)
+        self.tap = tap  # the SDK keeps it only as the private `_tap`
         self.primary_keys = [info.idfield]
         updated = f"{info.prefix}_updateddate"
         if updated in info.fields:
@@ -121,7 +122,7 @@ class SageStream(KeepsAnnotations):
         """E-mail addresses and phone numbers by record id, from Email/EmailLink and
         Phone/PhoneLink (entity 5 = company, 13 = person); business ones first."""
         entity_id = ENRICHED[self.info.stream]
-        tap_streams = self._tap.streams
+        tap_streams = self.tap.streams
         emails: dict[int, list[tuple[bool, str]]] = {}
         phones: dict[int, list[tuple[bool, str]]] = {}
         if "emails" in tap_streams and "email_links" in tap_streams:
@@ -149,7 +150,7 @@ class SageStream(KeepsAnnotations):
         return _ordered(emails), _ordered(phones)
 
     def _read(self, stream: str, fields: list[str], where: str = "") -> t.Iterator[dict]:
-        info = self._tap.streams[stream].info
+        info = t.cast("SageStream", self.tap.streams[stream]).info
         deleted = f"{info.prefix}_deleted"
         skip_clause = f"({deleted} is null or {deleted} = 0)"
         if self.soap and deleted in info.fields:

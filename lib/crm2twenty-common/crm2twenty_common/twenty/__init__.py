@@ -4,7 +4,8 @@ types, checks e-mails and URLs, and writes side streams through this package.
 - :mod:`.names`: object/field names, singular ↔ plural, labels, reserved names, option values;
 - :mod:`.fields`: Twenty field types, composites, JSON Schema ↔ Twenty type;
 - :mod:`.validate`: e-mail and URL checks;
-- :mod:`.side_streams`: ``_rejects``, ``_repairs``, ``_notices``, ``_summary``.
+- :mod:`.side_streams`: ``_rejects``, ``_repairs``, ``_notices``, ``_summary``;
+- :mod:`.keywords`: ``x-twenty`` and ``_crm2twenty``, how plugins annotate messages.
 
 A new Twenty version's naming or type difference goes here, with a test against its captured
 metadata (tests/fakes/twenty_contract/).
@@ -15,11 +16,13 @@ from crm2twenty_common.twenty.fields import (
     PRIMARY_SUBFIELD,
     SUBFIELD_LABELS,
     SUBFIELD_TYPE,
+    SYSTEM_FIELDS,
     FieldType,
     json_schema_for,
     subfield_labels,
     twenty_type_for_json,
 )
+from crm2twenty_common.twenty.keywords import INTENT_KEYWORD, INTERNAL_INTENT, PROVENANCE_PROPERTY
 from crm2twenty_common.twenty.names import (
     MAX_NAME_LENGTH,
     NAME_PATTERN,
@@ -63,12 +66,15 @@ __all__ = [
     "BOOKKEEPING",
     "COMPOSITES",
     "EMAIL_PATTERN",
+    "INTENT_KEYWORD",
+    "INTERNAL_INTENT",
     "MAX_NAME_LENGTH",
     "NAME_PATTERN",
     "NOTICES",
     "NOTICES_SCHEMA",
     "OPTION_VALUE_PATTERN",
     "PRIMARY_SUBFIELD",
+    "PROVENANCE_PROPERTY",
     "REJECTS",
     "REJECTS_SCHEMA",
     "REPAIRS",
@@ -79,6 +85,7 @@ __all__ = [
     "SUBFIELD_TYPE",
     "SUMMARY",
     "SUMMARY_SCHEMA",
+    "SYSTEM_FIELDS",
     "URL_PATTERN",
     "FieldType",
     "Notice",

@@ -55,6 +55,21 @@ class FieldType(str, enum.Enum):
         return format(self.value, spec)
 
 
+# Fields Twenty gives every object, custom ones included (each standard object of the captured
+# metadata has exactly these in common); a migration never provisions them.
+SYSTEM_FIELDS = frozenset(
+    {
+        "id",
+        "createdAt",
+        "updatedAt",
+        "deletedAt",
+        "createdBy",
+        "updatedBy",
+        "position",
+        "searchVector",
+    }
+)
+
 _S: dict[str, t.Any] = {"type": ["string", "null"]}
 _SA: dict[str, t.Any] = {"type": ["array", "null"], "items": {"type": "string"}}
 

@@ -104,9 +104,9 @@ _CAMEL_SPLIT = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 # call through typeguard.)
 _IRREGULAR = {"person": "people", "child": "children"}
 _IRREGULAR_SINGULAR = {v: k for k, v in _IRREGULAR.items()}
-# Words ending in "s" that are singular ("status", "address", "analysis", "news").
+# Words ending in "s" that are singular ("status", "address", "analysis", "alias", "news").
 _INVARIANT = ("news", "series", "species")
-_SINGULAR_S = ("ss", "us", "is", *_INVARIANT)
+_SINGULAR_S = ("ss", "us", "is", "ias", *_INVARIANT)
 
 
 def is_valid_name(name: str) -> bool:
@@ -189,7 +189,7 @@ def plural(name: str) -> str:
         return name
     if name.endswith("y") and name[-2:-1] not in ("a", "e", "i", "o", "u", ""):
         return name[:-1] + "ies"
-    if name.endswith(("s", "x", "z", "ch", "sh")):
+    if name.endswith(("s", "x", "ch", "sh")):
         return name + "es"
     return name + "s"
 
@@ -208,7 +208,12 @@ def singular(name: str) -> str:
         return name
     if name.endswith("ies") and len(lower) > 3:
         return name[:-3] + "y"
-    if name.endswith(("sses", "xes", "zes", "ches", "shes", "tuses")):
+    # -es after s, x, ch, sh (classes, boxes, branches); of the other -ses words, consonant +
+    # -uses and -iases drop the "es" (statuses, bonuses, aliases), the rest only the "s"
+    # (cases, phases, houses, courses).
+    if name.endswith(("sses", "xes", "ches", "shes", "iases")) or (
+        lower.endswith("uses") and len(lower) > 4 and lower[-5] not in "aeiou"
+    ):
         return name[:-2]
     return name[:-1]
 
