@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from crm2twenty_common.twenty import PROVENANCE_PROPERTY
+
 from target_twenty.outcome import Decision, Merge, RecordCycle
 from target_twenty.plan import ObjectPlan
 from target_twenty.spool import Row, Spool, Status
@@ -304,7 +306,7 @@ def _apply_changes(run: _Run) -> None:
 
 
 def _source_ref(data: str, prop: str) -> str | None:
-    refs = (json.loads(data).get("_crm2twenty") or {}).get("refs") or {}
+    refs = (json.loads(data).get(PROVENANCE_PROPERTY) or {}).get("refs") or {}
     return refs.get(prop)
 
 

@@ -16,13 +16,15 @@ import time
 import uuid
 from typing import Any
 
+from crm2twenty_common.twenty import INTENT_KEYWORD, PROVENANCE_PROPERTY
+
 from target_twenty.checks import OnProblem
 from target_twenty.plan import ObjectPlan, build_plan, is_internal
 from target_twenty.spool import Source, Spool
 from target_twenty.values import InvalidValue, normalise, plain
 from target_twenty.workspace import UNIQUE_SUBFIELDS, Workspace, unique_key
 
-PROVENANCE = "_crm2twenty"
+PROVENANCE = PROVENANCE_PROPERTY
 _PLAIN_NS = uuid.UUID("0b4f3c52-7d2e-5a9b-8f16-3c1d2e4f5a6b")
 
 
@@ -51,7 +53,7 @@ class Intake:
     def on_schema(self, stream: str, schema: dict, key_properties: list[str]) -> None:
         if is_internal(stream):
             return
-        name = (schema.get("x-twenty") or {}).get("object")
+        name = (schema.get(INTENT_KEYWORD) or {}).get("object")
         previous = self.stream_plans.get(stream) or (self.plans.get(name) if name else None)
         plan = build_plan(stream, schema, key_properties, self.workspace, previous)
         self.stream_plans[stream] = plan
@@ -64,7 +66,7 @@ class Intake:
         self.workspace = workspace
         self.plans = {}
         for stream, (schema, keys) in self.stream_schemas.items():
-            name = (schema.get("x-twenty") or {}).get("object")
+            name = (schema.get(INTENT_KEYWORD) or {}).get("object")
             previous = self.plans.get(name) if name else None
             plan = build_plan(stream, schema, keys, workspace, previous)
             self.stream_plans[stream] = plan

@@ -13,6 +13,8 @@ from typing import Any
 
 from crm2twenty_common.twenty import BOOKKEEPING as BOOKKEEPING  # re-exported for report.py
 from crm2twenty_common.twenty import (
+    INTENT_KEYWORD,
+    SYSTEM_FIELDS,
     camel_case,
     is_side_stream,
     label_case,
@@ -24,24 +26,11 @@ from crm2twenty_common.twenty import (
 from target_twenty.outcome import NewField, NewObject, NewOptions, ProvisioningNeeds
 from target_twenty.workspace import Field, Obj, Workspace
 
-KEYWORD = "x-twenty"
+KEYWORD = INTENT_KEYWORD
 # Bookkeeping streams of the pipeline itself (BOOKKEEPING), as opposed to mapped records the
 # rules keep out of Twenty on purpose (`_owner`, `_workflow`, `_caption` …): both are side
 # streams (any stream whose name starts with `_`), kept for the report, never written.
 is_internal = is_side_stream
-
-
-# Fields Twenty gives every object, custom ones included.
-SYSTEM_PROPERTIES = {
-    "id",
-    "createdAt",
-    "updatedAt",
-    "deletedAt",
-    "createdBy",
-    "updatedBy",
-    "position",
-    "searchVector",
-}
 
 
 @dataclass
@@ -280,7 +269,7 @@ def provisioning(plans: list[ObjectPlan]) -> Provisioning:
             prov.objects.append(plan)
         for fp in plan.fields.values():
             if not plan.exists and (
-                fp.name in SYSTEM_PROPERTIES or (fp.name == "name" and fp.kind == "TEXT")
+                fp.name in SYSTEM_FIELDS or (fp.name == "name" and fp.kind == "TEXT")
             ):
                 continue  # Twenty gives every new custom object these fields itself
             if not fp.exists:

@@ -13,6 +13,8 @@ import random
 from pathlib import Path
 from typing import Any
 
+from crm2twenty_common.twenty import PROVENANCE_PROPERTY
+
 from target_twenty.api.client import TwentyClient
 from target_twenty.order import LoadOrder
 from target_twenty.outcome import SampleDiff
@@ -65,7 +67,7 @@ def diff_sample(
             if row is None:
                 continue
             record = row.data
-            source = (record.get("_crm2twenty") or {}).get("src") or {}
+            source = (record.get(PROVENANCE_PROPERTY) or {}).get("src") or {}
             got = back.get(rid, {})
             for prop, sent in record.items():
                 fp = plan.fields.get(prop)
