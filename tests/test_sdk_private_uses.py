@@ -26,9 +26,6 @@ ALLOWED_FILE = "sdk_compat.py"
 # StopsWithoutStateOnSignal, KeepsRecordsAsSent) or the public write_message; delete each entry
 # as its use goes (the last test fails while an entry names a use that no longer exists).
 PENDING = {
-    ("targets/target-twenty/target_twenty/sinks.py", "_validate_and_parse"),
-    ("targets/target-twenty/target_twenty/target.py", "_MAX_RECORD_AGE_IN_MINUTES"),
-    ("targets/target-twenty/target_twenty/target.py", "_handle_termination"),
     ("transforms/crm2twenty-mapper/crm2twenty_mapper/mapper.py", "_write_messages"),
 }
 

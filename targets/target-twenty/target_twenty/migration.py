@@ -1,399 +1,210 @@
-"""One run of target-twenty: spool the input, check it, order it, write it, report it."""
+"""One run of target-twenty: the pipeline that calls the stages in order, and owns nothing else.
+
+    spool → plan → provision → owners → checks → order → write → audit → report
+
+- spool (intake.py, spool.py): each RECORD is checked against its field types and spooled;
+- plan (plan.py): each SCHEMA became an object/field plan against the workspace;
+- provision (provision.py): API mode creates what the workspace lacks, then the plans are
+  rebuilt against it;
+- owners (owners.py): owner e-mails → workspace members;
+- checks (checks.py, with api/preflight.py against the live workspace): duplicates, options,
+  references, cycles → rejects, repairs, merges;
+- order (order.py): parents before children, deferred self-references;
+- write (write/csv.py or write/api.py, one ``Writer`` protocol) → a ``WriteOutcome``;
+- audit (registry.py, audit.py): what this run wrote is remembered for delta runs and rollback;
+- report (report/): the RunReport → report.json / report.md, and the files beside them.
+"""
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import json
 import logging
-import re
 import secrets
 import time
-import uuid
-from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from target_twenty import report as report_mod
-from target_twenty.checks import Checks, Policies
-from target_twenty.csvout import CsvWriter
+from target_twenty.api.client import TwentyClient
+from target_twenty.api.preflight import Preflight, lookup_ids, run_preflight
+from target_twenty.audit import Audit
+from target_twenty.checks import CheckOutcome, Policies, run_checks
+from target_twenty.intake import Intake
 from target_twenty.order import load_order
-from target_twenty.plan import ObjectPlan, build_plan, is_internal, provisioning
+from target_twenty.outcome import WriteOutcome
+from target_twenty.owners import workspace_owners
+from target_twenty.plan import ObjectPlan, provisioning
+from target_twenty.provision import provision
 from target_twenty.registry import Registry
+from target_twenty.report import Mode, ReportContext, RunReport, build_report, write_report
 from target_twenty.spool import Spool
-from target_twenty.values import InvalidValue, normalise, plain
-from target_twenty.workspace import UNIQUE_SUBFIELDS, Owners, Workspace, unique_key
+from target_twenty.workspace import Workspace
+from target_twenty.write import WriteJob, Writer
+from target_twenty.write.api import ApiWriter
+from target_twenty.write.csv import CsvWriter
 
-PROVENANCE = "_crm2twenty"
-_PLAIN_NS = uuid.UUID("0b4f3c52-7d2e-5a9b-8f16-3c1d2e4f5a6b")
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What identifies this run and where its files go."""
+
+    run_id: str
+    mode: str  # csv | api
+    output_dir: Path
+    run_dir: Path
+    state_dir: Path
+    started: float
 
 
 class Migration:
+    """Receives the Singer stream (through the sink), then runs the stages at end of input."""
+
     def __init__(
         self,
         config: dict[str, Any],
         workspace: Workspace,
         logger: logging.Logger,
-        client: Any = None,
+        client: TwentyClient | None = None,
     ) -> None:
         self.config = config
         self.logger = logger
-        self.workspace = workspace
-        self.client = client  # TwentyClient when an API is configured
-        self.mode = config.get("mode", "csv")
-        self.output_dir = Path(config.get("output_dir") or "output").resolve()
-        self.run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + secrets.token_hex(2)
-        self.run_dir = self.output_dir / self.run_id
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        self.state_dir = Path(config.get("state_dir") or self.output_dir / "state").resolve()
-        self.spool = Spool(self.run_dir / "spool.sqlite")
-        self.registry = Registry(self.state_dir / "registry.sqlite", self.spool.db)
-        self.policies = Policies(
-            on_duplicate=config.get("on_duplicate", "link"),
-            on_dangling_reference=config.get("on_dangling_reference", "null"),
-            on_invalid_value=config.get("on_invalid_value", "null"),
+        self.client = client  # when an API is configured
+        output_dir = Path(config.get("output_dir") or "output").resolve()
+        run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + secrets.token_hex(2)
+        self.run = RunInfo(
+            run_id=run_id,
+            mode=config.get("mode", "csv"),
+            output_dir=output_dir,
+            run_dir=output_dir / run_id,
+            state_dir=Path(config.get("state_dir") or output_dir / "state").resolve(),
+            started=time.time(),
         )
-        self.plans: dict[str, ObjectPlan] = {}
-        self.stream_plans: dict[str, ObjectPlan] = {}
-        self.schemas: dict[str, dict] = {}
-        self.stream_schemas: dict[str, tuple[dict, list[str]]] = {}
-        self._warned: set[tuple[str, str]] = set()
-        self.started = time.time()
-        self.received = 0
+        self.run.run_dir.mkdir(parents=True, exist_ok=True)
+        self.spool = Spool(self.run.run_dir / "spool.sqlite")
+        self.registry = Registry(self.run.state_dir / "registry.sqlite", self.spool.db)
+        self.policies = Policies.from_config(config)
+        self.intake = Intake(self.spool, workspace, self.policies.on_invalid_value, logger)
 
-    # ---- input --------------------------------------------------------------------------
+    @property
+    def mode(self) -> str:
+        return self.run.mode
+
+    @property
+    def plans(self) -> dict[str, ObjectPlan]:
+        return self.intake.plans
+
+    # ---- the spool stage: the sink hands every message here ---------------------------
 
     def on_schema(self, stream: str, schema: dict, key_properties: list[str]) -> None:
-        if is_internal(stream):
-            return
-        name = (schema.get("x-twenty") or {}).get("object")
-        previous = self.stream_plans.get(stream) or (self.plans.get(name) if name else None)
-        plan = build_plan(stream, schema, key_properties, self.workspace, previous)
-        self.stream_plans[stream] = plan
-        self.plans[plan.name] = plan
-        self.schemas[plan.name] = schema
-        self.stream_schemas[stream] = (schema, list(key_properties))
+        self.intake.on_schema(stream, schema, key_properties)
 
     def on_record(self, stream: str, record: dict) -> None:
-        if is_internal(stream):
-            self.spool.add_side(stream, plain(record))
-            return
-        plan = self.stream_plans[stream]
-        spool = self.spool
-        seq = spool.next_seq()
-        prov = record.get(PROVENANCE) or {"stream": stream, "primary": True}
-        rid = self._record_id(plan, record)
-        data: dict[str, Any] = {}
-        refs: list[tuple] = []
-        owners: list[tuple] = []
-        uniques: list[tuple] = []
-        rejected: str | None = None
-        for prop, value in record.items():
-            if value is None or prop == "id":
-                continue
-            fp = plan.fields.get(prop)
-            if fp is None:
-                if prop in plan.internal:
-                    data[prop] = plain(value)
-                elif (stream, prop) not in self._warned:
-                    self._warned.add((stream, prop))
-                    self.logger.warning(
-                        "%s: property %r is not in the stream's schema; ignored", stream, prop
-                    )
-                continue
-            kind = "TEXT" if fp.kind == "RELATION" and fp.match == "userEmail" else fp.kind
-            try:
-                value = normalise(kind, value)
-            except InvalidValue as exc:
-                reason = f"{fp.name}: {exc}"
-                if self.policies.on_invalid_value == "reject":
-                    rejected = rejected or reason
-                else:
-                    spool.add_problem(
-                        "repair",
-                        reason + "; left empty",
-                        record_seq=seq,
-                        obj=plan.name,
-                        rid=rid,
-                        prov=prov,
-                        field=prop,
-                        value=plain(value),
-                    )
-                continue
-            if value is None:
-                continue
-            data[prop] = value
-            if fp.kind == "RELATION":
-                if fp.match == "userEmail":
-                    owners.append((prop, value.lower()))
-                else:
-                    refs.append((prop, fp.target, value))
-            elif (fp.field is not None and fp.field.unique) or fp.intent.get("unique"):
-                ukey = unique_key(fp.kind, value)
-                if ukey:
-                    uniques.append((fp.name, ukey, _sent_unique(fp.kind, value)))
-        data[PROVENANCE] = plain(prov)
-        spool.add_record(seq, plan.name, rid, prov, json.dumps(data), refs, owners, uniques)
-        if rejected:
-            spool.flush()
-            spool.db.execute(
-                "UPDATE records SET status='rejected', reason=? WHERE seq=?", (rejected, seq)
-            )
-            spool.add_problem("reject", rejected, record_seq=seq, obj=plan.name, rid=rid, prov=prov)
-        self.received += 1
-        if self.received % 100_000 == 0:
-            rate = self.received / max(time.time() - self.started, 1e-6)
-            self.logger.info("received %d records (%.0f/s)", self.received, rate)
+        self.intake.on_record(stream, record)
 
-    def _record_id(self, plan: ObjectPlan, record: dict) -> str:
-        rid = record.get("id")
-        try:
-            return str(uuid.UUID(str(rid)))
-        except ValueError:
-            pass
-        if plan.plain:
-            # A plain Singer stream: a stable id from its key, so re-runs upsert.
-            keys = plan.key_properties or []
-            key = (
-                ":".join(str(record.get(k)) for k in keys)
-                if keys and rid is None
-                else str(rid)
-                if rid is not None
-                else hashlib.sha1(json.dumps(plain(record), sort_keys=True).encode()).hexdigest()
-            )
-            return str(uuid.uuid5(_PLAIN_NS, f"{plan.stream}:{key}"))
-        raise ValueError(
-            f"{plan.stream}: record id {rid!r} is not a UUID (location "
-            f"{(record.get(PROVENANCE) or {}).get('location') or 'unknown'})"
-        )
+    # ---- end of input: the other stages, in order -------------------------------------
 
-    # ---- end of input -------------------------------------------------------------------
-
-    def finish(self, load: Callable[[Migration], dict[str, Any]] | None = None) -> dict[str, Any]:
-        """Check, write and report. ``load`` writes to Twenty (API mode); without it, CSV."""
-        spool = self.spool
+    def finish(self) -> RunReport:
+        """Provision, check, order, write, remember and report; returns the report."""
+        spool, intake, run = self.spool, self.intake, self.run
         spool.finish_input()
         self.logger.info(
-            "input complete: %d records in %d objects; checking", self.received, len(self.plans)
+            "input complete: %d records in %d objects; checking",
+            intake.received,
+            len(intake.plans),
         )
-        outcome = load(self) if load is not None else self._write_csv()
-        rejects_path, repairs_path, n_rejects, n_repairs = report_mod.write_rejects_and_repairs(
-            spool, self.run_dir
-        )
-        merges_path = self._write_merges(outcome["merges"])
-        manifest = self._write_manifest()
-        workflows = list(spool.side("_workflow"))
-        (self.run_dir / "workflows.json").write_text(
-            json.dumps(workflows, indent=2), encoding="utf-8"
-        )
-        written = outcome["written"]
-        report: dict[str, Any] = {
-            "run_id": self.run_id,
-            "mode": self.mode,
-            "migration": self.config.get("migration_name", "crm2twenty migration"),
-            "workspace": self.workspace.source,
-            "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.started)),
-            "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "order": outcome["order"].objects,
-            "deferred": outcome["order"].deferred,
-            "object_cycles": outcome["order"].cycles,
-            "record_cycles": outcome["cycles"],
-            "objects": report_mod.object_counts(spool, written),
-            "sources": report_mod.source_counts(spool, set(written)),
-            "provisioning": outcome["provisioning"],
-            "owners": self._owners_report(outcome["members"], outcome["orphans"]),
-            "merges": outcome["merges"],
-            "rejects": {
-                "count": n_rejects,
-                "file": str(rejects_path),
-                "top_reasons": self._top_reasons(),
-            },
-            "repairs": {"count": n_repairs, "file": str(repairs_path)},
-            "attachments": manifest,
-            "workflows": workflows,
-            "outputs": {
-                "dir": str(self.run_dir),
-                "merges_file": str(merges_path),
-                **outcome.get("outputs", {}),
-            },
-        }
-        report["notices"] = [n.get("notice") for n in spool.side("_notices") if n.get("notice")]
-        for key in ("api", "dry_run", "sample", "preflight"):
-            if key in outcome:
-                report[key] = outcome[key]
-        report["balanced"] = all(r["balanced"] for r in report["objects"]) and all(
-            r["balanced"] for r in report["sources"]
-        )
-        json_path, md_path = report_mod.write_report(report, self.run_dir)
-        (self.output_dir / "LATEST").write_text(self.run_id + "\n", encoding="utf-8")
-        spool.close()
-        if not self.config.get("keep_spool"):
-            (self.run_dir / "spool.sqlite").unlink(missing_ok=True)
-        self.logger.info("report: %s (and %s)", md_path, json_path)
-        if not report["balanced"]:
-            self.logger.warning("some counts do not add up: see %s", md_path)
-        return report
-
-    def checks(self, lookup: Any = None, between: Any = None) -> Any:
-        return Checks(self.spool, self.plans, self.registry, self.policies, lookup).run(between)
-
-    def _write_csv(self) -> dict[str, Any]:
-        outcome = self.checks()
-        order = load_order(self.plans)
-        members = self._members()
-        owners = Owners(members, self.config.get("fallback_owner_email"), by_value=True)
-        writer = CsvWriter(
-            self.spool,
-            self.run_dir,
-            int(self.config.get("csv_max_rows", 10_000)),
-            owners.resolve if members else None,
-        )
-        result = writer.write(order.objects, self.plans, self.schemas)
-        self.registry.remember_written(self.run_id, list(result.written))
-        return {
-            "order": order,
-            "cycles": outcome.cycles,
-            "merges": outcome.merges,
-            "written": result.written,
-            "provisioning": provisioning(list(self.plans.values())).as_dict(),
-            "members": members,
-            "orphans": owners.orphans,
-            "outputs": {
-                "csv": result.files,
-                "leftovers": result.leftovers,
-                "leftovers_file": result.leftovers_file,
-                "neutralised": result.neutralised,
-                "label_clashes": result.label_clashes,
-            },
-        }
-
-    def replan(self, workspace: Workspace) -> None:
-        """Rebuild every plan against a workspace that gained fields (after provisioning)."""
-        self.workspace = workspace
-        self.plans = {}
-        for stream, (schema, keys) in self.stream_schemas.items():
-            name = (schema.get("x-twenty") or {}).get("object")
-            previous = self.plans.get(name) if name else None
-            plan = build_plan(stream, schema, keys, workspace, previous)
-            self.stream_plans[stream] = plan
-            self.plans[plan.name] = plan
-
-    def _members(self) -> dict[str, str]:
-        """Workspace members by lower-cased e-mail (CSV mode: from the settings)."""
-        return {str(e).lower(): str(e) for e in self.config.get("workspace_members") or []}
-
-    def _owners_report(self, members: dict[str, str], orphans: set[str]) -> dict[str, Any]:
-        used = [r[0] for r in self.spool.query("SELECT DISTINCT email FROM owners ORDER BY email")]
-        source_users = list(self.spool.side("_owner"))
-        if members:
-            note = (
-                f"{len(used)} owner e-mails; {len(used) - len(orphans)} matched workspace "
-                f"members by e-mail (case-insensitive); unmatched ones were given "
-                f"{self.config.get('fallback_owner_email') or 'no owner'}."
+        api = self.client if run.mode == "api" else None
+        dry_run = bool(self.config.get("dry_run"))
+        audit = Audit(run.state_dir / "audit.sqlite") if api is not None else None
+        if audit is not None and not dry_run:
+            assert api is not None
+            audit.start(run.run_id, self.config.get("migration_name", ""), api.base)
+        # provision
+        needs = provisioning(list(intake.plans.values()))
+        if api is not None and audit is not None and not dry_run and not needs.is_empty():
+            intake.replan(provision(api, needs, audit, run.run_id, self.logger))
+        # owners
+        owners = workspace_owners(self.config, api)
+        # checks (API mode: also against the live workspace)
+        checks, preflight = self._checks(api)
+        # order
+        order = load_order(intake.plans)
+        # write
+        writer: Writer
+        if api is not None and audit is not None:
+            writer = ApiWriter(
+                api,
+                self.config,
+                spool,
+                self.registry,
+                audit,
+                run.run_id,
+                run.run_dir,
+                intake.workspace,
+                self.logger,
             )
         else:
-            note = (
-                f"{len(used)} distinct owner e-mails ({len(source_users)} source users). No "
-                "workspace member list was given, so owner links are not in the CSV files: "
-                "they are in the API leftovers, matched to members by e-mail when loaded "
-                "(or set `workspace_members` and re-run)."
+            writer = CsvWriter(spool, run.run_dir, int(self.config.get("csv_max_rows", 10_000)))
+        job = WriteJob(
+            order, intake.plans, intake.schemas, checks, needs, owners, preflight=preflight
+        )
+        outcome = writer.write(job)
+        # audit
+        self._remember(outcome, audit, dry_run)
+        # report
+        report = build_report(self._report_context(), spool, outcome)
+        files = write_report(report, run.run_dir)
+        (run.output_dir / "LATEST").write_text(run.run_id + "\n", encoding="utf-8")
+        self.logger.info("report: %s (and %s)", files.markdown, files.json)
+        if not report.balanced:
+            self.logger.warning("some counts do not add up: see %s", files.markdown)
+        spool.close()
+        if not self.config.get("keep_spool"):
+            (run.run_dir / "spool.sqlite").unlink(missing_ok=True)
+        return report
+
+    def _report_context(self) -> ReportContext:
+        run = self.run
+        return ReportContext(
+            run_id=run.run_id,
+            mode=Mode(run.mode),
+            migration=self.config.get("migration_name", "crm2twenty migration"),
+            workspace=self.intake.workspace.source,
+            started=run.started,
+            run_dir=run.run_dir,
+            fallback_owner_email=self.config.get("fallback_owner_email"),
+            plans=self.intake.plans,
+        )
+
+    def _checks(self, api: TwentyClient | None) -> tuple[CheckOutcome, Preflight | None]:
+        intake = self.intake
+        if api is None:
+            return run_checks(self.spool, intake.plans, self.policies), None
+        found = Preflight()
+
+        def against_workspace() -> None:
+            nonlocal found
+            found = run_preflight(
+                api, self.spool, intake.plans, intake.workspace, self.policies.on_duplicate
             )
-        return {
-            "used": used,
-            "source_users": source_users,
-            "orphans": sorted(orphans),
-            "note": note,
-        }
 
-    def _top_reasons(self) -> list[tuple[str, int]]:
-        counts: dict[str, int] = {}
-        for rec in self.spool.side("_rejects"):
-            key = _generic(rec.get("reason") or "")
-            counts[key] = counts.get(key, 0) + 1
-        for (reason,) in self.spool.query("SELECT reason FROM problems WHERE kind='reject'"):
-            key = _generic(reason)
-            counts[key] = counts.get(key, 0) + 1
-        return sorted(counts.items(), key=lambda kv: -kv[1])[:10]
+        checks = run_checks(
+            self.spool,
+            intake.plans,
+            self.policies,
+            lookup=lookup_ids(api, self.spool, intake.workspace),
+            between=against_workspace,
+        )
+        return checks, found
 
-    def _write_merges(self, merges: list[dict]) -> Path:
-        path = self.run_dir / "merges.csv"
-        with path.open("w", encoding="utf-8", newline="") as handle:
-            writer = csv.DictWriter(
-                handle,
-                fieldnames=[
-                    "object",
-                    "merged_id",
-                    "merged_source",
-                    "survivor_id",
-                    "survivor_source",
-                    "reason",
-                ],
-            )
-            writer.writeheader()
-            writer.writerows(merges)
-        return path
-
-    def _write_manifest(self) -> dict[str, Any] | None:
-        """Every attachment, with its file and what became of it (always written)."""
-        plan = self.plans.get("attachment")
-        if plan is None:
-            return None
-        path = self.run_dir / "attachments-manifest.csv"
-        total = missing = 0
-        with path.open("w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(
-                ["id", "name", "parent", "source_key", "file", "exists", "size", "status", "note"]
-            )
-            for rid, data, status, reason, skey in self.spool.db.execute(
-                "SELECT id, data, status, reason, skey FROM records WHERE object='attachment'"
-                " ORDER BY seq"
-            ):
-                record = json.loads(data)
-                info = record.get("_file") or {}
-                parent = next(
-                    (
-                        f"{fp.target} {record[fp.prop]}"
-                        for fp in plan.relations()
-                        if record.get(fp.prop)
-                    ),
-                    "",
-                )
-                exists = bool(info.get("exists"))
-                total += 1
-                missing += not exists
-                note = reason or (
-                    "file missing in the export"
-                    if not exists
-                    else "upload pending: load api-leftovers.singer with API mode"
-                    if self.mode == "csv"
-                    else ""
-                )
-                writer.writerow(
-                    [
-                        rid,
-                        record.get("name"),
-                        parent,
-                        skey,
-                        info.get("relativePath") or info.get("path"),
-                        exists,
-                        info.get("size"),
-                        status or "written",
-                        note,
-                    ]
-                )
-        return {"file": str(path), "total": total, "missing": missing}
-
-
-def _sent_unique(kind: str, value: Any) -> str:
-    """The unique value as Twenty stores it (its upsert matches it exactly)."""
-    sub = UNIQUE_SUBFIELDS.get(kind)
-    if sub and isinstance(value, dict):
-        return str(value.get(sub[0]) or "")
-    return str(value)
-
-
-def _generic(reason: str) -> str:
-    """Group reject reasons for the summary: quoted values and ids are replaced by ``…``."""
-    text = re.sub(r"'[^']*'|\"[^\"]*\"", "…", reason)
-    return re.sub(r"\b[0-9a-f]{8}-[0-9a-f-]{27}\b|\(.*?\)", "…", text)
+    def _remember(self, outcome: WriteOutcome, audit: Audit | None, dry_run: bool) -> None:
+        """The audit stage: the registry learns what was written (API: what Twenty confirmed)
+        and the audit log marks the run finished."""
+        run_id = self.run.run_id
+        if audit is None:
+            self.registry.remember_written(run_id, self.spool, list(outcome.written))
+            return
+        if dry_run:
+            return
+        self.registry.remember_written(
+            run_id, self.spool, list(outcome.written), confirmed=audit.confirmed(run_id)
+        )
+        audit.finish(run_id)

@@ -3,14 +3,20 @@
 Company before person before opportunity; custom objects after their targets. A relation to
 the object itself (parent company) cannot be satisfied in one pass, and neither can a cycle
 between objects: those relations are deferred to a second pass, after every record exists,
-and the cycles are reported.
+and the cycles are reported. This is where the load order is decided (the writers follow it).
+
+Not graphlib: its TopologicalSorter refuses a graph with a cycle before sorting anything, while a
+cycle here is broken where it blocks (at its first object, by name), after everything that can
+go first has gone; graphlib could only be used once every cycle is known, which is this loop.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from target_twenty.plan import FieldPlan, ObjectPlan
+if TYPE_CHECKING:
+    from target_twenty.plan import FieldPlan, ObjectPlan
 
 
 @dataclass

@@ -8,75 +8,29 @@ on v2.21), a relation, a SELECT option — becomes part of the provisioning plan
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from crm2twenty_common.twenty import BOOKKEEPING as BOOKKEEPING  # re-exported for report.py
+from crm2twenty_common.twenty import (
+    INTENT_KEYWORD,
+    SYSTEM_FIELDS,
+    camel_case,
+    is_side_stream,
+    label_case,
+    plural,
+    singular,
+    twenty_type_for_json,
+)
+
+from target_twenty.outcome import NewField, NewObject, NewOptions, ProvisioningNeeds
 from target_twenty.workspace import Field, Obj, Workspace
 
-KEYWORD = "x-twenty"
-# Bookkeeping streams of the pipeline itself, as opposed to mapped records the rules keep out of
-# Twenty on purpose (`_owner`, `_workflow`, `_caption` …: any stream whose name starts with `_`).
-BOOKKEEPING = {"_rejects", "_repairs", "_summary", "_notices"}
-
-
-def is_internal(stream: str) -> bool:
-    return stream.startswith("_")
-
-
-# Fields Twenty gives every object, custom ones included.
-SYSTEM_PROPERTIES = {
-    "id",
-    "createdAt",
-    "updatedAt",
-    "deletedAt",
-    "createdBy",
-    "updatedBy",
-    "position",
-    "searchVector",
-}
-
-_WORDS = re.compile(r"[A-Za-z0-9]+")
-
-
-def camel(text: str) -> str:
-    words = _WORDS.findall(text)
-    if not words:
-        return "field"
-    name = words[0][:1].lower() + words[0][1:] + "".join(w[:1].upper() + w[1:] for w in words[1:])
-    return name if name[0].isalpha() else "field" + name
-
-
-def label_of(text: str) -> str:
-    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", text).replace("_", " ")
-    return " ".join(w[:1].upper() + w[1:] for w in spaced.split()) or text
-
-
-def singular(name: str) -> str:
-    if name.endswith("ies"):
-        return name[:-3] + "y"
-    return name[:-1] if name.endswith("s") and not name.endswith("ss") else name
-
-
-def plural(name: str) -> str:
-    if name.endswith("y") and name[-2:-1] not in "aeiou":
-        return name[:-1] + "ies"
-    return name + ("es" if name.endswith(("s", "x", "ch", "sh")) else "s")
-
-
-def twenty_type_for_json(schema: dict) -> str:
-    types = schema.get("type", "string")
-    types = [types] if isinstance(types, str) else list(types)
-    fmt = schema.get("format")
-    if "integer" in types or "number" in types:
-        return "NUMBER"
-    if "boolean" in types:
-        return "BOOLEAN"
-    if "array" in types:
-        return "ARRAY"
-    if "object" in types:
-        return "RAW_JSON"
-    return {"date": "DATE", "date-time": "DATE_TIME", "uuid": "UUID"}.get(fmt or "", "TEXT")
+KEYWORD = INTENT_KEYWORD
+# Bookkeeping streams of the pipeline itself (BOOKKEEPING), as opposed to mapped records the
+# rules keep out of Twenty on purpose (`_owner`, `_workflow`, `_caption` …): both are side
+# streams (any stream whose name starts with `_`), kept for the report, never written.
+is_internal = is_side_stream
 
 
 @dataclass
@@ -85,7 +39,7 @@ class FieldPlan:
     name: str  # Twenty field name
     kind: str  # Twenty field type
     label: str
-    field: Field | None  # the workspace field, when it exists
+    existing: Field | None  # the workspace field, when it exists
     intent: dict[str, Any]
     target: str | None = None  # relation target object
     match: str | None = None  # "id" or "userEmail" for relations
@@ -96,11 +50,11 @@ class FieldPlan:
 
     @property
     def exists(self) -> bool:
-        return self.field is not None
+        return self.existing is not None
 
     @property
     def allowed_options(self) -> set[str]:
-        current = self.field.option_values if self.field else set()
+        current = self.existing.option_values if self.existing else set()
         return current | {o["value"] for o in self.intent.get("options", [])}
 
 
@@ -152,15 +106,15 @@ def build_plan(
     name = root.get("object") or stream
     obj = ws.find(name) or (None if not plain else ws.find(singular(stream)))
     if obj is None and plain:
-        name = camel(singular(stream))
+        name = camel_case(singular(stream))
     if obj is not None:
         name = obj.name
     plan = previous or ObjectPlan(
         stream=stream,
         name=name,
         plural=obj.plural if obj else root.get("namePlural", plural(name)),
-        label_singular=obj.label_singular if obj else root.get("labelSingular", label_of(name)),
-        label_plural=obj.label_plural if obj else root.get("labelPlural", label_of(plural(name))),
+        label_singular=obj.label_singular if obj else root.get("labelSingular", label_case(name)),
+        label_plural=obj.label_plural if obj else root.get("labelPlural", label_case(plural(name))),
         obj=obj,
         root=root,
         plain=plain,
@@ -179,8 +133,8 @@ def build_plan(
             if prop.startswith("_sdc_"):
                 plan.internal.add(prop)
                 continue
-            intent = {"type": twenty_type_for_json(pschema), "label": label_of(prop)}
-            prop_name = camel(prop)
+            intent = {"type": twenty_type_for_json(pschema).value, "label": label_case(prop)}
+            prop_name = camel_case(prop)
         else:
             prop_name = prop
         existing = plan.fields.get(prop)
@@ -196,7 +150,7 @@ def build_plan(
 
 def _field_plan(plan: ObjectPlan, prop: str, name: str, intent: dict, pschema: dict) -> FieldPlan:
     kind = intent.get("type", "TEXT")
-    label = intent.get("label") or label_of(name)
+    label = intent.get("label") or label_case(name)
     obj = plan.obj
     subfields = list((pschema.get("properties") or {}).keys())
     if kind == "RELATION":
@@ -207,7 +161,7 @@ def _field_plan(plan: ObjectPlan, prop: str, name: str, intent: dict, pschema: d
             name=found.name if found else _relation_name(prop),
             kind=kind,
             label=found.label if found else label,
-            field=found,
+            existing=found,
             intent=intent,
             target=target,
             match=intent.get("match", "id"),
@@ -223,7 +177,7 @@ def _field_plan(plan: ObjectPlan, prop: str, name: str, intent: dict, pschema: d
         name=name if found is None else found.name,
         kind=found.type if found is not None else kind,
         label=found.label if found is not None else label,
-        field=found,
+        existing=found,
         intent=intent,
         column=name,
         subfields=subfields,
@@ -251,6 +205,29 @@ class Provisioning:
 
     def is_empty(self) -> bool:
         return not (self.objects or self.fields or self.options)
+
+    def needs(self) -> ProvisioningNeeds:
+        """For the report: what is to be created, in Twenty's metadata names."""
+        return ProvisioningNeeds(
+            objects=[
+                NewObject(p.name, p.plural, p.label_singular, p.label_plural) for p in self.objects
+            ],
+            fields=[
+                NewField(
+                    p.name,
+                    f.name,
+                    f.kind,
+                    f.label,
+                    relationTarget=f.target if f.kind == "RELATION" else None,
+                    options=f.intent.get("options", [])
+                    if f.kind in ("SELECT", "MULTI_SELECT")
+                    else None,
+                    unique=True if f.intent.get("unique") else None,
+                )
+                for p, f in self.fields
+            ],
+            options=[NewOptions(p.name, f.name, opts) for p, f, opts in self.options],
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -292,7 +269,7 @@ def provisioning(plans: list[ObjectPlan]) -> Provisioning:
             prov.objects.append(plan)
         for fp in plan.fields.values():
             if not plan.exists and (
-                fp.name in SYSTEM_PROPERTIES or (fp.name == "name" and fp.kind == "TEXT")
+                fp.name in SYSTEM_FIELDS or (fp.name == "name" and fp.kind == "TEXT")
             ):
                 continue  # Twenty gives every new custom object these fields itself
             if not fp.exists:

@@ -12,6 +12,10 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from target_twenty.spool import Spool
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS reg.known(
@@ -25,7 +29,8 @@ CREATE TABLE IF NOT EXISTS reg.known_uniques(
 
 
 class Registry:
-    """The registry database, attached to the spool connection as ``reg``."""
+    """The registry database, attached to the spool connection as ``reg`` (so the spool's
+    checks can join against it). Its SQL here is against its own tables only."""
 
     def __init__(self, path: Path, db: sqlite3.Connection) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -34,38 +39,47 @@ class Registry:
         db.execute("ATTACH DATABASE ? AS reg", (str(path),))
         db.executescript(_TABLES)
 
-    def owner_of(self, obj: str, field: str, ukey: str) -> str | None:
-        row = self.db.execute(
-            "SELECT id FROM reg.known_uniques WHERE object=? AND field=? AND ukey=?",
-            (obj, field, ukey),
-        ).fetchone()
-        return row[0] if row else None
+    def known(self, obj: str, ids: list[str]) -> set[str]:
+        """Which of these ids an earlier run of this migration wrote."""
+        if not ids:
+            return set()
+        marks = ",".join("?" * len(ids))
+        return {
+            r[0]
+            for r in self.db.execute(
+                f"SELECT id FROM reg.known WHERE object=? AND id IN ({marks})",  # noqa: S608
+                (obj, *ids),
+            )
+        }
 
-    def count(self) -> int:
-        return self.db.execute("SELECT COUNT(*) FROM reg.known").fetchone()[0]
-
-    def remember_written(self, run: str, objects: list[str], only_written: bool = False) -> None:
-        """After a successful write: every record of ``objects`` that was written (with
-        ``only_written``, just those in the temp table ``written``: what Twenty confirmed)."""
+    def remember_written(
+        self,
+        run: str,
+        spool: Spool,
+        objects: list[str],
+        confirmed: set[tuple[str, str]] | None = None,
+    ) -> None:
+        """After a successful write: every record of ``objects`` that was to be written (with
+        ``confirmed``, just those (object, id) Twenty confirmed)."""
         if not objects:
             return
-        marks = ",".join("?" * len(objects))
-        confirmed = (
-            (" AND EXISTS (SELECT 1 FROM temp.written w WHERE w.object = r.object AND w.id = r.id)")
-            if only_written
-            else ""
-        )
+        records = [
+            (obj, rid, run)
+            for obj, rid in spool.written(objects)
+            if confirmed is None or (obj, rid) in confirmed
+        ]
+        uniques = [
+            row
+            for row in spool.written_uniques(objects)
+            if confirmed is None or (row[0], row[3]) in confirmed
+        ]
         self.db.execute("BEGIN")
-        self.db.execute(
-            f"INSERT OR REPLACE INTO reg.known(object, id, run) SELECT r.object, r.id, ? FROM "  # noqa: S608 - placeholders only
-            f"records r WHERE r.status IS NULL AND r.object IN ({marks}){confirmed}",
-            (run, *objects),
+        self.db.executemany(
+            "INSERT OR REPLACE INTO reg.known(object, id, run) VALUES (?,?,?)", records
         )
-        self.db.execute(
-            f"INSERT OR REPLACE INTO reg.known_uniques(object, field, ukey, id) "  # noqa: S608
-            f"SELECT u.object, u.field, u.ukey, r.id FROM uniques u JOIN records r ON "
-            f"r.seq = u.seq AND r.status IS NULL WHERE u.object IN ({marks}){confirmed}",
-            objects,
+        self.db.executemany(
+            "INSERT OR REPLACE INTO reg.known_uniques(object, field, ukey, id) VALUES (?,?,?,?)",
+            uniques,
         )
         self.db.execute("COMMIT")
 

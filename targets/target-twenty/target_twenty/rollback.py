@@ -20,9 +20,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from target_twenty.api.audit import Audit
-from target_twenty.api.client import TwentyError
-from target_twenty.api.mode import client_for
+from target_twenty.api.client import TwentyError, client_for
+from target_twenty.audit import Audit
 from target_twenty.registry import Registry
 
 LOG = logging.getLogger("target-twenty.rollback")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import typing as t
 
+from crm2twenty_common.sdk_compat import KeepsRecordsAsSent
 from singer_sdk.sinks import BatchSink
 
 if t.TYPE_CHECKING:
     from target_twenty.migration import Migration
 
 
-class SpoolSink(BatchSink):
+class SpoolSink(KeepsRecordsAsSent, BatchSink):
     """Hands each record to the migration's spool; draining is the migration's job."""
 
     migration: Migration
@@ -30,11 +31,8 @@ class SpoolSink(BatchSink):
     def get_validator(self) -> None:
         # The migration checks every value against its Twenty field type and rejects or
         # repairs the record; the SDK validator would abort the whole run on the first one.
+        # (Its timestamp parsing is skipped too, by KeepsRecordsAsSent: values stay as sent.)
         return None
-
-    def _validate_and_parse(self, record: dict) -> dict:
-        # Also skip the SDK's timestamp parsing: values stay as sent, checked by the migration.
-        return record
 
     def process_record(self, record: dict, context: dict) -> None:
         self.migration.on_record(self.stream_name, record)

@@ -1,17 +1,26 @@
-"""The on-disk spool: every record of the run, held until the end of input.
+"""The spool repository: every record of the run, held until the end of input.
 
 Twenty needs parents before children and one dangling id fails a whole batch, so nothing can be
 written until every stream has arrived. A migration can be millions of records, so they wait in
 SQLite, not in RAM; the checks that span records (duplicates, dangling references, cycles) are
 SQL over indexed tables. The spool is scratch space for one run: it is rebuilt every run (the
 tap re-sends what the target did not acknowledge), so it skips journaling and fsync.
+
+This module is the only one holding SQL against the spool's tables: every stage asks it through
+typed methods (``pending(object)``, ``reject(seq, reason)``, ``mark(seq, Status.MERGED, …)``).
+A record's fate is its ``Status``; rejects and repairs are written here, once, for every stage.
+The registry of earlier runs (registry.py) is attached to the same connection as ``reg`` so the
+checks can join against it.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +34,7 @@ CREATE TABLE records(
     location TEXT,                -- file:line when the tap knew it
     is_primary INTEGER NOT NULL,  -- the record that stands for its source row
     data TEXT NOT NULL,           -- JSON of the record, mapper property names
-    status TEXT,                  -- NULL = to write | rejected | merged
+    status TEXT,                  -- Status: NULL = to write | rejected | merged | skipped
     reason TEXT,
     survivor TEXT                 -- id of the record a merged one was merged into
 );
@@ -62,10 +71,109 @@ CREATE INDEX IF NOT EXISTS uniques_key ON uniques(object, field, ukey);
 """
 
 _FLUSH_AT = 5000
+_RECORD_COLUMNS = "seq, object, id, stream, skey, location, is_primary, data, status, reason"
+
+
+class Status(Enum):
+    """A spooled record's fate. ``PENDING`` (stored as NULL) is still to be written."""
+
+    PENDING = None
+    REJECTED = "rejected"
+    MERGED = "merged"
+    SKIPPED = "skipped"  # a dry run or a sample left it out: a full run writes it
+
+
+class ProblemKind(Enum):
+    REJECT = "reject"
+    REPAIR = "repair"
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a record came from: the mapper's provenance."""
+
+    stream: str | None = None
+    key: str | None = None
+    location: str | None = None
+    primary: bool = True
+
+    @classmethod
+    def of(cls, prov: dict[str, Any]) -> Source:
+        return cls(
+            prov.get("stream"), prov.get("key"), prov.get("location"), prov.get("primary", True)
+        )
+
+
+@dataclass(frozen=True)
+class Row:
+    """One spooled record."""
+
+    seq: int
+    object: str
+    id: str
+    source: Source
+    data_json: str
+    status: Status = Status.PENDING
+    reason: str | None = None
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The record's properties (a fresh dict each time: callers may change it)."""
+        return json.loads(self.data_json)
+
+    def describe(self) -> str:
+        """``stream key (file:line)``, or ``object id`` for a record without provenance."""
+        s = self.source
+        text = f"{s.stream} {s.key}" if s.stream else f"{self.object} {self.id}"
+        return f"{text} ({s.location})" if s.location else text
+
+
+@dataclass(frozen=True)
+class UniqueClash:
+    """Records sharing one unique value, or sharing it with a record an earlier run wrote."""
+
+    object: str
+    field: str
+    ukey: str
+    seqs: list[int]
+    known_id: str | None
+
+
+@dataclass(frozen=True)
+class Dangling:
+    """A relation whose target is neither to be written, nor known, nor in the workspace."""
+
+    seq: int
+    object: str
+    prop: str
+    target_object: str
+    target_id: str
+    target_reason: str | None  # the target's reject reason, when it was rejected
+    source_data: str
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A reject or repair the target found (one line of rejects.csv / repairs.csv)."""
+
+    kind: ProblemKind
+    object: str | None
+    id: str | None
+    source: Source
+    field: str | None
+    value: str | None
+    reason: str
+
+
+def _row(r: tuple) -> Row:
+    seq, obj, rid, stream, skey, location, primary, data, status, reason = r
+    return Row(
+        seq, obj, rid, Source(stream, skey, location, bool(primary)), data, Status(status), reason
+    )
 
 
 class Spool:
-    """Buffered inserts into a scratch SQLite database."""
+    """The run's records in a scratch SQLite database, behind typed methods."""
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -83,11 +191,14 @@ class Spool:
         self.db.executescript(_SCHEMA)
         self._seq = 0
         self._records: list[tuple] = []
+        self._buffered: dict[int, tuple[str, str, Source]] = {}  # seq -> object, id, source
         self._refs: list[tuple] = []
         self._owners: list[tuple] = []
         self._uniques: list[tuple] = []
         self._side: list[tuple] = []
         self.indexed = False
+
+    # ---- input ---------------------------------------------------------------------------
 
     def next_seq(self) -> int:
         self._seq += 1
@@ -98,24 +209,27 @@ class Spool:
         seq: int,
         obj: str,
         rid: str,
-        prov: dict[str, Any],
+        source: Source,
         data: str,
-        refs: list[tuple],
-        owners: list[tuple],
-        uniques: list[tuple],
+        refs: list[tuple[str, str, str]],
+        owners: list[tuple[str, str]],
+        uniques: list[tuple[str, str, str]],
     ) -> None:
+        """Buffer one record with its relations by id (prop, target object, target id), its
+        owner e-mails (prop, e-mail) and its unique values (field, key, value as sent)."""
         self._records.append(
             (
                 seq,
                 obj,
                 rid,
-                prov.get("stream"),
-                prov.get("key"),
-                prov.get("location"),
-                1 if prov.get("primary", True) else 0,
+                source.stream,
+                source.key,
+                source.location,
+                1 if source.primary else 0,
                 data,
             )
         )
+        self._buffered[seq] = (obj, rid, source)
         for prop, target, tid in refs:
             self._refs.append((seq, obj, rid, prop, target, tid))
         for prop, email in owners:
@@ -129,38 +243,6 @@ class Spool:
         self._side.append((self.next_seq(), stream, json.dumps(record, default=str)))
         if len(self._side) >= _FLUSH_AT:
             self.flush()
-
-    def add_problem(
-        self,
-        kind: str,
-        reason: str,
-        *,
-        record_seq: int | None = None,
-        obj: str | None = None,
-        rid: str | None = None,
-        prov: dict | None = None,
-        field: str | None = None,
-        value: Any = None,
-    ) -> None:
-        prov = prov or {}
-        self.db.execute(
-            "INSERT INTO problems(kind, record_seq, object, id, stream, skey, location, field,"
-            " value, reason) VALUES (?,?,?,?,?,?,?,?,?,?)",
-            (
-                kind,
-                record_seq,
-                obj,
-                rid,
-                prov.get("stream"),
-                prov.get("key"),
-                prov.get("location"),
-                field,
-                None
-                if value is None
-                else (value if isinstance(value, str) else json.dumps(value, default=str)),
-                reason,
-            ),
-        )
 
     def flush(self) -> None:
         cur = self.db.cursor()
@@ -181,6 +263,7 @@ class Spool:
             cur.executemany("INSERT INTO side VALUES (?,?,?)", self._side)
         cur.execute("COMMIT")
         self._records.clear()
+        self._buffered.clear()
         self._refs.clear()
         self._owners.clear()
         self._uniques.clear()
@@ -193,14 +276,401 @@ class Spool:
             self.db.executescript(_INDEXES)
             self.indexed = True
 
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self.db.execute("BEGIN")
+        yield
+        self.db.execute("COMMIT")
+
+    def close(self) -> None:
+        self.db.close()
+
+    # ---- a record's fate: the one place rejects and repairs are written -------------------
+
+    def _who(self, seq: int) -> tuple[str | None, str | None, Source]:
+        if seq in self._buffered:
+            return self._buffered[seq]
+        row = self.record(seq)
+        return (row.object, row.id, row.source) if row else (None, None, Source())
+
+    def _problem(
+        self,
+        kind: ProblemKind,
+        seq: int,
+        reason: str,
+        field: str | None = None,
+        value: Any = None,
+    ) -> None:
+        obj, rid, source = self._who(seq)
+        self.db.execute(
+            "INSERT INTO problems(kind, record_seq, object, id, stream, skey, location, field,"
+            " value, reason) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (
+                kind.value,
+                seq,
+                obj,
+                rid,
+                source.stream,
+                source.key,
+                source.location,
+                field,
+                None
+                if value is None
+                else (value if isinstance(value, str) else json.dumps(value, default=str)),
+                reason,
+            ),
+        )
+
+    def reject(self, seq: int, reason: str) -> None:
+        """The record is not written; ``reason`` goes to rejects.csv with its source."""
+        if seq in self._buffered:
+            self.flush()
+        self.mark(seq, Status.REJECTED, reason=reason)
+        self._problem(ProblemKind.REJECT, seq, reason)
+
+    def repair(self, seq: int, field: str, value: Any, reason: str) -> None:
+        """The record is written without ``field`` (or with a changed value, said by
+        ``reason``); the line goes to repairs.csv."""
+        self._problem(ProblemKind.REPAIR, seq, reason, field, value)
+
+    def mark(
+        self, seq: int, status: Status, *, reason: str | None = None, survivor: str | None = None
+    ) -> None:
+        """Set a record's status; a merged record names the ``survivor`` it was merged into."""
+        if survivor is not None:
+            self.db.execute(
+                "UPDATE records SET status=?, survivor=?, reason=? WHERE seq=?",
+                (status.value, survivor, reason, seq),
+            )
+        else:
+            self.db.execute(
+                "UPDATE records SET status=?, reason=? WHERE seq=?", (status.value, reason, seq)
+            )
+
+    def skip_pending(self, reason: str, keep: Iterable[int] | None = None) -> None:
+        """Every record still to be written is skipped; with ``keep``, all but those (an empty
+        ``keep`` skips none: a sample that chose nothing leaves everything as it was)."""
+        if keep is None:
+            self.db.execute(
+                "UPDATE records SET status=?, reason=? WHERE status IS NULL",
+                (Status.SKIPPED.value, reason),
+            )
+            return
+        kept = tuple(keep)
+        marks = ",".join("?" * len(kept)) or "NULL"
+        self.db.execute(
+            f"UPDATE records SET status=?, reason=? WHERE status IS NULL "  # noqa: S608
+            f"AND seq NOT IN ({marks})",
+            (Status.SKIPPED.value, reason, *kept),
+        )
+
+    # ---- reading records -------------------------------------------------------------------
+
+    def record(self, seq: int) -> Row | None:
+        r = self.db.execute(
+            f"SELECT {_RECORD_COLUMNS} FROM records WHERE seq=?",  # noqa: S608
+            (seq,),
+        ).fetchone()
+        return _row(r) if r else None
+
+    def find(self, obj: str, rid: str) -> Row | None:
+        r = self.db.execute(
+            f"SELECT {_RECORD_COLUMNS} FROM records WHERE object=? AND id=?",  # noqa: S608
+            (obj, rid),
+        ).fetchone()
+        return _row(r) if r else None
+
+    def status(self, seq: int) -> Status:
+        (status,) = self.db.execute("SELECT status FROM records WHERE seq=?", (seq,)).fetchone()
+        return Status(status)
+
+    def pending(self, obj: str, needs: str | None = None) -> list[Row]:
+        """The records of ``obj`` still to be written, in arrival order (with ``needs``: only
+        those holding a value for that property)."""
+        sql = f"SELECT {_RECORD_COLUMNS} FROM records WHERE object=? AND status IS NULL"  # noqa: S608
+        params: tuple = (obj,)
+        if needs:
+            sql += " AND json_extract(data, ?) IS NOT NULL"
+            params += (f'$."{needs}"',)
+        return [_row(r) for r in self.db.execute(sql + " ORDER BY seq", params)]
+
+    def all_of(self, obj: str) -> Iterator[Row]:
+        """Every record of ``obj`` whatever its fate, in arrival order."""
+        for r in self.db.execute(
+            f"SELECT {_RECORD_COLUMNS} FROM records WHERE object=? ORDER BY seq",  # noqa: S608
+            (obj,),
+        ):
+            yield _row(r)
+
+    def count_pending(self, obj: str, needs: str | None = None) -> int:
+        sql = "SELECT COUNT(*) FROM records WHERE object=? AND status IS NULL"
+        params: tuple = (obj,)
+        if needs:
+            sql += " AND json_extract(data, ?) IS NOT NULL"
+            params += (f'$."{needs}"',)
+        return int(self.db.execute(sql, params).fetchone()[0])
+
+    def count_uploads(self) -> int:
+        """Pending attachments whose file is in the export (each is one upload request)."""
+        return int(
+            self.db.execute(
+                "SELECT COUNT(*) FROM records WHERE object='attachment' AND status IS NULL "
+                "AND json_extract(data, '$._file.exists')"
+            ).fetchone()[0]
+        )
+
+    def first_pending(self, obj: str, limit: int) -> list[int]:
+        return [
+            r[0]
+            for r in self.db.execute(
+                "SELECT seq FROM records WHERE object=? AND status IS NULL ORDER BY seq LIMIT ?",
+                (obj, limit),
+            )
+        ]
+
+    def parents(self, seqs: set[int]) -> set[int]:
+        """The pending records these records point at."""
+        marks = ",".join("?" * len(seqs))
+        return {
+            r[0]
+            for r in self.db.execute(
+                f"SELECT t.seq FROM refs r JOIN records t ON t.object = r.target_object AND "  # noqa: S608
+                f"t.id = r.target_id AND t.status IS NULL WHERE r.seq IN ({marks})",
+                tuple(seqs),
+            )
+        }
+
+    def set_data(self, seq: int, record: dict[str, Any]) -> None:
+        self.db.execute("UPDATE records SET data=? WHERE seq=?", (json.dumps(record), seq))
+
+    def written(self, objects: list[str]) -> list[tuple[str, str]]:
+        """(object, id) of every record of ``objects`` that was to be written."""
+        marks = ",".join("?" * len(objects))
+        return self.db.execute(
+            f"SELECT object, id FROM records WHERE status IS NULL "  # noqa: S608
+            f"AND object IN ({marks})",
+            objects,
+        ).fetchall()
+
+    def written_uniques(self, objects: list[str]) -> list[tuple[str, str, str, str]]:
+        """(object, field, key, id) of the unique values of those records."""
+        marks = ",".join("?" * len(objects))
+        return self.db.execute(
+            f"SELECT u.object, u.field, u.ukey, r.id FROM uniques u JOIN records r ON "  # noqa: S608
+            f"r.seq = u.seq AND r.status IS NULL WHERE u.object IN ({marks})",
+            objects,
+        ).fetchall()
+
+    # ---- relations ---------------------------------------------------------------------------
+
+    def retarget(self, seq: int, prop: str, target_id: str) -> None:
+        """The relation ``prop`` of record ``seq`` now points at ``target_id``."""
+        self.db.execute(
+            "UPDATE refs SET target_id=? WHERE seq=? AND prop=?", (target_id, seq, prop)
+        )
+
+    def drop_relation(self, seq: int, prop: str) -> None:
+        self.db.execute("DELETE FROM refs WHERE seq=? AND prop=?", (seq, prop))
+        self.db.execute("DELETE FROM owners WHERE seq=? AND prop=?", (seq, prop))
+
+    def move_relation(self, from_seq: int, to_seq: int, prop: str) -> None:
+        """The record ``to_seq`` inherits ``prop``'s relation from ``from_seq`` (a merge)."""
+        for table in ("refs", "owners"):
+            self.db.execute(
+                f"UPDATE {table} SET seq=?, id=(SELECT id FROM records WHERE seq=?) "  # noqa: S608
+                f"WHERE seq=? AND prop=?",
+                (to_seq, to_seq, from_seq, prop),
+            )
+
+    def references_to_merged(self) -> list[tuple[int, str, str]]:
+        """(seq, prop, survivor id) of every relation pointing at a merged record."""
+        self.db.execute(
+            "CREATE TEMP TABLE merged_map AS SELECT object, id, survivor FROM records "
+            "WHERE status='merged' AND survivor != id"
+        )
+        self.db.execute("CREATE INDEX temp.merged_map_key ON merged_map(object, id)")
+        rows = self.db.execute(
+            "SELECT r.seq, r.prop, m.survivor FROM refs r JOIN merged_map m ON "
+            "m.object = r.target_object AND m.id = r.target_id"
+        ).fetchall()
+        self.db.execute("DROP TABLE temp.merged_map")
+        return rows
+
+    def dangling(self) -> list[Dangling]:
+        """Relations of pending records whose target is not pending, not written by an earlier
+        run (the registry) and not found in the workspace (``external``)."""
+        return [
+            Dangling(*r)
+            for r in self.db.execute(
+                "SELECT r.seq, r.object, r.prop, r.target_object, r.target_id, "
+                "(SELECT t.reason FROM records t WHERE t.object = r.target_object AND "
+                "t.id = r.target_id AND t.status = 'rejected' LIMIT 1), src.data FROM refs r "
+                "JOIN records src ON src.seq = r.seq AND src.status IS NULL "
+                "LEFT JOIN records ok ON ok.object = r.target_object AND ok.id = r.target_id "
+                "AND ok.status IS NULL "
+                "LEFT JOIN reg.known k ON k.object = r.target_object AND k.id = r.target_id "
+                "LEFT JOIN external x ON x.object = r.target_object AND x.id = r.target_id "
+                "WHERE ok.seq IS NULL AND k.id IS NULL AND x.id IS NULL"
+            )
+        ]
+
+    def relation_edges(self, obj: str, prop: str) -> list[tuple[int, str, str]]:
+        """(seq, id, target id) of the pending records of ``obj`` linked through ``prop``."""
+        return self.db.execute(
+            "SELECT r.seq, r.id, r.target_id FROM refs r JOIN records s ON "
+            "s.seq = r.seq AND s.status IS NULL WHERE r.object=? AND r.prop=?",
+            (obj, prop),
+        ).fetchall()
+
+    def adopt_id(self, seq: int, obj: str, old: str, new: str) -> None:
+        """Record ``seq`` is written as ``new`` (a workspace record it merges into): its id and
+        every reference to it follow, in the refs table and in the referring records' JSON."""
+        self.db.execute("UPDATE records SET id=? WHERE seq=?", (new, seq))
+        self.db.execute(
+            "UPDATE refs SET target_id=? WHERE target_object=? AND target_id=?", (new, obj, old)
+        )
+        self.db.execute("UPDATE refs SET id=? WHERE seq=?", (new, seq))
+        for ref_seq, prop in self.db.execute(
+            "SELECT seq, prop FROM refs WHERE target_object=? AND target_id=?", (obj, new)
+        ).fetchall():
+            row = self.record(ref_seq)
+            if row is None:
+                continue
+            record = row.data
+            if record.get(prop) == old:
+                record[prop] = new
+                self.set_data(ref_seq, record)
+
+    def owner_emails(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT DISTINCT email FROM owners ORDER BY email")]
+
+    # ---- duplicates ----------------------------------------------------------------------------
+
+    def same_ids(self) -> list[tuple[str, str, list[int]]]:
+        """(object, id, seqs in arrival order) of every id held by more than one record."""
+        return [
+            (obj, rid, sorted(int(s) for s in seqs.split(",")))
+            for obj, rid, seqs in self.db.execute(
+                "SELECT object, id, GROUP_CONCAT(seq) FROM records GROUP BY object, id "
+                "HAVING COUNT(*) > 1"
+            ).fetchall()
+        ]
+
+    def unique_clashes(self) -> list[UniqueClash]:
+        """Unique values shared by several pending records, or with a record the registry
+        says an earlier run wrote."""
+        return [
+            UniqueClash(obj, fname, ukey, sorted(int(s) for s in seqs.split(",")), known)
+            for obj, fname, ukey, seqs, known in self.db.execute(
+                "SELECT u.object, u.field, u.ukey, GROUP_CONCAT(u.seq), k.id FROM uniques u "
+                "JOIN records r ON r.seq = u.seq AND r.status IS NULL "
+                "LEFT JOIN reg.known_uniques k ON k.object = u.object AND k.field = u.field "
+                "AND k.ukey = u.ukey "
+                "GROUP BY u.object, u.field, u.ukey "
+                "HAVING COUNT(*) > 1 OR SUM(k.id IS NOT NULL AND k.id != r.id) > 0"
+            ).fetchall()
+        ]
+
+    def unique_values(self, obj: str, field: str) -> list[tuple[str, list[int]]]:
+        """(value as sent, seqs) of the pending records' values of one unique field."""
+        return [
+            (value, [int(s) for s in seqs.split(",")])
+            for value, seqs in self.db.execute(
+                "SELECT u.value, GROUP_CONCAT(u.seq) FROM uniques u JOIN records r ON "
+                "r.seq = u.seq AND r.status IS NULL WHERE u.object=? AND u.field=? "
+                "GROUP BY u.value",
+                (obj, field),
+            ).fetchall()
+        ]
+
+    def outside_options(self, obj: str, prop: str, allowed: set[str]) -> list[tuple[int, str]]:
+        """(seq, raw value) of pending records whose SELECT / MULTI_SELECT value is not one of
+        ``allowed``. Only those rows leave SQLite: reading every row's value would make the
+        check's memory grow with the migration's size."""
+        path = f'$."{prop}"'
+        options = json.dumps(sorted(allowed))
+        return self.db.execute(
+            "SELECT seq, json_extract(data, ?) FROM records WHERE object=? AND "
+            "status IS NULL AND CASE json_type(data, ?) "
+            "WHEN 'array' THEN EXISTS (SELECT 1 FROM json_each(data, ?) e WHERE "
+            "e.value NOT IN (SELECT value FROM json_each(?))) "
+            "WHEN 'null' THEN 0 "
+            "ELSE json_extract(data, ?) NOT IN (SELECT value FROM json_each(?)) END",
+            (path, obj, path, path, options, path, options),
+        ).fetchall()
+
+    # ---- records found in the workspace ---------------------------------------------------------
+
+    def add_external(self, obj: str, rid: str, data: dict[str, Any], deleted: bool = False) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO external(object, id, deleted, data) VALUES (?,?,?,?)",
+            (obj, rid, int(deleted), json.dumps(data)),
+        )
+
+    def external(self, obj: str, ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The workspace's copy of these records, as read by the pre-flight."""
+        marks = ",".join("?" * len(ids))
+        return {
+            rid: json.loads(data) if data else {}
+            for rid, data in self.db.execute(
+                f"SELECT id, data FROM external WHERE object=? AND id IN ({marks})",  # noqa: S608
+                (obj, *ids),
+            ).fetchall()
+        }
+
+    # ---- side streams and problems -----------------------------------------------------------
+
     def side(self, stream: str) -> Iterator[dict]:
         for (data,) in self.db.execute(
             "SELECT data FROM side WHERE stream=? ORDER BY seq", (stream,)
         ):
             yield json.loads(data)
 
-    def query(self, sql: str, params: tuple = ()) -> list[tuple]:
-        return self.db.execute(sql, params).fetchall()
+    def problems(self) -> Iterator[Problem]:
+        """The target's own rejects and repairs, in the order they were found."""
+        for kind, obj, rid, stream, skey, loc, fld, value, reason in self.db.execute(
+            "SELECT kind, object, id, stream, skey, location, field, value, reason "
+            "FROM problems ORDER BY seq"
+        ):
+            yield Problem(
+                ProblemKind(kind), obj, rid, Source(stream, skey, loc), fld, value, reason
+            )
 
-    def close(self) -> None:
-        self.db.close()
+    # ---- report queries ----
+    # What report/ reads at the end of the run, beside side(), problems(), owner_emails() and
+    # all_of(): the counts that reconcile every object and source stream.
+
+    def object_tallies(self) -> list[ObjectTally]:
+        """Per object, by name: how many records arrived and how many were merged, rejected
+        or skipped (the rest are written, or to be)."""
+        return [
+            ObjectTally(obj, received, merged or 0, rejected or 0, skipped or 0)
+            for obj, received, merged, rejected, skipped in self.db.execute(
+                "SELECT object, COUNT(*), SUM(status=?), SUM(status=?), SUM(status=?) "
+                "FROM records GROUP BY object ORDER BY object",
+                (Status.MERGED.value, Status.REJECTED.value, Status.SKIPPED.value),
+            )
+        ]
+
+    def primary_fates(self) -> list[tuple[str, str, Status, int]]:
+        """``(stream, object, status, count)`` of the records that stand for a source row."""
+        return [
+            (stream, obj, Status(status), n)
+            for stream, obj, status, n in self.db.execute(
+                "SELECT stream, object, status, COUNT(*) FROM records WHERE is_primary=1 AND "
+                "stream IS NOT NULL GROUP BY stream, object, status"
+            )
+        ]
+
+    def side_streams(self) -> list[str]:
+        """The side streams that arrived (_rejects, _summary, _owner, …), by name."""
+        return [s for (s,) in self.db.execute("SELECT DISTINCT stream FROM side ORDER BY stream")]
+
+
+@dataclass(frozen=True)
+class ObjectTally:
+    object: str
+    received: int
+    merged: int
+    rejected: int
+    skipped: int

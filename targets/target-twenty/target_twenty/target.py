@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-import sys
 import typing as t
 from urllib.parse import urlsplit
 
+from crm2twenty_common.sdk_compat import DrainsOnlyAtEndOfInput, StopsWithoutStateOnSignal
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.helpers.capabilities import CapabilitiesEnum, TargetCapabilities
 from singer_sdk.target_base import Target
 
-from target_twenty.api.mode import ApiRun, client_for, fetch_workspace
+from target_twenty.api.client import client_for, fetch_workspace
 from target_twenty.migration import Migration
 from target_twenty.sinks import SpoolSink
 from target_twenty.workspace import Workspace
 
 if t.TYPE_CHECKING:
-    from types import FrameType
+    pass
 
 
 def default_rate(api_url: str) -> int:
@@ -25,13 +26,14 @@ def default_rate(api_url: str) -> int:
     return 50 if "twenty.com" in (urlsplit(api_url).hostname or "") else 100
 
 
-class TargetTwenty(Target):
+class TargetTwenty(DrainsOnlyAtEndOfInput, StopsWithoutStateOnSignal, Target):
     """Loads a CRM migration into Twenty CRM. It holds every record until the end of input (spooled to disk), reads what the workspace has, checks references, duplicates and values, orders objects by their relations (parents first; self-references and cycles in a second pass), then writes Twenty-importable CSV batches, or loads the workspace through its API: custom objects, fields and options provisioned first, paced to the workspace's rate limit, idempotent batch upserts with deterministic ids, failing rows isolated with Twenty's message, every write audited for `target-twenty rollback`, with dry-run plans and sample runs with a field-level diff. The reconciliation report accounts for every source record: written, merged or rejected with a reason. Fed by crm2twenty-mapper, whose SCHEMA messages carry the Twenty field intent (`x-twenty`); a plain Singer stream becomes a custom object."""  # noqa: E501
 
     name = "target-twenty"
     default_sink_class = SpoolSink
-    # Records must wait for every stream (parents before children): no age-based draining.
-    _MAX_RECORD_AGE_IN_MINUTES = float("inf")
+    # Records wait for every stream (parents before children): sinks drain only at end of
+    # input (DrainsOnlyAtEndOfInput), and a signal stops the run without STATE
+    # (StopsWithoutStateOnSignal): both in crm2twenty_common.sdk_compat, with why.
 
     config_jsonschema = th.PropertiesList(
         th.Property(
@@ -200,6 +202,21 @@ class TargetTwenty(Target):
         ),
     ).to_dict()
 
+    # The SDK's built-in ``validate_records`` (the migration checks every value against its
+    # Twenty type and rejects or repairs the record; an SDK validator would abort the run),
+    # ``load_method`` (every run upserts by deterministic id) and ``batch_size_rows`` (sinks
+    # drain once, at end of input; ``batch_size`` sizes the API's batches) would be ignored:
+    # they are not offered.
+    capabilities: t.ClassVar[list[CapabilitiesEnum]] = [
+        c for c in Target.capabilities if c is not TargetCapabilities.VALIDATE_RECORDS
+    ]
+
+    @classmethod
+    def append_builtin_config(cls, config_jsonschema: dict) -> None:
+        super().append_builtin_config(config_jsonschema)
+        for name in ("load_method", "batch_size_rows", "validate_records"):
+            config_jsonschema["properties"].pop(name, None)
+
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
         config = dict(self.config)
@@ -221,25 +238,18 @@ class TargetTwenty(Target):
             config.pop("requests_per_minute", None)
         self.migration = Migration(config, workspace, self.logger, client)
         # Each sink hands its records to this run's migration.
-        self.default_sink_class = type(
-            "BoundSpoolSink", (SpoolSink,), {"migration": self.migration}
+        self.default_sink_class = t.cast(
+            "type[SpoolSink]",
+            type("BoundSpoolSink", (SpoolSink,), {"migration": self.migration}),
         )
 
     def get_sink_class(self, stream_name: str) -> type[SpoolSink]:
         return self.default_sink_class
 
     def process_endofpipe(self) -> None:
-        api = self.migration.mode == "api"
-        self.migration.finish((lambda m: ApiRun(m).run()) if api else None)
+        self.migration.finish()
         # Only now, with everything written, may the final STATE be emitted.
         super().process_endofpipe()
-
-    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
-        # The SDK drains and emits the latest STATE on SIGTERM, which would acknowledge
-        # records this target never wrote (meltano/sdk#3775). Stop without state instead:
-        # the next run re-sends them and the deterministic ids make that idempotent.
-        self.logger.warning("Received signal %d: stopping without writing state", signum)
-        sys.exit(128 + signum)
 
 
 if __name__ == "__main__":

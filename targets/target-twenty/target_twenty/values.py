@@ -15,8 +15,8 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
-_URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*://)?[^\s/?#]+\.[^\s/?#]+(?:[/?#]\S*)?$", re.I)
+from crm2twenty_common.twenty import is_email, is_url
+
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _PHONE = re.compile(r"^[0-9 ()+.\-]{3,}$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
@@ -75,7 +75,7 @@ def _number(value: Any) -> int | float:
 
 def _email(value: Any) -> str:
     text = str(value).strip().lower()
-    if not _EMAIL.match(text):
+    if not is_email(text):
         raise InvalidValue(f"{value!r} is not a valid e-mail address")
     return text
 
@@ -133,7 +133,7 @@ def normalise(kind: str, value: Any) -> Any:
     if kind == "LINKS":
         links = _composite(value, "primaryLinkUrl")
         url = links.get("primaryLinkUrl")
-        if url is not None and not _URL.match(str(url)):
+        if url is not None and not is_url(str(url)):
             raise InvalidValue(f"{url!r} is not a URL")
         return links or None
     if kind == "PHONES":
@@ -164,40 +164,10 @@ def normalise(kind: str, value: Any) -> Any:
     return plain(value)
 
 
-# Import header sub-labels, fixed English in the v2.21 front end (docs/twenty-contract.md §6.2).
-SUBFIELD_LABELS = {
-    "CURRENCY": {"amountMicros": "Amount", "currencyCode": "Currency"},
-    "EMAILS": {"primaryEmail": "Primary Email", "additionalEmails": "Additional Emails"},
-    "LINKS": {
-        "primaryLinkUrl": "Link URL",
-        "primaryLinkLabel": "Link Label",
-        "secondaryLinks": "Secondary Links",
-    },
-    "PHONES": {
-        "primaryPhoneNumber": "Primary Phone Number",
-        "primaryPhoneCountryCode": "Primary Phone Country Code",
-        "primaryPhoneCallingCode": "Primary Phone Calling Code",
-        "additionalPhones": "Additional Phones",
-    },
-    "FULL_NAME": {"firstName": "First Name", "lastName": "Last Name"},
-    "ADDRESS": {
-        "addressStreet1": "Address 1",
-        "addressStreet2": "Address 2",
-        "addressCity": "City",
-        "addressState": "State",
-        "addressCountry": "Country",
-        "addressPostcode": "Post Code",
-    },
-    "RICH_TEXT": {"markdown": "Markdown"},
-}
 # The import wants number, country code and calling code together.
 ALWAYS_TOGETHER = {
     "PHONES": ("primaryPhoneNumber", "primaryPhoneCountryCode", "primaryPhoneCallingCode")
 }
-
-
-def subfield_labels(kind: str) -> dict[str, str]:
-    return SUBFIELD_LABELS.get("RICH_TEXT" if kind.startswith("RICH_TEXT") else kind, {})
 
 
 def csv_cell(kind: str, sub: str | None, value: Any) -> str:

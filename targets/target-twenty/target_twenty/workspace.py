@@ -4,6 +4,10 @@ Read from ``GET /rest/metadata/objects`` (live, or saved to a file), or from the
 a clean v2.21.0 workspace. Nothing that metadata can tell is hard-coded elsewhere: plural names,
 join columns (``targetPersonId`` vs the older ``personId``), unique fields, SELECT options, the body
 field, and whether attachments use the ``file`` FILES field or the legacy ``fullPath``.
+
+Where a new Twenty version's difference goes: its metadata shape here (with its captured
+metadata as a test); its naming and type rules in ``crm2twenty_common.twenty``; its REST
+response and error shapes in api/client.py.
 """
 
 from __future__ import annotations
@@ -131,6 +135,13 @@ class Workspace:
     def find(self, name: str) -> Obj | None:
         return self._lookup.get(name.lower())
 
+    def require(self, name: str) -> Obj:
+        """The object named ``name`` (singular or plural, any case); it must exist."""
+        found = self.find(name)
+        if found is None:
+            raise LookupError(f"object {name} is not in the workspace ({self.source})")
+        return found
+
     def add(self, obj: Obj) -> None:
         self.objects[obj.name] = obj
         self._lookup[obj.name.lower()] = obj
@@ -204,25 +215,3 @@ def unique_key(kind: str, value: Any) -> str | None:
         return "|".join(parts) if parts[0] else None
     text = str(value).strip()
     return text or None
-
-
-class Owners:
-    """Source owner e-mails → workspace members, case-insensitively; members are never
-    created, so an owner who is not one gets the fallback member (or none) and is listed."""
-
-    def __init__(self, members: dict[str, str], fallback: str | None, by_value: bool) -> None:
-        self.members = members  # lower-cased e-mail → what to write (e-mail or member id)
-        self.fallback = fallback
-        self.by_value = by_value  # CSV: an unknown fallback e-mail is still written as is
-        self.orphans: set[str] = set()
-
-    def resolve(self, email: Any) -> Any:
-        if not email:
-            return None
-        hit = self.members.get(str(email).lower())
-        if hit:
-            return hit
-        self.orphans.add(str(email).lower())
-        if not self.fallback:
-            return None
-        return self.members.get(self.fallback.lower(), self.fallback if self.by_value else None)

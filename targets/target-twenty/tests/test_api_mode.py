@@ -44,15 +44,18 @@ def fake():
     assert server.violations == []
 
 
-@pytest.fixture
-def api(tmp_path: Path):
-    def run(server: FakeTwenty, messages: list[dict], **config: Any) -> Run:
-        output = tmp_path / "out"
+class ApiRunner:
+    """Runs target-twenty in API mode against a fake Twenty; ``config`` is the rollback's."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.output = tmp_path / "out"
+
+    def __call__(self, server: FakeTwenty, messages: list[dict], **config: Any) -> Run:
         cfg = {
             "mode": "api",
             "api_url": server.url,
             "api_key": "test-api-key",
-            "output_dir": str(output),
+            "output_dir": str(self.output),
             "requests_per_minute": 6000,
             "progress_seconds": 60,
             **config,
@@ -61,15 +64,20 @@ def api(tmp_path: Path):
         buffer = io.StringIO()
         with redirect_stdout(buffer):
             target.listen(io.StringIO("".join(json.dumps(m) + "\n" for m in messages)))
-        return Run(output, buffer.getvalue())
+        return Run(self.output, buffer.getvalue())
 
-    run.config = lambda server, **extra: {
-        "api_url": server.url,
-        "api_key": "test-api-key",
-        "output_dir": str(tmp_path / "out"),
-        **extra,
-    }
-    return run
+    def config(self, server: FakeTwenty, **extra: Any) -> dict[str, Any]:
+        return {
+            "api_url": server.url,
+            "api_key": "test-api-key",
+            "output_dir": str(self.output),
+            **extra,
+        }
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> ApiRunner:
+    return ApiRunner(tmp_path)
 
 
 def base_input() -> list[dict]:
@@ -167,6 +175,8 @@ def test_dry_run_writes_nothing_and_predicts_the_exact_requests(fake, api) -> No
     predicted = plan.report["dry_run"]["requests"]
     assert plan.report["dry_run"]["eta_minutes"] == round(predicted / 6000, 1)
     assert all(o["skipped"] for o in plan.report["objects"]) and plan.report["balanced"]
+    head = (plan.dir / "report.md").read_text(encoding="utf-8").split("\n## ")[0]
+    assert f"**Dry run: nothing was written to Twenty.** A real run would send {predicted} " in head
     before = len(writes(fake))
     api(fake, base_input(), batch_size=1)
     assert len(writes(fake)) - before == predicted
@@ -361,6 +371,8 @@ def test_a_sample_run_loads_a_few_with_their_parents_and_diffs_them(fake, api) -
     email = next(r for r in diff if r["field"] == "emails")
     assert email["twenty_value"] and email["flag"] == ""
     assert run.counts("person")["skipped"] == 8 and run.report["balanced"]
+    head = (run.dir / "report.md").read_text(encoding="utf-8").split("\n## ")[0]
+    assert "**Sample run: 4 records were loaded and read back; the other 11 wait" in head
 
 
 def test_a_delta_run_updates_in_place_and_audits_prior_values(fake, api) -> None:

@@ -20,7 +20,7 @@ from target_twenty.rollback import rollback
 from target_twenty.target import TargetTwenty
 from twenty_builders import COMPANY, OPPORTUNITY, PERSON, Run, prop, record, rid, schema
 
-URL, KEY = os.environ.get("TWENTY_API_URL"), os.environ.get("TWENTY_API_KEY")
+URL, KEY = os.environ.get("TWENTY_API_URL", ""), os.environ.get("TWENTY_API_KEY", "")
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.skipif(

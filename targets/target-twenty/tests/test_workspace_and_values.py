@@ -8,7 +8,7 @@ from importlib import resources
 
 import pytest
 from target_twenty.values import InvalidValue, csv_cell, neutralise, normalise
-from target_twenty.workspace import Workspace, unique_key
+from target_twenty.workspace import Obj, Workspace, unique_key
 
 
 def bundled_payload() -> dict:
@@ -16,27 +16,32 @@ def bundled_payload() -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def _join_column(obj: Obj, prop: str, target: str) -> str | None:
+    found = obj.relation_to(prop, target)
+    return found.join_column if found is not None else None
+
+
 def test_both_metadata_response_shapes_give_the_same_workspace() -> None:
     nested = bundled_payload()
     flat = {"data": nested["data"]["objects"]}
     a, b = Workspace.from_payload(nested, "a"), Workspace.from_payload(flat, "b")
     assert sorted(a.objects) == sorted(b.objects)
-    assert a.find("people").name == "person" and a.find("Companies").name == "company"
+    assert a.require("people").name == "person" and a.require("Companies").name == "company"
     with pytest.raises(ValueError, match="no list of objects"):
         Workspace.from_payload({"data": {"objects": "nope"}}, "broken")
 
 
 def test_v2_21_facts_read_from_metadata_not_hard_coded() -> None:
     ws = Workspace.bundled()
-    company, person = ws.find("company"), ws.find("person")
+    company, person = ws.require("company"), ws.require("person")
     assert "employees" not in company.fields and "city" not in person.fields
     assert [f.name for f in person.unique_fields()] == ["emails"]
     assert [f.name for f in company.unique_fields()] == ["domainName"]
-    note_target = ws.find("noteTarget")
-    assert note_target.relation_to("targetPersonId", "person").join_column == "targetPersonId"
+    note_target = ws.require("noteTarget")
+    assert _join_column(note_target, "targetPersonId", "person") == "targetPersonId"
     assert note_target.has_morph_relations and not company.has_morph_relations
-    assert ws.find("attachment").fields["file"].type == "FILES"
-    assert ws.find("opportunity").fields["stage"].option_values == {
+    assert ws.require("attachment").fields["file"].type == "FILES"
+    assert ws.require("opportunity").fields["stage"].option_values == {
         "NEW",
         "SCREENING",
         "MEETING",
@@ -54,9 +59,9 @@ def test_an_older_workspace_with_person_id_join_columns_is_resolved() -> None:
                     bare = f["name"][6].lower() + f["name"][7:]
                     f["name"], f["type"] = bare, "RELATION"
                     f["settings"] = {**f["settings"], "joinColumnName": f"{bare}Id"}
-    old = Workspace.from_payload(payload, "old").find("noteTarget")
-    assert old.relation_to("targetPersonId", "person").join_column == "personId"
-    assert old.relation_to("targetCompanyId", "company").join_column == "companyId"
+    old = Workspace.from_payload(payload, "old").require("noteTarget")
+    assert _join_column(old, "targetPersonId", "person") == "personId"
+    assert _join_column(old, "targetCompanyId", "company") == "companyId"
     assert not old.has_morph_relations
 
 

@@ -8,6 +8,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from jsonschema import Draft202012Validator
+from target_twenty.report import SCHEMA_PATH
+
 NS = uuid.UUID("12345678-1234-5678-1234-567812345678")
 S = {"type": ["string", "null"]}
 
@@ -107,6 +110,9 @@ OPPORTUNITY = schema(
 )
 
 
+REPORT_SCHEMA = Draft202012Validator(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
+
+
 class Run:
     """A finished target run: its report, files and stdout."""
 
@@ -114,6 +120,7 @@ class Run:
         self.output = output
         self.dir = output / (output / "LATEST").read_text().strip()
         self.report = json.loads((self.dir / "report.json").read_text())
+        REPORT_SCHEMA.validate(self.report)  # every run's report.json keeps to the schema
         self.stdout = stdout
 
     def csv(self, pattern: str) -> list[dict[str, str]]:

@@ -20,6 +20,8 @@ from typing import Any
 import requests
 from crm2twenty_common.pacer import Pacer, backoff, retry_after
 
+from target_twenty.workspace import Workspace
+
 RETRYABLE = {429, 500, 502, 503, 504}
 
 
@@ -170,7 +172,9 @@ class TwentyClient:
 
     # ---- records ------------------------------------------------------------------------
 
-    def list(self, plural: str, filter_: str | None = None, page_size: int = 200) -> Iterator[dict]:
+    def records(
+        self, plural: str, filter_: str | None = None, page_size: int = 200
+    ) -> Iterator[dict]:
         params: dict[str, Any] = {"limit": page_size}
         if filter_:
             params["filter"] = filter_
@@ -240,3 +244,20 @@ class TwentyClient:
         if isinstance(body, dict) and body.get("errors"):
             raise TwentyError(200, [e.get("message", "") for e in body["errors"]], "POST", endpoint)
         return unwrap(body)
+
+
+def client_for(config: dict[str, Any], logger: Any) -> TwentyClient:
+    """The client the settings describe (``requests_per_minute`` already defaulted)."""
+    return TwentyClient(
+        config["api_url"],
+        config["api_key"],
+        requests_per_minute=int(config["requests_per_minute"]),
+        timeout=float(config.get("request_timeout", 60)),
+        max_retries=int(config.get("max_retries", 8)),
+        logger=logger,
+    )
+
+
+def fetch_workspace(client: TwentyClient) -> Workspace:
+    """The live workspace's metadata."""
+    return Workspace.from_payload(client.metadata_objects(), f"{client.base} (live metadata)")

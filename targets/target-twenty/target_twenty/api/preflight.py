@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from target_twenty.api.client import TwentyClient, unwrap
+from target_twenty.outcome import Decision, ObjectRef, PreflightSummary, WorkspaceMatch
 from target_twenty.plan import ObjectPlan
-from target_twenty.spool import Spool
+from target_twenty.spool import Spool, Status
 from target_twenty.workspace import UNIQUE_SUBFIELDS, Workspace
 
 CHUNK = 60  # values per query: keeps the URL short and the answer within one page
@@ -35,11 +36,25 @@ def _quote(value: str) -> str:
     return json.dumps(value)
 
 
+@dataclass(frozen=True)
+class Restore:
+    """A trashed workspace record to restore before the load, so that links to it land."""
+
+    object: str
+    plural: str
+    id: str
+
+
 @dataclass
 class Preflight:
-    matched: list[dict[str, Any]] = field(default_factory=list)  # for the report
-    restore: list[tuple[str, str, str]] = field(default_factory=list)  # (object, plural, id)
-    requests: int = 0
+    matched: list[WorkspaceMatch] = field(default_factory=list)  # for the report
+    restore: list[Restore] = field(default_factory=list)
+
+    def summary(self) -> PreflightSummary:
+        return PreflightSummary(
+            matched=list(self.matched),
+            restored=[ObjectRef(r.object, r.id) for r in self.restore],
+        )
 
 
 def _any_records(client: TwentyClient, plural: str) -> bool:
@@ -52,7 +67,7 @@ def find_existing(client: TwentyClient, plural: str, path: str, values: list[str
     for i in range(0, len(values), CHUNK):
         chunk = values[i : i + CHUNK]
         flt = f"and({path}[in]:[{','.join(_quote(v) for v in chunk)}],{TRASH_TOO})"
-        found.extend(client.list(plural, flt))
+        found.extend(client.records(plural, flt))
     return found
 
 
@@ -61,12 +76,10 @@ def run_preflight(
     spool: Spool,
     plans: dict[str, ObjectPlan],
     workspace: Workspace,
-    policy: str,
-    reject: Any,
+    policy: Decision,
 ) -> Preflight:
-    """``reject(seq, reason)`` rejects a record in the spool."""
+    """The records already holding our unique values, and what ``policy`` made of each."""
     out = Preflight()
-    db = spool.db
     for plan in plans.values():
         obj = workspace.find(plan.name)
         if obj is None:
@@ -77,33 +90,26 @@ def run_preflight(
         if not uniques or not _any_records(client, obj.plural):
             continue
         for ufield in uniques:
-            rows = db.execute(
-                "SELECT u.value, GROUP_CONCAT(u.seq) FROM uniques u JOIN records r ON "
-                "r.seq = u.seq AND r.status IS NULL WHERE u.object=? AND u.field=? "
-                "GROUP BY u.value",
-                (plan.name, ufield.name),
-            ).fetchall()
+            rows = spool.unique_values(plan.name, ufield.name)
             if not rows:
                 continue
             sub = UNIQUE_SUBFIELDS.get(ufield.type, (None,))[0]
             path = f"{ufield.name}.{sub}" if sub else ufield.name
             by_value: dict[str, list[int]] = defaultdict(list)
             for value, seqs in rows:
-                by_value[value.lower() if ufield.type == "EMAILS" else value].extend(
-                    int(s) for s in seqs.split(",")
-                )
+                by_value[value.lower() if ufield.type == "EMAILS" else value].extend(seqs)
             existing = find_existing(client, obj.plural, path, sorted(by_value))
             for found in existing:
-                value = found.get(ufield.name)
-                value = value.get(sub) if sub and isinstance(value, dict) else value
-                key = (value or "").lower() if ufield.type == "EMAILS" else (value or "")
+                held = found.get(ufield.name)
+                held = held.get(sub) if sub and isinstance(held, dict) else held
+                key = (held or "").lower() if ufield.type == "EMAILS" else (held or "")
                 for seq in by_value.get(key, []):
-                    _decide(db, out, plan, obj.plural, seq, found, ufield.name, key, policy, reject)
+                    _decide(spool, out, plan, obj.plural, seq, found, ufield.name, key, policy)
     return out
 
 
 def _decide(
-    db: Any,
+    spool: Spool,
     out: Preflight,
     plan: ObjectPlan,
     plural: str,
@@ -111,71 +117,43 @@ def _decide(
     found: dict,
     fname: str,
     value: str,
-    policy: str,
-    reject: Any,
+    policy: Decision,
 ) -> None:
-    row = db.execute("SELECT id, status, stream, skey FROM records WHERE seq=?", (seq,)).fetchone()
-    if row is None or row[1] is not None:
+    row = spool.record(seq)
+    if row is None or row.status is not Status.PENDING:
         return
-    our_id, existing_id = row[0], found["id"]
+    our_id, existing_id = row.id, found["id"]
     deleted = bool(found.get("deletedAt"))
-    db.execute(
-        "INSERT OR REPLACE INTO external(object, id, deleted, data) VALUES (?,?,?,?)",
-        (plan.name, existing_id, int(deleted), json.dumps(found)),
-    )
+    spool.add_external(plan.name, existing_id, found, deleted)
     if our_id == existing_id:
         return  # our own record from an earlier run: an update
-    source = f"{row[2]} {row[3]}" if row[2] else our_id
-    entry = {
-        "object": plan.name,
-        "source": source,
-        "our_id": our_id,
-        "existing_id": existing_id,
-        "field": fname,
-        "value": value,
-        "in_trash": deleted,
-        "decision": policy,
-    }
-    out.matched.append(entry)
-    if policy == "reject":
-        reject(
+    source = f"{row.source.stream} {row.source.key}" if row.source.stream else our_id
+    out.matched.append(
+        WorkspaceMatch(plan.name, source, our_id, existing_id, fname, value, deleted, policy)
+    )
+    if policy is Decision.REJECT:
+        spool.reject(
             seq,
             f"{fname} {value!r} already belongs to {plan.name} {existing_id} in the "
             f"workspace{' (in the trash)' if deleted else ''}",
         )
         return
-    if policy == "link":
-        db.execute(
-            "UPDATE records SET status='merged', survivor=?, reason=? WHERE seq=?",
-            (existing_id, f"same {fname} as {plan.name} {existing_id} in the workspace", seq),
+    if policy is Decision.LINK:
+        spool.mark(
+            seq,
+            Status.MERGED,
+            reason=f"same {fname} as {plan.name} {existing_id} in the workspace",
+            survivor=existing_id,
         )
         if deleted:
-            out.restore.append((plan.name, plural, existing_id))
+            out.restore.append(Restore(plan.name, plural, existing_id))
         return
     # merge: write our record as the existing one; the upsert restores it if trashed
-    db.execute("UPDATE records SET id=? WHERE seq=?", (existing_id, seq))
-    db.execute(
-        "UPDATE refs SET target_id=? WHERE target_object=? AND target_id=?",
-        (existing_id, plan.name, our_id),
-    )
-    db.execute("UPDATE refs SET id=? WHERE seq=?", (existing_id, seq))
-    _rewrite_references(db, plan.name, our_id, existing_id)
-
-
-def _rewrite_references(db: Any, obj: str, old: str, new: str) -> None:
-    """Records pointing at ``old`` now point at ``new`` (their JSON and the refs table)."""
-    for seq, prop in db.execute(
-        "SELECT seq, prop FROM refs WHERE target_object=? AND target_id=?", (obj, new)
-    ).fetchall():
-        (data,) = db.execute("SELECT data FROM records WHERE seq=?", (seq,)).fetchone()
-        record = json.loads(data)
-        if record.get(prop) == old:
-            record[prop] = new
-            db.execute("UPDATE records SET data=? WHERE seq=?", (json.dumps(record), seq))
+    spool.adopt_id(seq, plan.name, our_id, existing_id)
 
 
 def lookup_ids(client: TwentyClient, spool: Spool, workspace: Workspace) -> Any:
-    """A ``Checks.lookup``: finds referenced ids in the workspace, once each."""
+    """A ``checks.Lookup``: finds referenced ids in the workspace, once each."""
     asked: set[tuple[str, str]] = set()
 
     def lookup(wanted: set[tuple[str, str]]) -> bool:
@@ -191,12 +169,8 @@ def lookup_ids(client: TwentyClient, spool: Spool, workspace: Workspace) -> Any:
                 continue
             for i in range(0, len(ids), CHUNK):
                 flt = f"id[in]:[{','.join(_quote(x) for x in ids[i : i + CHUNK])}]"
-                for row in client.list(found_obj.plural, flt):
-                    spool.db.execute(
-                        "INSERT OR REPLACE INTO external(object, id, deleted, data) "
-                        "VALUES (?,?,0,?)",
-                        (obj, row["id"], json.dumps(row)),
-                    )
+                for row in client.records(found_obj.plural, flt):
+                    spool.add_external(obj, row["id"], row)
                     added = True
         return added
 

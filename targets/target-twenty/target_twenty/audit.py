@@ -85,6 +85,20 @@ class Audit:
             )
         ]
 
+    def confirmed(self, run: str) -> set[tuple[str, str]]:
+        """(object, id) of every record the run created or updated, as Twenty confirmed."""
+        return {
+            (obj, rid)
+            for obj, _p, rid, action, _prior in self.writes(run)
+            if action in ("created", "updated")
+        }
+
+    def written_ids(self, run: str, obj: str) -> set[str]:
+        return {
+            r[0]
+            for r in self.db.execute("SELECT id FROM writes WHERE run=? AND object=?", (run, obj))
+        }
+
     def metadata(self, run: str) -> list[tuple[str, str, str | None, str | None, Any]]:
         return [
             (kind, mid, obj, name, json.loads(prior) if prior else None)

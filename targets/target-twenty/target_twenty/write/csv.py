@@ -1,4 +1,4 @@
-"""CSV mode: Twenty-importable spreadsheet files, and the leftovers only the API can load.
+"""CSV mode's writer: Twenty-importable spreadsheet files, and the leftovers only the API can load.
 
 Files follow the v2.21 spreadsheet import (docs/twenty-contract.md §6): columns are matched by field
 label, composite columns are ``<Field label> / <Sub-field label>``, relations are ``<label> / Id``
@@ -16,9 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from crm2twenty_common.twenty import subfield_labels
+
+from target_twenty.outcome import CsvFile, CsvOutputs, WriteOutcome
 from target_twenty.plan import KEYWORD, FieldPlan, ObjectPlan
 from target_twenty.spool import Spool
-from target_twenty.values import ALWAYS_TOGETHER, csv_cell, neutralise, subfield_labels
+from target_twenty.values import ALWAYS_TOGETHER, csv_cell, neutralise
+from target_twenty.write import WriteJob
 
 
 @dataclass
@@ -32,7 +36,7 @@ class Column:
 
 @dataclass
 class CsvResult:
-    files: list[dict[str, Any]]
+    files: list[CsvFile]
     written: dict[str, int]
     leftovers: dict[str, int]
     leftovers_file: str | None
@@ -66,21 +70,35 @@ def columns_for(
 
 
 class CsvWriter:
-    def __init__(
-        self, spool: Spool, run_dir: Path, max_rows: int, owners: Callable[[Any], Any] | None
-    ) -> None:
+    """The ``Writer`` for CSV mode."""
+
+    def __init__(self, spool: Spool, run_dir: Path, max_rows: int) -> None:
         self.spool = spool
         self.dir = run_dir / "csv"
         self.dir.mkdir(parents=True, exist_ok=True)
         self.max_rows = max_rows
-        self.owners = owners
+        self.owners: Callable[[Any], Any] | None = None
         self.leftovers_path = run_dir / "api-leftovers.singer"
         self.neutralised = 0
 
-    def write(
+    def write(self, job: WriteJob) -> WriteOutcome:
+        # Without a member list, owner links cannot be in the spreadsheet: they go to leftovers.
+        self.owners = job.owners.resolve if job.owners.members else None
+        result = self._write(job.order.objects, job.plans, job.schemas)
+        outcome = job.outcome(result.written)
+        outcome.outputs = CsvOutputs(
+            csv=result.files,
+            leftovers=result.leftovers,
+            leftovers_file=result.leftovers_file,
+            neutralised=result.neutralised,
+            label_clashes=result.label_clashes,
+        )
+        return outcome
+
+    def _write(
         self, order: list[str], plans: dict[str, ObjectPlan], schemas: dict[str, dict]
     ) -> CsvResult:
-        files: list[dict[str, Any]] = []
+        files: list[CsvFile] = []
         written: dict[str, int] = {}
         leftovers: dict[str, int] = {}
         index = 0
@@ -131,19 +149,14 @@ class CsvWriter:
         )
 
     def _rows(self, plan: ObjectPlan, needs: str | None) -> Iterator[dict]:
-        sql = "SELECT data, id FROM records WHERE object=? AND status IS NULL"
-        if needs:
-            sql += " AND json_extract(data, ?) IS NOT NULL"
-        sql += " ORDER BY seq"
-        params = (plan.name, f'$."{needs}"') if needs else (plan.name,)
-        for data, rid in self.spool.db.execute(sql, params):
-            record = json.loads(data)
-            record["id"] = rid
+        for row in self.spool.pending(plan.name, needs):
+            record = row.data
+            record["id"] = row.id
             yield record
 
     def _files(
         self,
-        files: list,
+        files: list[CsvFile],
         index: int,
         plan: ObjectPlan,
         cols: list[Column],
@@ -163,16 +176,9 @@ class CsvWriter:
                 handle = path.open("w", encoding="utf-8", newline="")
                 writer = csv.writer(handle)
                 writer.writerow(headers)
-                files.append(
-                    {
-                        "file": str(path),
-                        "object": plan.name,
-                        "rows": 0,
-                        "second_pass": needs is not None,
-                    }
-                )
+                files.append(CsvFile(str(path), plan.name, 0, needs is not None))
             writer.writerow([self._cell(c, record) for c in cols])
-            files[-1]["rows"] += 1
+            files[-1].rows += 1
             count += 1
         if handle:
             handle.close()
@@ -238,4 +244,9 @@ class CsvWriter:
 
 def _duplicates(items: list[str]) -> list[str]:
     seen: set[str] = set()
-    return [h for h in items if h.lower() in seen or seen.add(h.lower())]
+    repeated = []
+    for item in items:
+        if item.lower() in seen:
+            repeated.append(item)
+        seen.add(item.lower())
+    return repeated

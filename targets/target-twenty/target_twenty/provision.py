@@ -1,4 +1,5 @@
-"""Creating what the records need before they are written: objects, fields, relations, options.
+"""The provision stage (API mode): create what the records need before they are written —
+custom objects, fields, relations, SELECT options.
 
 Idempotent by construction: the plan is the difference between the SCHEMA intent and the live
 metadata, so a second run finds nothing to create. Option lists are PATCHed whole, with every
@@ -11,8 +12,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from target_twenty.api.audit import Audit
-from target_twenty.api.client import TwentyClient, TwentyError
+from target_twenty.api.client import TwentyClient, TwentyError, fetch_workspace
+from target_twenty.audit import Audit
 from target_twenty.plan import FieldPlan, ObjectPlan, Provisioning
 from target_twenty.workspace import Workspace
 
@@ -50,13 +51,12 @@ def _field_body(obj_id: str, fp: FieldPlan) -> dict[str, Any]:
 def provision(
     client: TwentyClient,
     prov: Provisioning,
-    fetch: Any,
     audit: Audit,
     run: str,
     logger: logging.Logger,
 ) -> Workspace:
     """Create everything in ``prov``; return the workspace as it is afterwards."""
-    workspace: Workspace = fetch()
+    workspace = fetch_workspace(client)
     for plan in prov.objects:
         if workspace.find(plan.name):
             continue
@@ -73,7 +73,7 @@ def provision(
         audit.record_metadata(run, "object", created["id"], plan.name, plan.name)
         logger.info("created custom object %s", plan.name)
     if prov.objects:
-        workspace = fetch()
+        workspace = fetch_workspace(client)
     # plain fields first, then relations (their targets may be objects created just now)
     fields = sorted(prov.fields, key=lambda pf: pf[1].kind == "RELATION")
     for plan, fp in fields:
@@ -83,18 +83,21 @@ def provision(
         if fp.name in obj.fields or (fp.kind == "RELATION" and obj.by_join_column(fp.column or "")):
             continue
         if fp.kind == "RELATION":
-            created = _relation(client, workspace, obj.id, plan, fp)
+            created = _relation(client, workspace, obj.id or "", plan, fp)
         else:
             created = _call(
-                client.create_field, _field_body(obj.id, fp), f"field {plan.name}.{fp.name}"
+                client.create_field, _field_body(obj.id or "", fp), f"field {plan.name}.{fp.name}"
             )
         audit.record_metadata(run, "field", created["id"], plan.name, fp.name)
         logger.info("created field %s.%s (%s)", plan.name, fp.name, fp.kind)
     for plan, fp, options in prov.options:
-        field = workspace.find(plan.name).fields[fp.name]
+        found = workspace.find(plan.name)
+        if found is None:
+            raise ProvisioningError(f"object {plan.name} is missing after provisioning")
+        field = found.fields[fp.name]
         existing = [dict(o) for o in field.options]
         position = max((o.get("position", 0) for o in existing), default=-1)
-        added = []
+        added: list[dict[str, Any]] = []
         for o in options:
             if any(e["value"] == o["value"] for e in existing + added):
                 continue
@@ -110,13 +113,13 @@ def provision(
         if not added:
             continue
         _call(
-            lambda body, fid=field.id: client.patch_field(fid, body),
+            lambda body, fid=field.id or "": client.patch_field(fid, body),
             {"options": existing + added},
             f"options of {plan.name}.{fp.name}",
         )
-        audit.record_metadata(run, "options", field.id, plan.name, fp.name, prior=existing)
+        audit.record_metadata(run, "options", field.id or "", plan.name, fp.name, prior=existing)
         logger.info("added options %s to %s.%s", [a["value"] for a in added], plan.name, fp.name)
-    return fetch()
+    return fetch_workspace(client)
 
 
 def _relation(
@@ -129,7 +132,7 @@ def _relation(
             "neither in the workspace nor in this migration"
         )
     inverse = fp.intent.get("inverseLabel") or plan.label_plural
-    body = {
+    body: dict[str, Any] = {
         "objectMetadataId": obj_id,
         "type": "RELATION",
         "name": fp.name,

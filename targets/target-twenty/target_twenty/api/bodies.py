@@ -1,0 +1,98 @@
+"""API mode: one spooled record → the JSON body Twenty's batch upsert takes.
+
+Properties become Twenty's field names (relations their join column); owner e-mails become
+workspace member ids; ``createdBy`` says the record came from an import; an attachment's file is
+uploaded first and its body points at the upload. A relation to a record Twenty refused
+earlier in this load is dangling: left empty (a repair), or the record is rejected when the
+relation is required.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from target_twenty.api.client import TwentyClient
+from target_twenty.owners import Owners
+from target_twenty.plan import FieldPlan, ObjectPlan
+from target_twenty.spool import Spool
+from target_twenty.workspace import Obj
+
+
+class Bodies:
+    def __init__(
+        self,
+        client: TwentyClient,
+        spool: Spool,
+        owners: Owners,
+        known: Callable[[str, list[str]], set[str]],
+        failed_ids: dict[str, set[str]],
+        lock: threading.RLock,
+        migration_name: str,
+    ) -> None:
+        self.client, self.spool, self.owners, self.known = client, spool, owners, known
+        self.failed_ids = failed_ids  # object -> ids Twenty refused in this load (shared)
+        self.lock = lock
+        self.created_by = {"source": "IMPORT", "name": migration_name}
+        self.uploads = 0
+
+    def body(
+        self, plan: ObjectPlan, obj: Obj, seq: int, rid: str, record: dict
+    ) -> tuple[dict, str | None]:
+        body: dict[str, Any] = {"id": rid}
+        for prop, value in record.items():
+            if prop.startswith("_"):
+                continue
+            fp = plan.fields.get(prop)
+            if fp is None or fp.deferred:
+                continue
+            if fp.kind == "RELATION" and fp.match == "userEmail":
+                member = self._member(value)
+                if member:
+                    body[fp.column or fp.name] = member
+                continue
+            if fp.kind == "RELATION" and value in self.failed_ids.get(fp.target or "", ()):
+                problem = self.dangling(seq, fp, value)
+                if problem:
+                    return body, problem
+                continue
+            body[fp.column or fp.name] = value
+        if "createdBy" in obj.fields:
+            body["createdBy"] = dict(self.created_by)
+        if obj.name == "attachment":
+            problem = self._attach_file(obj, rid, record, body)
+            if problem:
+                return body, problem
+        return body, None
+
+    def dangling(self, seq: int, fp: FieldPlan, target_id: str) -> str | None:
+        reason = f"{fp.prop} points at {fp.target} {target_id}, which Twenty refused"
+        if fp.intent.get("required"):
+            return reason
+        with self.lock:
+            self.spool.repair(seq, fp.prop, target_id, reason + "; left empty")
+        return None
+
+    def _member(self, email: Any) -> str | None:
+        with self.lock:
+            return self.owners.resolve(email)
+
+    def _attach_file(self, obj: Obj, rid: str, record: dict, body: dict) -> str | None:
+        info = record.get("_file") or {}
+        if self.known(obj.name, [rid]):
+            return None  # uploaded by an earlier run; a file can be attached once only
+        if not info.get("exists") or not info.get("path"):
+            return f"file missing in the export: {info.get('relativePath') or info.get('path')}"
+        path, name = Path(info["path"]), record.get("name") or Path(info["path"]).name
+        if "file" in obj.fields and obj.fields["file"].type == "FILES":
+            uploaded = self.client.upload_file(obj.fields["file"].id or "", path, name)
+            body["file"] = [{"fileId": uploaded["id"], "label": name}]
+        elif "fullPath" in obj.fields:
+            body["fullPath"] = self.client.upload_legacy(path, name)
+        else:
+            return "this workspace's attachments have neither a file nor a fullPath field"
+        with self.lock:
+            self.uploads += 1
+        return None

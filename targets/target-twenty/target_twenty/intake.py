@@ -1,0 +1,167 @@
+"""The spool stage: each SCHEMA becomes a plan, each RECORD a checked row in the spool.
+
+A value Twenty's field type refuses is found here, as the record arrives: it is repaired (left
+empty) or, with ``on_invalid_value: reject``, the record is rejected (spool.py writes both).
+Relations by id, owner e-mails and unique values are extracted on arrival so that the checks
+at end of input are SQL over indexed tables. Side streams (``_rejects``, ``_summary``, …) are
+kept as they come, for the report.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+import uuid
+from typing import Any
+
+from crm2twenty_common.twenty import INTENT_KEYWORD, PROVENANCE_PROPERTY
+
+from target_twenty.checks import OnProblem
+from target_twenty.plan import ObjectPlan, build_plan, is_internal
+from target_twenty.spool import Source, Spool
+from target_twenty.values import InvalidValue, normalise, plain
+from target_twenty.workspace import UNIQUE_SUBFIELDS, Workspace, unique_key
+
+PROVENANCE = PROVENANCE_PROPERTY
+_PLAIN_NS = uuid.UUID("0b4f3c52-7d2e-5a9b-8f16-3c1d2e4f5a6b")
+
+
+class Intake:
+    """Plans by object and by stream, and the records spooled against them."""
+
+    def __init__(
+        self,
+        spool: Spool,
+        workspace: Workspace,
+        on_invalid_value: OnProblem,
+        logger: logging.Logger,
+    ) -> None:
+        self.spool = spool
+        self.workspace = workspace
+        self.on_invalid_value = on_invalid_value
+        self.logger = logger
+        self.plans: dict[str, ObjectPlan] = {}
+        self.stream_plans: dict[str, ObjectPlan] = {}
+        self.schemas: dict[str, dict] = {}
+        self.stream_schemas: dict[str, tuple[dict, list[str]]] = {}
+        self._warned: set[tuple[str, str]] = set()
+        self.started = time.time()
+        self.received = 0
+
+    def on_schema(self, stream: str, schema: dict, key_properties: list[str]) -> None:
+        if is_internal(stream):
+            return
+        name = (schema.get(INTENT_KEYWORD) or {}).get("object")
+        previous = self.stream_plans.get(stream) or (self.plans.get(name) if name else None)
+        plan = build_plan(stream, schema, key_properties, self.workspace, previous)
+        self.stream_plans[stream] = plan
+        self.plans[plan.name] = plan
+        self.schemas[plan.name] = schema
+        self.stream_schemas[stream] = (schema, list(key_properties))
+
+    def replan(self, workspace: Workspace) -> None:
+        """Rebuild every plan against a workspace that gained fields (after provisioning)."""
+        self.workspace = workspace
+        self.plans = {}
+        for stream, (schema, keys) in self.stream_schemas.items():
+            name = (schema.get(INTENT_KEYWORD) or {}).get("object")
+            previous = self.plans.get(name) if name else None
+            plan = build_plan(stream, schema, keys, workspace, previous)
+            self.stream_plans[stream] = plan
+            self.plans[plan.name] = plan
+
+    def on_record(self, stream: str, record: dict) -> None:
+        if is_internal(stream):
+            self.spool.add_side(stream, plain(record))
+            return
+        plan = self.stream_plans[stream]
+        spool = self.spool
+        seq = spool.next_seq()
+        prov = record.get(PROVENANCE) or {"stream": stream, "primary": True}
+        rid = _record_id(plan, record)
+        data: dict[str, Any] = {}
+        refs: list[tuple[str, str, str]] = []
+        owners: list[tuple[str, str]] = []
+        uniques: list[tuple[str, str, str]] = []
+        rejected: str | None = None
+        repairs: list[tuple[str, Any, str]] = []
+        for prop, value in record.items():
+            if value is None or prop == "id":
+                continue
+            fp = plan.fields.get(prop)
+            if fp is None:
+                if prop in plan.internal:
+                    data[prop] = plain(value)
+                elif (stream, prop) not in self._warned:
+                    self._warned.add((stream, prop))
+                    self.logger.warning(
+                        "%s: property %r is not in the stream's schema; ignored", stream, prop
+                    )
+                continue
+            kind = "TEXT" if fp.kind == "RELATION" and fp.match == "userEmail" else fp.kind
+            try:
+                value = normalise(kind, value)
+            except InvalidValue as exc:
+                reason = f"{fp.name}: {exc}"
+                if self.on_invalid_value is OnProblem.REJECT:
+                    rejected = rejected or reason
+                else:
+                    repairs.append((prop, plain(value), reason + "; left empty"))
+                continue
+            if value is None:
+                continue
+            data[prop] = value
+            if fp.kind == "RELATION":
+                if fp.match == "userEmail":
+                    owners.append((prop, value.lower()))
+                else:
+                    refs.append((prop, fp.target or "", value))
+            elif (fp.existing is not None and fp.existing.unique) or fp.intent.get("unique"):
+                ukey = unique_key(fp.kind, value)
+                if ukey:
+                    uniques.append((fp.name, ukey, _sent_unique(fp.kind, value)))
+        data[PROVENANCE] = plain(prov)
+        spool.add_record(
+            seq, plan.name, rid, Source.of(prov), json.dumps(data), refs, owners, uniques
+        )
+        for prop, value, reason in repairs:
+            spool.repair(seq, prop, value, reason)
+        if rejected:
+            spool.reject(seq, rejected)
+        self.received += 1
+        if self.received % 100_000 == 0:
+            rate = self.received / max(time.time() - self.started, 1e-6)
+            self.logger.info("received %d records (%.0f/s)", self.received, rate)
+
+
+def _record_id(plan: ObjectPlan, record: dict) -> str:
+    rid = record.get("id")
+    try:
+        return str(uuid.UUID(str(rid)))
+    except ValueError:
+        pass
+    if plan.plain:
+        # A plain Singer stream: a stable id from its key, so re-runs upsert.
+        keys = plan.key_properties or []
+        key = (
+            ":".join(str(record.get(k)) for k in keys)
+            if keys and rid is None
+            else str(rid)
+            if rid is not None
+            else hashlib.sha1(json.dumps(plain(record), sort_keys=True).encode()).hexdigest()
+        )
+        return str(uuid.uuid5(_PLAIN_NS, f"{plan.stream}:{key}"))
+    raise ValueError(
+        f"{plan.stream}: record id {rid!r} is not a UUID (location "
+        f"{(record.get(PROVENANCE) or {}).get('location') or 'unknown'})"
+    )
+
+
+def _sent_unique(kind: str, value: Any) -> str:
+    """The unique value as Twenty stores it (its upsert matches it exactly)."""
+    sub = UNIQUE_SUBFIELDS.get(kind)
+    if sub and isinstance(value, dict):
+        return str(value.get(sub[0]) or "")
+    return str(value)

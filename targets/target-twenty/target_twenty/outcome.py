@@ -1,0 +1,206 @@
+"""What a writer hands back: the typed result of the write stage, read by the report.
+
+Both writers (CSV files in ``write/csv``, Twenty's API in ``write/api``) end the run's write stage
+with one ``WriteOutcome``: the load order they used, what the checks decided (merges, record
+cycles), how many records of each object they wrote, what the workspace must gain, the owner
+matching, and what only one mode has (CSV files; API counts, pre-flight, dry-run plan, sample
+diff). ``report.builder`` turns it, with the spool's counts, into the ``RunReport``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from target_twenty.order import LoadOrder
+
+# ---- what the checks decided ------------------------------------------------------------
+
+
+@dataclass
+class Merge:
+    """A record folded into a duplicate (a row of merges.csv)."""
+
+    object: str
+    merged_id: str
+    merged_source: str
+    survivor_id: str
+    survivor_source: str
+    reason: str
+
+
+@dataclass
+class RecordCycle:
+    """Records that are their own ancestor through a self-relation; one link was dropped."""
+
+    object: str
+    field: str
+    records: list[str]
+    dropped_from: str
+
+
+# ---- what the workspace must gain -------------------------------------------------------
+
+
+@dataclass
+class NewObject:
+    nameSingular: str  # Twenty's metadata names, as the report has always said
+    namePlural: str
+    labelSingular: str
+    labelPlural: str
+
+
+@dataclass
+class NewField:
+    object: str
+    name: str
+    type: str
+    label: str
+    relationTarget: str | None = None  # only for RELATION fields
+    options: list[dict[str, Any]] | None = None  # SELECT / MULTI_SELECT: as the schema gives them
+    unique: bool | None = None  # only when the field must be unique
+
+
+@dataclass
+class NewOptions:
+    """SELECT options an existing field lacks."""
+
+    object: str
+    field: str
+    add: list[dict[str, Any]]  # as the stream's schema gives them (value, label, …)
+
+
+@dataclass
+class ProvisioningNeeds:
+    objects: list[NewObject] = field(default_factory=list)
+    fields: list[NewField] = field(default_factory=list)
+    options: list[NewOptions] = field(default_factory=list)
+
+    def any(self) -> bool:
+        return bool(self.objects or self.fields or self.options)
+
+
+# ---- CSV mode ----------------------------------------------------------------------------
+
+
+@dataclass
+class CsvFile:
+    file: str
+    object: str
+    rows: int
+    second_pass: bool
+
+
+@dataclass
+class CsvOutputs:
+    csv: list[CsvFile]
+    leftovers: dict[str, int]  # what only API mode can load: object (or "<object> owners") → n
+    leftovers_file: str | None
+    neutralised: int  # cells prefixed with ' so spreadsheets do not run them as formulas
+    label_clashes: list[str]
+
+
+# ---- API mode ----------------------------------------------------------------------------
+
+
+class Decision(str, Enum):
+    """What ``on_duplicate`` decided for a record already in the workspace."""
+
+    LINK = "link"
+    MERGE = "merge"
+    REJECT = "reject"
+
+
+@dataclass
+class WorkspaceMatch:
+    """A record of ours whose unique value already belongs to a workspace record."""
+
+    object: str
+    source: str
+    our_id: str
+    existing_id: str
+    field: str
+    value: str
+    in_trash: bool
+    decision: Decision
+
+
+@dataclass
+class ObjectRef:
+    object: str
+    id: str
+
+
+@dataclass
+class PreflightSummary:
+    matched: list[WorkspaceMatch]
+    restored: list[ObjectRef]  # trashed workspace records restored so that links can land
+
+
+@dataclass
+class PlannedObject:
+    object: str
+    records: int
+    requests: int
+    uploads: int
+
+
+@dataclass
+class DryRunPlan:
+    """What a real run would send, and how long it would take at the configured pace."""
+
+    objects: list[PlannedObject]
+    metadata_requests: int
+    restores: int
+    requests: int
+    reads_so_far: int
+    requests_per_minute: int
+    batch_size: int
+    eta_minutes: float
+
+
+@dataclass
+class ApiStats:
+    created: dict[str, int]
+    updated: dict[str, int]
+    restored: list[ObjectRef]
+    uploads: int
+    requests: int
+    retries: int
+    rate_limited: int
+    batch_size: int
+    audit: str
+    rollback: str  # the command that undoes this run
+
+
+@dataclass
+class SampleDiff:
+    """A sample run read back: rows are (object, id, source_stream, source_key, field,
+    source_value, sent_value, twenty_value, flag), as in sample-diff.csv."""
+
+    file: str
+    records: int
+    fields: int
+    mismatches: int
+    mismatched: list[list[str | None]]  # a record without provenance has no source stream/key
+    examples: list[list[str | None]]
+
+
+# ---- the write stage's result ------------------------------------------------------------
+
+
+@dataclass
+class WriteOutcome:
+    order: LoadOrder
+    cycles: list[RecordCycle]
+    merges: list[Merge]
+    written: dict[str, int]  # object → records written (API: confirmed by Twenty)
+    provisioning: ProvisioningNeeds
+    members: dict[str, str]  # workspace members by lower-cased e-mail
+    orphans: set[str]  # owner e-mails that matched no member
+    outputs: CsvOutputs | None = None  # CSV mode
+    api: ApiStats | None = None  # API mode, unless a dry run
+    dry_run: DryRunPlan | None = None
+    sample: SampleDiff | None = None
+    preflight: PreflightSummary | None = None  # API mode

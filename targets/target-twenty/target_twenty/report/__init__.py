@@ -1,0 +1,42 @@
+"""The report stage, last in the run: what became of every record, as report.json and report.md.
+
+``build_report(ReportContext, Spool, WriteOutcome) -> RunReport`` (builder) writes the files beside
+the report (rejects, repairs, merges, attachments manifest, workflows) and counts every object
+and source stream (counts); ``write_report(RunReport, run_dir)`` writes report.json (its JSON
+Schema: report.schema.json here) and report.md (render, from templates/report.md.j2).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from target_twenty.report.builder import ReportContext, build_report
+from target_twenty.report.model import Mode, RunReport
+from target_twenty.report.render import markdown
+
+SCHEMA_PATH = Path(__file__).with_name("report.schema.json")
+
+__all__ = [
+    "SCHEMA_PATH",
+    "Mode",
+    "ReportContext",
+    "ReportFiles",
+    "RunReport",
+    "build_report",
+    "markdown",
+    "write_report",
+]
+
+
+@dataclass
+class ReportFiles:
+    json: Path
+    markdown: Path
+
+
+def write_report(report: RunReport, run_dir: Path) -> ReportFiles:
+    out = ReportFiles(run_dir / "report.json", run_dir / "report.md")
+    out.json.write_text(report.to_json(), encoding="utf-8")
+    out.markdown.write_text(markdown(report), encoding="utf-8")
+    return out

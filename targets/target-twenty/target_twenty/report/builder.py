@@ -1,0 +1,128 @@
+"""The report stage: from the write stage's ``WriteOutcome`` and the spool, the ``RunReport``.
+
+It writes the files the report points at (rejects, repairs, merges, attachments manifest,
+workflows), counts every object and source stream (``report.counts``), explains the owner
+matching and sums up the reject reasons.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from target_twenty.outcome import WriteOutcome
+from target_twenty.plan import ObjectPlan
+from target_twenty.report import files
+from target_twenty.report.counts import object_counts, source_counts
+from target_twenty.report.model import (
+    Mode,
+    OwnersReport,
+    RejectsSummary,
+    RepairsSummary,
+    RunOutputs,
+    RunReport,
+)
+from target_twenty.spool import ProblemKind, Spool
+
+
+@dataclass
+class ReportContext:
+    """What the report says about the run itself."""
+
+    run_id: str
+    mode: Mode
+    migration: str  # the migration's name
+    workspace: str  # where the workspace metadata came from
+    started: float  # epoch seconds
+    run_dir: Path
+    fallback_owner_email: str | None
+    plans: dict[str, ObjectPlan]
+
+
+def build_report(run: ReportContext, spool: Spool, outcome: WriteOutcome) -> RunReport:
+    rejects_path, repairs_path, n_rejects, n_repairs = files.write_rejects_and_repairs(
+        spool, run.run_dir
+    )
+    merges_path = files.write_merges(outcome.merges, run.run_dir)
+    manifest = files.write_manifest(spool, run.plans.get("attachment"), run.mode, run.run_dir)
+    workflows = list(spool.side("_workflow"))
+    files.write_workflows(workflows, run.run_dir)
+    report = RunReport(
+        run_id=run.run_id,
+        mode=run.mode,
+        migration=run.migration,
+        workspace=run.workspace,
+        started_at=_instant(run.started),
+        finished_at=_instant(time.time()),
+        order=outcome.order.objects,
+        deferred=outcome.order.deferred,
+        object_cycles=outcome.order.cycles,
+        record_cycles=outcome.cycles,
+        objects=object_counts(spool, outcome.written),
+        sources=source_counts(spool, set(outcome.written)),
+        provisioning=outcome.provisioning,
+        owners=_owners(spool, outcome, run.fallback_owner_email),
+        merges=outcome.merges,
+        rejects=RejectsSummary(
+            count=n_rejects, file=str(rejects_path), top_reasons=_top_reasons(spool)
+        ),
+        repairs=RepairsSummary(count=n_repairs, file=str(repairs_path)),
+        attachments=manifest,
+        workflows=workflows,
+        outputs=RunOutputs(
+            dir=str(run.run_dir), merges_file=str(merges_path), csv_mode=outcome.outputs
+        ),
+        notices=[n["notice"] for n in spool.side("_notices") if n.get("notice")],
+        api=outcome.api,
+        dry_run=outcome.dry_run,
+        sample=outcome.sample,
+        preflight=outcome.preflight,
+    )
+    report.balanced = all(r.balanced for r in report.objects) and all(
+        r.balanced for r in report.sources
+    )
+    return report
+
+
+def _instant(epoch: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+def _owners(spool: Spool, outcome: WriteOutcome, fallback: str | None) -> OwnersReport:
+    used = spool.owner_emails()
+    source_users = list(spool.side("_owner"))
+    if outcome.members:
+        note = (
+            f"{len(used)} owner e-mails; {len(used) - len(outcome.orphans)} matched workspace "
+            f"members by e-mail (case-insensitive); unmatched ones were given "
+            f"{fallback or 'no owner'}."
+        )
+    else:
+        note = (
+            f"{len(used)} distinct owner e-mails ({len(source_users)} source users). No "
+            "workspace member list was given, so owner links are not in the CSV files: "
+            "they are in the API leftovers, matched to members by e-mail when loaded "
+            "(or set `workspace_members` and re-run)."
+        )
+    return OwnersReport(
+        used=used, source_users=source_users, orphans=sorted(outcome.orphans), note=note
+    )
+
+
+def _top_reasons(spool: Spool) -> list[tuple[str, int]]:
+    """The ten commonest reject reasons (upstream's, then the target's), values blanked."""
+    counts: dict[str, int] = {}
+    reasons = [rec.get("reason") or "" for rec in spool.side("_rejects")]
+    reasons += [p.reason for p in spool.problems() if p.kind is ProblemKind.REJECT]
+    for reason in reasons:
+        key = _generic(reason)
+        counts[key] = counts.get(key, 0) + 1
+    return sorted(counts.items(), key=lambda kv: -kv[1])[:10]
+
+
+def _generic(reason: str) -> str:
+    """Group reject reasons for the summary: quoted values and ids are replaced by ``…``."""
+    text = re.sub(r"'[^']*'|\"[^\"]*\"", "…", reason)
+    return re.sub(r"\b[0-9a-f]{8}-[0-9a-f-]{27}\b|\(.*?\)", "…", text)

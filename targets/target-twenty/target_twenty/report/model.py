@@ -1,0 +1,163 @@
+"""The run's result as typed values: ``RunReport`` and its parts, and their JSON form.
+
+``report.builder`` fills a ``RunReport`` at the end of the run; ``to_json`` gives report.json
+(its JSON Schema is ``report.schema.json`` beside this module); ``report.render`` turns it into
+report.md. Field order is the order of the keys in report.json.
+
+Serialising: a field whose default is ``None`` is left out of the JSON while it is ``None``
+(mode-specific parts such as ``api`` or ``dry_run``, the optional ``skipped`` counts); a
+required field that is ``None`` is written as ``null``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from target_twenty.outcome import (
+    ApiStats,
+    CsvOutputs,
+    DryRunPlan,
+    Merge,
+    PreflightSummary,
+    ProvisioningNeeds,
+    RecordCycle,
+    SampleDiff,
+)
+
+
+class Mode(str, Enum):
+    CSV = "csv"
+    API = "api"
+
+
+@dataclass
+class ObjectCount:
+    """Per Twenty object: received = written + merged + rejected (+ skipped)."""
+
+    object: str
+    received: int
+    written: int
+    merged: int
+    rejected: int
+    skipped: int | None = None  # a sample or dry run leaves these for the full run
+    balanced: bool = False
+
+
+@dataclass
+class SourceCount:
+    """Per source stream: read = written + merged + rejected + ignored (+ skipped)."""
+
+    stream: str
+    read: int
+    rejected_by_tap: int
+    rejected_by_mapper: int
+    ignored: int
+    ignored_because: str | None
+    written: int
+    merged: int
+    rejected_by_target: int
+    skipped: int | None = None
+    lost_in_transit: int | None = None  # the mapper's count and the target's disagree
+    rejected: int = 0  # by tap + mapper + target
+    balanced: bool = False
+
+
+@dataclass
+class OwnersReport:
+    used: list[str]  # distinct owner e-mails the records point at
+    source_users: list[dict[str, Any]]  # the source's users (the _owner side stream)
+    orphans: list[str]  # e-mails that matched no workspace member
+    note: str
+
+
+@dataclass
+class RejectsSummary:
+    count: int
+    file: str
+    top_reasons: list[tuple[str, int]]  # reason with values blanked out, how many
+
+
+@dataclass
+class RepairsSummary:
+    count: int
+    file: str
+
+
+@dataclass
+class AttachmentsSummary:
+    file: str
+    total: int
+    missing: int
+
+
+@dataclass
+class RunOutputs:
+    dir: str
+    merges_file: str
+    # CSV mode's files: its keys sit beside dir and merges_file in report.json
+    csv_mode: CsvOutputs | None = field(default=None, metadata={"inline": True})
+
+
+@dataclass
+class RunReport:
+    run_id: str
+    mode: Mode
+    migration: str
+    workspace: str  # where the workspace metadata came from
+    started_at: str
+    finished_at: str
+    order: list[str]  # load order of the Twenty objects
+    deferred: list[tuple[str, str]]  # (object, property) written in a second pass
+    object_cycles: list[list[str]]
+    record_cycles: list[RecordCycle]
+    objects: list[ObjectCount]
+    sources: list[SourceCount]
+    provisioning: ProvisioningNeeds
+    owners: OwnersReport
+    merges: list[Merge]
+    rejects: RejectsSummary
+    repairs: RepairsSummary
+    attachments: AttachmentsSummary | None  # None: the run had no attachments
+    workflows: list[dict[str, Any]]  # source automations, as the mapper passed them on
+    outputs: RunOutputs
+    notices: list[str]  # from the source (the _notices side stream)
+    api: ApiStats | None = None  # API mode, unless a dry run
+    dry_run: DryRunPlan | None = None
+    sample: SampleDiff | None = None
+    preflight: PreflightSummary | None = None  # API mode
+    balanced: bool = False  # every count of objects and sources adds up
+
+    def to_data(self) -> dict[str, Any]:
+        """The report as JSON-ready data, keys in report.json's order."""
+        data = _data(self)
+        assert isinstance(data, dict)
+        return data
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_data(), indent=2, default=str)
+
+
+def _data(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(value):
+            item = getattr(value, f.name)
+            if f.metadata.get("inline"):
+                if item is not None:
+                    out.update(_data(item))
+            elif item is not None or f.default is not None:
+                out[f.name] = _data(item)
+        return out
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, list | tuple):
+        return [_data(v) for v in value]
+    if isinstance(value, set):
+        return sorted(_data(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _data(v) for k, v in value.items()}
+    return value
