@@ -145,3 +145,25 @@ def option_value(text: str) -> str:
     if not slug[0].isalpha():
         slug = "OPT_" + slug
     return slug[:MAX_NAME_LENGTH]
+
+
+def singular(name: str) -> str:
+    """A stream's object name from its plural (``companies`` → ``company``)."""
+    if name.endswith("ies"):
+        return name[:-3] + "y"
+    if name.lower().endswith("people"):
+        return name[:-6] + name[-6] + "erson"
+    if name.endswith(("ses", "xes", "ches", "shes")):
+        return name[:-2]
+    return name[:-1] if name.endswith("s") and not name.endswith("ss") else name
+
+
+def plural(name: str) -> str:
+    """An object's plural name (``person`` → ``people``)."""
+    if name.lower().endswith("person"):
+        return name[:-6] + name[-6] + "eople"
+    if name.endswith("y") and name[-2:-1] not in "aeiou":
+        return name[:-1] + "ies"
+    if name.endswith(("s", "x", "ch", "sh")):
+        return name + "es"
+    return name + "s"
