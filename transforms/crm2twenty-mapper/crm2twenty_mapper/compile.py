@@ -1,37 +1,44 @@
 """The rules compiler: one source stream's rules → a :class:`StreamPlan`, built once.
 
 When a stream's SCHEMA arrives (its column types are known then), each output of its rules becomes
-an :class:`OutputPlan` whose fields are plain closures ``put(record, acc, values)``: read the
-source column(s), run the transforms, apply the field's default, coerce to the Twenty type, turn
-references into ids and pick-list values into options, and write the value at its place. The
-runtime (runtime.py) only calls them. Compiling also declares every field in the output object's
+an :class:`OutputPlan` whose fields are plain closures ``put(record, acc, values)`` (fields.py):
+read the source column(s), run the transforms, apply the field's default, coerce to the Twenty
+type, turn references into ids and pick-list values into options, and write the value at its
+place. Here each field's Twenty type, transforms and SCHEMA intent are decided; the runtime
+(runtime.py) only calls the closures. Compiling also declares every field in the output object's
 SCHEMA (intent.py), so the SCHEMA is complete before the first record.
 
 A new transform goes in transforms.py (its REGISTRY); a new kind of field source or rule keyword
-goes here, in :func:`_reader` or :func:`_field`.
+goes here (:func:`_field`) and in fields.py, which turns a field into its closure.
 """
 
 from __future__ import annotations
 
 import fnmatch
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from crm2twenty_mapper import infer, transforms
 from crm2twenty_mapper.catalog import Catalog
-from crm2twenty_mapper.ids import KeyTemplate, key_text
-from crm2twenty_mapper.intent import (
-    PRIMARY_SUBFIELD,
-    SUBFIELD_TYPE,
-    ObjectSchema,
-    twenty_type_for_json,
+from crm2twenty_mapper.fields import (
+    Acc,
+    Condition,
+    FieldPlan,
+    FieldSpec,
+    Rejected,
+    columns_of,
+    compile_put,
+    internal_put,
+    is_empty,
+    source_id_put,
+    transform_name,
 )
+from crm2twenty_mapper.ids import KeyTemplate
+from crm2twenty_mapper.intent import SUBFIELD_TYPE, ObjectSchema, twenty_type_for_json
 from crm2twenty_mapper.names import label_case, option_value, plural
 from crm2twenty_mapper.rules import RulesError
 from crm2twenty_mapper.side_streams import Repair
-from crm2twenty_mapper.transforms import InvalidValue
 
 # Coercions that make any value valid for its Twenty type; idempotent, applied last.
 _COERCE_BY_SUBFIELD = {
@@ -45,43 +52,6 @@ _COERCE_BY_KIND = {
     "NUMBER": "number",
     "BOOLEAN": "boolean",
 }
-_EMPTY = (None, "", [], {})
-# Transforms whose result depends on the rules' state as records pass (lookup tables fill up):
-# a field using one is never memoised by value.
-_STATEFUL = frozenset({"lookup"})
-# Values repeat (countries, owners, stages, dates of a bulk import): a field's transforms run
-# once per distinct value. Bounded so that a column of unique values costs a dict, not memory.
-_MEMO_LIMIT = 20_000
-
-
-class Rejected(Exception):
-    """A record a rule rejects, with the reason that goes to the rejects file."""
-
-
-class Acc:
-    """What building one record collects besides its values: repairs, and the source key of
-    each reference (so a dangling one can be named in the target's report)."""
-
-    __slots__ = ("refs", "repairs")
-
-    def __init__(self) -> None:
-        self.repairs: list[Repair] = []
-        self.refs: dict[str, str] = {}
-
-
-Condition = Callable[[dict], bool]
-Put = Callable[[dict, Acc, dict], None]
-
-
-@dataclass(frozen=True, slots=True)
-class FieldPlan:
-    """One compiled output field: ``put`` writes its value (if any) into the record's values."""
-
-    path: str
-    top: str
-    put: Put
-    # the source columns it reads, for the sample run's source values (none: not shown)
-    columns: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -136,20 +106,6 @@ class StreamPlan:
     outputs: list[OutputPlan]
     # lookup tables this stream fills: (table, key template, value column)
     lookups: list[tuple[str, KeyTemplate, str]] = field(default_factory=list)
-
-
-def is_empty(value: Any) -> bool:
-    """None, ``""``, ``[]``, ``{}``, or a dict of empty values."""
-    if value is None:
-        return True
-    kind = type(value)
-    if kind is str or kind is list:
-        return not value
-    if kind is dict:
-        return all(is_empty(v) for v in value.values())
-    if isinstance(value, dict):
-        return all(is_empty(v) for v in value.values())
-    return value in _EMPTY
 
 
 def condition(spec: Any, tables: dict) -> Condition:
@@ -226,13 +182,12 @@ def _output(
     used: set[str] = set(output.key.columns) | set(consumed)
     for path, fspec in (spec.get("fields") or {}).items():
         fspec = {"from": fspec} if isinstance(fspec, str) else dict(fspec)
-        used |= _columns_of(fspec)
+        used |= columns_of(fspec)
         output.fields.append(_field(catalog, output, internal, schema, path, fspec, props))
     sid = rules.source_id_field
     if sid and primary and not internal and spec.get("source_id", True):
-        render = output.key.render
         output.fields.append(
-            FieldPlan(sid["name"], sid["name"], _put(sid["name"], None, lambda r, _acc: render(r)))
+            FieldPlan(sid["name"], sid["name"], source_id_put(sid["name"], output.key))
         )
         schema.add_field(
             sid["name"],
@@ -284,9 +239,9 @@ def _field(
     if internal or top.startswith("_"):
         # Never written to Twenty: owners, workflows, file locations. Values pass as given.
         schema.add_internal(top, {} if internal else {"type": ["object", "null"]})
-        chain = _chain(catalog, spec, list(spec.get("transforms") or []), place)
-        read = _reader(spec)
-        return FieldPlan(path, top, _put(top, sub, lambda r, _acc: chain(read(r)), when))
+        chain = list(spec.get("transforms") or [])
+        internal_spec = FieldSpec(place, output.obj, path, top, sub, None, spec, chain, when=when)
+        return FieldPlan(path, top, internal_put(catalog, internal_spec))
     if sub and sub not in SUBFIELD_TYPE:
         raise RulesError(f"{place}: {sub!r} is not a sub-field of any Twenty composite type")
     kind = _kind(spec, sub, props)
@@ -317,245 +272,23 @@ def _field(
     coerce = _COERCE_BY_SUBFIELD.get(sub or "") or (
         None if sub or kind == "RELATION" else _COERCE_BY_KIND.get(kind)
     )
-    if coerce and (not chain_spec or _name(chain_spec[-1]) != coerce):
+    if coerce and (not chain_spec or transform_name(chain_spec[-1]) != coerce):
         chain_spec.append(coerce)
     schema.add_field(top, SUBFIELD_TYPE[sub] if sub else kind, intent)
-    chain = _chain(catalog, spec, chain_spec, place)
-    get = _finish(
-        catalog,
-        _reader(spec),
-        chain,
-        spec,
+    field_spec = FieldSpec(
+        place,
         output.obj,
         path,
+        top,
+        sub,
         kind if not sub else None,
+        spec,
+        chain_spec,
         select,
         ref_stream,
+        when,
     )
-    return FieldPlan(path, top, _put(top, sub, get, when), tuple(sorted(_columns_of(spec))))
-
-
-def _put(
-    top: str,
-    sub: str | None,
-    get: Callable[[dict, Acc], Any],
-    when: Condition | None = None,
-) -> Put:
-    """Where a field's value goes: a sub-field of a composite, merged into one, or a column;
-    ``None`` writes nothing."""
-    if sub is not None:
-
-        def put(r: dict, acc: Acc, values: dict) -> None:
-            value = get(r, acc)
-            if value is not None:
-                values.setdefault(top, {})[sub] = value
-    else:
-
-        def put(r: dict, acc: Acc, values: dict) -> None:
-            value = get(r, acc)
-            if value is None:
-                return
-            if isinstance(value, dict):
-                current = values.get(top)
-                if isinstance(current, dict):
-                    current.update(value)
-                    return
-            values[top] = value
-
-    if when is None:
-        return put
-
-    def put_when(r: dict, acc: Acc, values: dict) -> None:
-        if when(r):
-            put(r, acc, values)
-
-    return put_when
-
-
-def _reader(spec: dict) -> Callable[[dict], Any]:
-    """How a field reads its source row: one column, the first non-empty of several, all of
-    several (a list), an owner's e-mail column, a constant, or a reference's key template."""
-    if "from" in spec:
-        col = spec["from"]
-        return lambda r: r.get(col)
-    if "from_any" in spec:
-        cols = spec["from_any"]
-
-        def read_any(r: dict) -> Any:
-            for c in cols:
-                v = r.get(c)
-                if not is_empty(v):
-                    return v
-            return None
-
-        return read_any
-    if "from_all" in spec:
-        cols = spec["from_all"]
-        return lambda r: [r.get(c) for c in cols]
-    if "owner" in spec:
-        col = spec["owner"]
-        return lambda r: r.get(col)
-    if "const" in spec:
-        const = spec["const"]
-        return lambda r: const
-    return KeyTemplate(spec["key"]).render  # a ref with a key template
-
-
-def _chain(catalog: Catalog, spec: dict, chain: list, place: str) -> Callable[[Any], Any]:
-    """The field's transforms, then its default (itself transformed) when the result is empty."""
-    fns = []
-    for item in chain:
-        tname = _name(item)
-        args = item[tname] if isinstance(item, dict) else None
-        try:
-            fns.append(transforms.build(tname, catalog.ctx, args))
-        except TypeError as exc:
-            raise RulesError(f"{place}: bad arguments for transform {tname}: {exc}") from exc
-    default = spec.get("default")
-    if not fns:
-        if default is None:
-            return _identity
-        return lambda value: default if is_empty(value) else value
-
-    def apply(value: Any) -> Any:
-        for fn in fns:
-            if is_empty(value):
-                break
-            value = fn(value)
-        if default is not None and is_empty(value):
-            value = default
-            for fn in fns:
-                value = fn(value)
-        return value
-
-    if any(_name(item) in _STATEFUL for item in chain):
-        return apply
-    return _memo(apply)
-
-
-def _identity(value: Any) -> Any:
-    return value
-
-
-def _memo(apply: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """``apply`` run once per distinct source text (or list of texts, from ``from_all``).
-
-    Only text is remembered: ``1``, ``True`` and ``Decimal("1.0")`` are equal keys in a dict but
-    not the same value to a transform. A dict result is copied, since a composite's sub-fields
-    are filled in place. An InvalidValue is not remembered: its message carries the value.
-    """
-    memo: dict[Any, Any] = {}
-
-    def cached(value: Any) -> Any:
-        kind = type(value)
-        if kind is str:
-            key: Any = value
-        elif kind is list and all(v is None or type(v) is str for v in value):
-            key = tuple(value)
-        else:
-            return apply(value)
-        found = memo.get(key, memo)
-        if found is memo:
-            found = apply(value)
-            if len(memo) >= _MEMO_LIMIT:
-                memo.clear()
-            memo[key] = found
-        return dict(found) if type(found) is dict else found
-
-    return cached
-
-
-def _finish(
-    catalog: Catalog,
-    read: Callable[[dict], Any],
-    chain: Callable[[Any], Any],
-    spec: dict,
-    obj: str,
-    path: str,
-    kind: str | None,
-    select: Callable[[Any, Acc], Any] | None,
-    ref_stream: str | None,
-) -> Callable[[dict, Acc], Any]:
-    """The field's getter: read, transform, then reference ids, options, composites, required
-    and on_invalid; one closure specialised for what this field is."""
-    required = spec.get("required", False)
-    reject_invalid = spec.get("on_invalid") == "reject"
-    ref_obj = spec.get("ref")
-    source_cols = sorted(_columns_of(spec))
-
-    def invalid(r: dict, acc: Acc, exc: InvalidValue) -> None:
-        if reject_invalid:
-            raise Rejected(f"{path}: {exc}") from exc
-        raw = [r.get(c) for c in source_cols]
-        acc.repairs.append(
-            Repair(
-                path,
-                json.dumps(raw[0] if len(raw) == 1 else raw, default=str),
-                f"{exc}; left empty",
-            )
-        )
-
-    def empty() -> None:
-        if required:
-            cols = ", ".join(source_cols) or path
-            raise Rejected(f"{obj}.{path} is required but {cols} is empty")
-
-    if ref_obj is not None:
-        by_key = "key" in spec and "from" not in spec
-        ref_key = (
-            catalog.stream_keys.get(ref_stream) if ref_stream else catalog.key_of_object(ref_obj)
-        )
-        as_key = (
-            (lambda v: v) if by_key else (ref_key.for_value if ref_key is not None else key_text)
-        )
-        record_id = catalog.ids.record_id
-
-        def get_ref(r: dict, acc: Acc) -> Any:
-            try:
-                value = chain(read(r))
-            except InvalidValue as exc:
-                return invalid(r, acc, exc)
-            if is_empty(value):
-                return empty()
-            key = as_key(value)
-            if key is None:
-                return None
-            acc.refs[path] = key
-            return record_id(ref_obj, key)
-
-        return get_ref
-
-    shape = _shape(kind)
-
-    def get(r: dict, acc: Acc) -> Any:
-        try:
-            value = chain(read(r))
-        except InvalidValue as exc:
-            return invalid(r, acc, exc)
-        if is_empty(value):
-            return empty()
-        if select is not None:
-            if isinstance(value, list):
-                return [v for v in (select(x, acc) for x in value) if v] or None
-            return select(value, acc)
-        return value if shape is None else shape(value)
-
-    return get
-
-
-def _shape(kind: str | None) -> Callable[[Any], Any] | None:
-    """What a plain value becomes in a field of ``kind`` (a scalar into a composite's primary
-    sub-field, a full name split, a text made text); None: it stays as it is."""
-    primary_sub = PRIMARY_SUBFIELD.get(kind or "")
-    if primary_sub:
-        return lambda v: v if isinstance(v, dict) else {primary_sub: v}
-    if kind == "FULL_NAME":
-        return lambda v: transforms.split_name(v) if isinstance(v, str) else v
-    if kind == "ADDRESS":
-        return lambda v: {"addressStreet1": v} if isinstance(v, str) else v
-    if kind == "TEXT":
-        return lambda v: v if isinstance(v, str) else str(v)
-    return None
+    return FieldPlan(path, top, compile_put(catalog, field_spec), tuple(sorted(columns_of(spec))))
 
 
 def _kind(spec: dict, sub: str | None, props: dict) -> str:
@@ -567,7 +300,7 @@ def _kind(spec: dict, sub: str | None, props: dict) -> str:
         return spec["type"]
     if "options" in spec:
         return "SELECT"
-    names = [_name(t) for t in spec.get("transforms") or []]
+    names = [transform_name(t) for t in spec.get("transforms") or []]
     for tname in reversed(names):
         if tname in transforms.TYPE_HINTS:
             return transforms.TYPE_HINTS[tname]
@@ -630,29 +363,13 @@ def _select(
     return one
 
 
-def _name(item: Any) -> str:
-    return item if isinstance(item, str) else next(iter(item))
-
-
-def _columns_of(spec: dict) -> set[str]:
-    cols: set[str] = set()
-    for key in ("from", "owner"):
-        if key in spec:
-            cols.add(spec[key])
-    for key in ("from_any", "from_all"):
-        cols.update(spec.get(key) or [])
-    if "key" in spec:
-        cols.update(KeyTemplate(spec["key"]).columns)
-    return cols
-
-
 def _output_columns(spec: dict) -> set[str]:
     cols = set(KeyTemplate(spec.get("key", "id")).columns)
     if spec.get("each"):
         cols.add(spec["each"])
     cols |= _when_columns(spec.get("when"))
     for fspec in (spec.get("fields") or {}).values():
-        cols |= _columns_of({"from": fspec} if isinstance(fspec, str) else fspec)
+        cols |= columns_of({"from": fspec} if isinstance(fspec, str) else fspec)
         cols |= _when_columns(fspec.get("when") if isinstance(fspec, dict) else None)
     return cols
 

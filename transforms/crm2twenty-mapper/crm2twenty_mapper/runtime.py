@@ -19,7 +19,8 @@ from singer_sdk.singerlib import Message, RecordMessage, SchemaMessage
 from crm2twenty_mapper import compile as compiler
 from crm2twenty_mapper import infer
 from crm2twenty_mapper.catalog import Catalog
-from crm2twenty_mapper.compile import Acc, OutputPlan, Rejected, StreamPlan
+from crm2twenty_mapper.compile import OutputPlan, StreamPlan
+from crm2twenty_mapper.fields import Acc, Rejected
 from crm2twenty_mapper.intent import PROVENANCE_PROPERTY
 from crm2twenty_mapper.rules import Rules, RulesError
 from crm2twenty_mapper.side_streams import (

@@ -799,3 +799,12 @@ def test_an_unnamed_stream_becomes_a_custom_object_with_its_label_and_creation_t
     assert project["createdAt"].startswith("2024-03-01T10:00:00")
     assert project["id"] == IdFactory("ns-test", "demo").record_id("project", "4")
     assert schemas(out, "project")[-1]["properties"]["name"]["x-twenty"]["type"] == "TEXT"
+
+
+def test_record_ids_are_the_uuid5_of_namespace_source_object_and_key() -> None:
+    from crm2twenty_mapper.ids import namespace_uuid
+
+    ids = IdFactory("ns-test", "demo")
+    for key in ("1", "lead:2", "Négociation", "中文", "1"):  # the last one from the memo
+        expected = uuid.uuid5(namespace_uuid("ns-test"), f"demo:company:{key}")
+        assert ids.record_id("company", key) == str(expected)
