@@ -2,25 +2,23 @@
 
 The SDK rebuilds SCHEMA messages from catalog entries, whose Schema class keeps only the JSON
 Schema keywords it knows: a property's ``x-references`` (which stream a foreign-key column points
-at, so the mapper can make it a relation) would be dropped on the way out.
+at, so the mapper can make it a relation) would be dropped on the way out. The stream class that
+puts them back is :class:`crm2twenty_common.sdk_compat.KeepsAnnotations`.
 """
 
 from __future__ import annotations
 
 import typing as t
 
-from singer_sdk.streams import Stream
+ANNOTATION_PREFIX = "x-"
 
 
-class KeepsAnnotations(Stream):
-    """A stream whose SCHEMA messages carry the ``x-`` keywords of its own properties."""
-
-    def _generate_schema_messages(self) -> t.Iterator[t.Any]:  # SDK hook, 0.54.x
-        declared = self.schema.get("properties", {})
-        for message in super()._generate_schema_messages():
-            props = message.schema.get("properties", {})
-            for name, spec in declared.items():
-                extra = {k: v for k, v in spec.items() if k.startswith("x-")}
-                if extra and name in props:
-                    props[name] = {**props[name], **extra}
-            yield message
+def with_annotations(declared: dict[str, t.Any], emitted: dict[str, t.Any]) -> dict[str, t.Any]:
+    """``emitted`` (a SCHEMA the SDK built) with the ``x-`` keywords of the properties of
+    ``declared`` (the stream's own schema) put back; properties the SDK left out stay out."""
+    props = emitted.get("properties", {})
+    for name, spec in declared.get("properties", {}).items():
+        extra = {k: v for k, v in spec.items() if k.startswith(ANNOTATION_PREFIX)}
+        if extra and name in props:
+            props[name] = {**props[name], **extra}
+    return emitted

@@ -7,10 +7,12 @@ import typing as t
 
 from singer_sdk.streams import Stream
 
+from crm2twenty_common.twenty import NOTICES, NOTICES_SCHEMA, Notice
+
 if t.TYPE_CHECKING:
     from singer_sdk import Tap
 
-NOTICES = "_notices"
+__all__ = ["NOTICES", "NoticesStream"]
 
 
 class NoticesStream(Stream):
@@ -19,10 +21,7 @@ class NoticesStream(Stream):
 
     name = NOTICES
     primary_keys: t.ClassVar[list[str]] = []
-    schema: t.ClassVar[dict] = {
-        "type": "object",
-        "properties": {"source": {"type": "string"}, "notice": {"type": "string"}},
-    }
+    schema: t.ClassVar[dict] = NOTICES_SCHEMA
 
     def __init__(
         self, tap: Tap, notices: t.Callable[[], t.Iterable[str]] | t.Iterable[str]
@@ -33,4 +32,4 @@ class NoticesStream(Stream):
     def get_records(self, context: dict | None) -> t.Iterable[dict]:
         notices = self._notices() if callable(self._notices) else self._notices
         for notice in notices:
-            yield {"source": self._tap.name, "notice": notice}
+            yield Notice(source=self._tap.name, notice=notice).as_record()

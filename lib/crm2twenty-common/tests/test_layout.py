@@ -24,6 +24,8 @@ LAYOUT = Layout(
         ("companies", "company"),
         ("address", "address"),
         ("data", "data"),
+        ("people", "person"),  # was "people": the Twenty module's one singular
+        ("addresses", "address"),  # was "addresse"
     ],
 )
 def test_singular(name: str, expected: str) -> None:

@@ -8,7 +8,7 @@ import typing as t
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from crm2twenty_common.annotations import KeepsAnnotations
+from crm2twenty_common.sdk_compat import KeepsAnnotations
 from singer_sdk.helpers.conform import TypeConformanceLevel
 
 from tap_practicehub.client import PracticeHubClient, PracticeHubError, with_params
@@ -191,6 +191,7 @@ class PracticeHubStream(KeepsAnnotations):
         self.date_fields = [k for k, v in props.items() if v.get("format") == "date-time"]
         self.day_fields = [k for k, v in props.items() if v.get("format") == "date"]
         super().__init__(tap, schema={"type": "object", "properties": props}, name=name)
+        self.state_writer = tap.state_writer
         if name not in FULL_TABLE and "updated" in props:
             self.replication_key = "updated"
         self.times = Timestamps(tap.config.get("timezone") or "UTC")
@@ -284,9 +285,12 @@ class PracticeHubStream(KeepsAnnotations):
 
     def _flush_state(self) -> None:
         # The SDK writes STATE every 10,000 records; a page is our unit of progress, so its
-        # state goes out as soon as its rows are written (SDK 0.54 private helper).
-        self.state_manager.is_flushed = False
-        self._write_state_message()
+        # state goes out as soon as its rows are written. Public pieces only: what the SDK's
+        # own (private) flush does — make sure the stream has its state entry, write the tap
+        # state through the tap's state writer (which skips an unchanged state), mark it flushed.
+        _ = self.stream_state
+        self.state_writer.write_state(self.tap_state)
+        self.state_manager.is_flushed = True
 
     def _report(
         self,

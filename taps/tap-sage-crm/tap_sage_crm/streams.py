@@ -6,7 +6,7 @@ import datetime as dt
 import typing as t
 from pathlib import Path
 
-from crm2twenty_common.annotations import KeepsAnnotations
+from crm2twenty_common.sdk_compat import KeepsAnnotations
 from singer_sdk.helpers.conform import TypeConformanceLevel
 
 from tap_sage_crm import query

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import typing as t
 
-from crm2twenty_common.annotations import KeepsAnnotations
+from crm2twenty_common.sdk_compat import KeepsAnnotations
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.streams import Stream
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from crm2twenty_common.exports.headers import normalise
+from crm2twenty_common.twenty import singular
 
 TABLE, MANIFEST, LINK, CUSTOM = "table", "manifest", "link", "custom"
 
@@ -41,15 +42,6 @@ MODIFIED_ALIASES = (
     "changed_at",
 )
 CREATED_ALIASES = ("created", "created_on", "created_date", "date_created", "creation_date")
-
-
-def singular(name: str) -> str:
-    """``matters`` → ``matter``, ``companies`` → ``company``, ``address`` stays."""
-    if name.endswith("ies") and len(name) > 3:
-        return name[:-3] + "y"
-    if name.endswith("s") and not name.endswith("ss"):
-        return name[:-1]
-    return name
 
 
 def _frozen(aliases: Mapping[str, tuple[str, ...]]) -> Mapping[str, tuple[str, ...]]:

@@ -1,6 +1,7 @@
 """The ``_rejects`` stream: rows that could not become records, where they are and why.
 
-Its schema is the suite's (the mapper and target-twenty write the same stream). The tap's rows
+Its schema is the suite's (``crm2twenty_common.twenty.REJECTS_SCHEMA``: the mapper and
+target-twenty write the same stream). The tap's rows
 have ``stage`` ``tap`` and ``object`` null. Bad rows are spooled to a temporary file while the
 other streams sync (memory stays flat however many there are) and emitted by the ``_rejects``
 stream, which the tap syncs last.
@@ -17,24 +18,12 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.streams import Stream
 
 from crm2twenty_common.exports.rows import RAW_LIMIT, BadRow
+from crm2twenty_common.twenty import REJECTS, REJECTS_SCHEMA, Reject
 
 if t.TYPE_CHECKING:
     from singer_sdk import Tap
 
-REJECTS_STREAM = "_rejects"
-_TEXT_OR_NULL = {"type": ["string", "null"]}
-REJECTS_SCHEMA: dict[str, t.Any] = {
-    "type": "object",
-    "properties": {
-        "stage": {"type": "string"},
-        "source_stream": _TEXT_OR_NULL,
-        "source_key": _TEXT_OR_NULL,
-        "object": _TEXT_OR_NULL,
-        "reason": {"type": "string"},
-        "location": _TEXT_OR_NULL,
-        "raw": _TEXT_OR_NULL,
-    },
-}
+REJECTS_STREAM = REJECTS
 
 
 class RejectSpool:
@@ -54,21 +43,15 @@ class RejectSpool:
         if self._file is None:
             self._file = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115
         raw = bad.raw_text[:RAW_LIMIT] if bad.raw_text else None
-        self._file.write(
-            json.dumps(
-                {
-                    "stage": "tap",
-                    "source_stream": stream,
-                    "source_key": source_key,
-                    "object": None,
-                    "reason": bad.reason,
-                    "location": bad.location,
-                    "raw": raw,
-                },
-                ensure_ascii=False,
-            )
-            + "\n"
+        reject = Reject(
+            stage="tap",
+            reason=bad.reason,
+            source_stream=stream,
+            source_key=source_key,
+            location=bad.location,
+            raw=raw,
         )
+        self._file.write(json.dumps(reject.as_record(), ensure_ascii=False) + "\n")
         self.counts[stream] = self.counts.get(stream, 0) + 1
 
     def close(self) -> None:

@@ -101,7 +101,7 @@ class ExportFileStream(Stream):
             )
         self.array_columns = tuple(c for c in role.array_columns if c in self.columns)
         self.column_types = self._infer(name, tap)
-        super().__init__(tap, schema=self._schema(), name=name)
+        super().__init__(tap, schema=self._schema_of_columns(), name=name)
         self.primary_keys = list(role.key)
         if replication_key and self.column_types.get(
             replication_key, types.ColumnType(types.STRING)
@@ -172,7 +172,8 @@ class ExportFileStream(Stream):
             )
         return found
 
-    def _schema(self) -> dict[str, t.Any]:
+    def _schema_of_columns(self) -> dict[str, t.Any]:
+        # (not ``_schema``: the SDK's Stream keeps its schema in an attribute of that name)
         keys = set(self.role.key)
         props: dict[str, t.Any] = {}
         for column in self.columns:
@@ -192,7 +193,7 @@ class ExportFileStream(Stream):
         """Honour types changed in the input catalog (e.g. Meltano's ``schema:`` extra) as if
         they were ``column_types``."""
         super().apply_catalog(catalog)
-        given = (getattr(self, "_input_schema", None) or {}).get("properties") or {}
+        given = self.effective_schema.get("properties") or {}  # the catalog's, when it has one
         changed = False
         for column, ctype in list(self.column_types.items()):
             kind = _kind_of(given.get(column))

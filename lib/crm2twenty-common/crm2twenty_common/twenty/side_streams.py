@@ -1,0 +1,139 @@
+"""The suite's side streams: the ``_``-prefixed pseudo-streams the plugins pass to each other
+besides Twenty-shaped records, their names, their SCHEMAs and typed records.
+
+- ``_rejects``: rows that could not become records (taps with ``stage`` ``tap``, the mapper with
+  ``map``, target-twenty adds its own), listed in the run's rejects file;
+- ``_repairs``: values the mapper changed to make them valid, listed in the repairs file;
+- ``_notices``: what a tap could not read or had to decide, in words, for the report;
+- ``_summary``: the mapper's per-stream counts (read, mapped, rejected, ignored).
+
+Any other stream whose name starts with ``_`` (``_owner``, ``_workflow`` …) is one the rules
+keep out of Twenty on purpose; :func:`is_side_stream` covers them all.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing as t
+
+SIDE_PREFIX = "_"
+REJECTS = "_rejects"
+REPAIRS = "_repairs"
+NOTICES = "_notices"
+SUMMARY = "_summary"
+# The bookkeeping streams of the pipeline itself, each with a fixed schema below.
+BOOKKEEPING = frozenset({REJECTS, REPAIRS, NOTICES, SUMMARY})
+
+_TEXT_OR_NULL: dict[str, t.Any] = {"type": ["string", "null"]}
+
+REJECTS_SCHEMA: dict[str, t.Any] = {
+    "type": "object",
+    "properties": {
+        "stage": {"type": "string"},
+        "source_stream": _TEXT_OR_NULL,
+        "source_key": _TEXT_OR_NULL,
+        "object": _TEXT_OR_NULL,
+        "reason": {"type": "string"},
+        "location": _TEXT_OR_NULL,
+        "raw": _TEXT_OR_NULL,
+    },
+}
+REPAIRS_SCHEMA: dict[str, t.Any] = {
+    "type": "object",
+    "properties": {
+        "stage": {"type": "string"},
+        "source_stream": _TEXT_OR_NULL,
+        "source_key": _TEXT_OR_NULL,
+        "object": _TEXT_OR_NULL,
+        "field": _TEXT_OR_NULL,
+        "value": _TEXT_OR_NULL,
+        "reason": _TEXT_OR_NULL,
+    },
+}
+NOTICES_SCHEMA: dict[str, t.Any] = {
+    "type": "object",
+    "properties": {"source": {"type": "string"}, "notice": {"type": "string"}},
+}
+SUMMARY_SCHEMA: dict[str, t.Any] = {
+    "type": "object",
+    "properties": {
+        "source": {"type": "string"},
+        "rules": {"type": "string"},
+        "stream": {"type": "string"},
+        "read": {"type": "integer"},
+        "mapped": {"type": "integer"},
+        "rejected": {"type": "integer"},
+        "ignored": {"type": "integer"},
+        "ignored_because": {"type": ["string", "null"]},
+    },
+}
+SIDE_SCHEMAS: dict[str, dict[str, t.Any]] = {
+    REJECTS: REJECTS_SCHEMA,
+    REPAIRS: REPAIRS_SCHEMA,
+    NOTICES: NOTICES_SCHEMA,
+    SUMMARY: SUMMARY_SCHEMA,
+}
+
+
+def is_side_stream(stream: str) -> bool:
+    """Whether ``stream`` is kept out of Twenty (bookkeeping or a ``_``-prefixed rules output)."""
+    return stream.startswith(SIDE_PREFIX)
+
+
+class _Record:
+    """A side-stream record as the dict its SCHEMA describes (fields in schema order)."""
+
+    def as_record(self) -> dict[str, t.Any]:
+        return dataclasses.asdict(self)  # type: ignore[call-overload]
+
+
+@dataclasses.dataclass(frozen=True)
+class Reject(_Record):
+    """A row that could not become a record: where it came from, where it is, and why."""
+
+    stage: str
+    reason: str
+    source_stream: str | None = None
+    source_key: str | None = None
+    object: str | None = None
+    location: str | None = None
+    raw: str | None = None
+
+    def as_record(self) -> dict[str, t.Any]:
+        # The schema's order, which the rejects files keep.
+        return {name: getattr(self, name) for name in REJECTS_SCHEMA["properties"]}
+
+
+@dataclasses.dataclass(frozen=True)
+class Repair(_Record):
+    """A value the mapper changed to make it valid for its Twenty field."""
+
+    stage: str
+    source_stream: str | None = None
+    source_key: str | None = None
+    object: str | None = None
+    field: str | None = None
+    value: str | None = None
+    reason: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Notice(_Record):
+    """One sentence a tap wants the migration report to say."""
+
+    source: str
+    notice: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Summary(_Record):
+    """The mapper's counts for one source stream."""
+
+    source: str
+    rules: str
+    stream: str
+    read: int = 0
+    mapped: int = 0
+    rejected: int = 0
+    ignored: int = 0
+    ignored_because: str | None = None
