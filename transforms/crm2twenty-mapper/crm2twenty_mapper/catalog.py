@@ -2,14 +2,16 @@
 stream stands for, and the growing Twenty-shaped SCHEMA of every output object.
 
 The compiler (compile.py) and the inference of rules (infer.py) read and extend it; the runtime
-(runtime.py) asks it which SCHEMAs changed. Object naming (plural, labels) is decided here, once.
+(runtime.py) asks it which SCHEMAs changed. Object names, plurals and labels come from the
+suite's one Twenty module (crm2twenty_common.twenty), as in target-twenty.
 """
 
 from __future__ import annotations
 
+from crm2twenty_common.twenty import camel_case, object_labels, plural, singular
+
 from crm2twenty_mapper.ids import IdFactory, KeyTemplate
 from crm2twenty_mapper.intent import ObjectSchema
-from crm2twenty_mapper.names import camel_case, label_case, plural, singular
 from crm2twenty_mapper.rules import Rules
 
 
@@ -47,8 +49,9 @@ class Catalog:
     def declare_custom(self, name: str, *, junction: bool = False) -> None:
         """A custom object the rules do not declare (an inferred stream or a link file)."""
         declared = self.rules.objects.setdefault(name, {})
-        declared.setdefault("labelSingular", label_case(name))
-        declared.setdefault("labelPlural", label_case(plural(name)))
+        label_singular, label_plural = object_labels(name)
+        declared.setdefault("labelSingular", label_singular)
+        declared.setdefault("labelPlural", label_plural)
         if junction:
             declared.setdefault("description", "Many-to-many link")
 
@@ -59,13 +62,14 @@ class Catalog:
                 root: dict = {"object": obj, "internal": True, "source": source}
             elif obj in self.rules.objects:
                 declared = self.rules.objects[obj]
+                label_singular, label_plural = object_labels(obj)
                 root = {
                     "object": obj,
                     "custom": True,
                     "source": source,
                     "namePlural": declared.get("namePlural", plural(obj)),
-                    "labelSingular": declared.get("labelSingular", label_case(obj)),
-                    "labelPlural": declared.get("labelPlural", label_case(plural(obj))),
+                    "labelSingular": declared.get("labelSingular", label_singular),
+                    "labelPlural": declared.get("labelPlural", label_plural),
                     **({"icon": declared["icon"]} if "icon" in declared else {}),
                     **(
                         {"description": declared["description"]}

@@ -19,6 +19,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from crm2twenty_common.twenty import (
+    SUBFIELD_TYPE,
+    label_case,
+    option_value,
+    plural,
+    twenty_type_for_json,
+)
+
 from crm2twenty_mapper import infer, transforms
 from crm2twenty_mapper.catalog import Catalog
 from crm2twenty_mapper.fields import (
@@ -35,10 +43,9 @@ from crm2twenty_mapper.fields import (
     transform_name,
 )
 from crm2twenty_mapper.ids import KeyTemplate
-from crm2twenty_mapper.intent import SUBFIELD_TYPE, ObjectSchema, twenty_type_for_json
-from crm2twenty_mapper.names import label_case, option_value, plural
+from crm2twenty_mapper.intent import ObjectSchema
 from crm2twenty_mapper.rules import RulesError
-from crm2twenty_mapper.side_streams import Repair
+from crm2twenty_mapper.side_streams import FieldRepair
 
 # Coercions that make any value valid for its Twenty type; idempotent, applied last.
 _COERCE_BY_SUBFIELD = {
@@ -352,7 +359,7 @@ def _select(
         if policy == "reject":
             raise Rejected(f"{top}: {text!r} has no option in the rules")
         if policy == "null":
-            acc.repairs.append(Repair(top, text, "no option in the rules; left empty"))
+            acc.repairs.append(FieldRepair(top, text, "no option in the rules; left empty"))
             return None
         slug = option_value(text)
         if schema.add_option(top, {"value": slug, "label": text}):

@@ -16,12 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from crm2twenty_common.twenty import PRIMARY_SUBFIELD
+
 from crm2twenty_mapper import transforms
 from crm2twenty_mapper.catalog import Catalog
 from crm2twenty_mapper.ids import KeyTemplate, key_text
-from crm2twenty_mapper.intent import PRIMARY_SUBFIELD
 from crm2twenty_mapper.rules import RulesError
-from crm2twenty_mapper.side_streams import Repair
+from crm2twenty_mapper.side_streams import FieldRepair
 from crm2twenty_mapper.transforms import InvalidValue
 
 _EMPTY = (None, "", [], {})
@@ -47,7 +48,7 @@ class Acc:
     __slots__ = ("refs", "repairs")
 
     def __init__(self) -> None:
-        self.repairs: list[Repair] = []
+        self.repairs: list[FieldRepair] = []
         self.refs: dict[str, str] = {}
 
 
@@ -171,7 +172,7 @@ def compile_put(catalog: Catalog, f: FieldSpec) -> Put:
                 raise Rejected(f"{path}: {exc}") from exc
             given = [r.get(c) for c in source_cols]
             acc.repairs.append(
-                Repair(
+                FieldRepair(
                     path,
                     json.dumps(given[0] if len(given) == 1 else given, default=str),
                     f"{exc}; left empty",

@@ -15,9 +15,17 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from crm2twenty_common.twenty import (
+    INTENT_KEYWORD,
+    camel_case,
+    label_case,
+    plural,
+    singular,
+    twenty_type_for_json,
+)
+
 from crm2twenty_mapper.catalog import Catalog
-from crm2twenty_mapper.intent import KEYWORD, ObjectSchema, twenty_type_for_json
-from crm2twenty_mapper.names import camel_case, label_case, plural, singular
+from crm2twenty_mapper.intent import ObjectSchema
 from crm2twenty_mapper.rules import RulesError
 
 _CREATED = re.compile(
@@ -134,4 +142,4 @@ def column_rule(
 
 
 def _description(schema: ObjectSchema, name: str) -> str | None:
-    return schema.properties[name].get(KEYWORD, {}).get("description")
+    return schema.properties[name].get(INTENT_KEYWORD, {}).get("description")

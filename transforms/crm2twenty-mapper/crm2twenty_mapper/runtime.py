@@ -14,6 +14,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 
+from crm2twenty_common.twenty import PROVENANCE_PROPERTY
 from singer_sdk.singerlib import Message, RecordMessage, SchemaMessage
 
 from crm2twenty_mapper import compile as compiler
@@ -21,7 +22,6 @@ from crm2twenty_mapper import infer
 from crm2twenty_mapper.catalog import Catalog
 from crm2twenty_mapper.compile import OutputPlan, StreamPlan
 from crm2twenty_mapper.fields import Acc, Rejected
-from crm2twenty_mapper.intent import PROVENANCE_PROPERTY
 from crm2twenty_mapper.rules import Rules, RulesError
 from crm2twenty_mapper.side_streams import (
     NOTICES,

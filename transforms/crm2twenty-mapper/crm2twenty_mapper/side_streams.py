@@ -6,8 +6,9 @@
 - ``_notices``: what a tap wants the run's report to say; passes through unchanged;
 - ``_summary``: one record per source stream at the end (read, mapped, rejected, ignored).
 
-Each side stream's SCHEMA is sent once, before its first record. A new side stream goes here:
-its name, its schema, and a constructor for its records.
+Their names, SCHEMAs and record types are the suite's (crm2twenty_common.twenty, shared with the
+taps and target-twenty); this module sends each side stream's SCHEMA once, before its first
+record, and builds the mapper's records. A new side stream goes there, and its records here.
 """
 
 from __future__ import annotations
@@ -15,58 +16,22 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from crm2twenty_common.twenty import (
+    NOTICES,
+    REJECTS,
+    REPAIRS,
+    SIDE_SCHEMAS,
+    SUMMARY,
+    Reject,
+    Repair,
+    Summary,
+)
 from singer_sdk.singerlib import RecordMessage, SchemaMessage
-
-REJECTS = "_rejects"
-NOTICES = "_notices"
-REPAIRS = "_repairs"
-SUMMARY = "_summary"
-
-_NS = {"type": ["string", "null"]}
-SIDE_SCHEMAS: dict[str, dict] = {
-    REJECTS: {
-        "type": "object",
-        "properties": {
-            "stage": {"type": "string"},
-            "source_stream": _NS,
-            "source_key": _NS,
-            "object": _NS,
-            "reason": {"type": "string"},
-            "location": _NS,
-            "raw": _NS,
-        },
-    },
-    REPAIRS: {
-        "type": "object",
-        "properties": {
-            "stage": {"type": "string"},
-            "source_stream": _NS,
-            "source_key": _NS,
-            "object": _NS,
-            "field": _NS,
-            "value": _NS,
-            "reason": _NS,
-        },
-    },
-    SUMMARY: {
-        "type": "object",
-        "properties": {
-            "source": {"type": "string"},
-            "rules": {"type": "string"},
-            "stream": {"type": "string"},
-            "read": {"type": "integer"},
-            "mapped": {"type": "integer"},
-            "rejected": {"type": "integer"},
-            "ignored": {"type": "integer"},
-            "ignored_because": {"type": ["string", "null"]},
-        },
-    },
-}
 
 
 @dataclass(frozen=True, slots=True)
-class Repair:
-    """A field left empty: its path, the source value (JSON text) and why."""
+class FieldRepair:
+    """A field left empty by a compiled field: its path, the source value (JSON text), why."""
 
     field: str
     value: str
@@ -106,51 +71,45 @@ class SideStreams:
         record: dict,
     ) -> RecordMessage:
         raw = {k: v for k, v in record.items() if not k.startswith("_sdc_")}
-        return RecordMessage(
-            stream=REJECTS,
-            record={
-                "stage": "mapper",
-                "source_stream": stream,
-                "source_key": key,
-                "object": obj,
-                "reason": reason,
-                "location": location,
-                "raw": json.dumps(raw, default=str, ensure_ascii=False)[:2000],
-            },
+        reject = Reject(
+            stage="mapper",
+            reason=reason,
+            source_stream=stream,
+            source_key=key,
+            object=obj,
+            location=location,
+            raw=json.dumps(raw, default=str, ensure_ascii=False)[:2000],
         )
+        return RecordMessage(stream=REJECTS, record=reject.as_record())
 
     @staticmethod
-    def repair(stream: str, key: str, obj: str, repair: Repair) -> RecordMessage:
-        return RecordMessage(
-            stream=REPAIRS,
-            record={
-                "stage": "mapper",
-                "source_stream": stream,
-                "source_key": key,
-                "object": obj,
-                "field": repair.field,
-                "value": repair.value,
-                "reason": repair.reason,
-            },
+    def repair(stream: str, key: str, obj: str, repair: FieldRepair) -> RecordMessage:
+        record = Repair(
+            stage="mapper",
+            source_stream=stream,
+            source_key=key,
+            object=obj,
+            field=repair.field,
+            value=repair.value,
+            reason=repair.reason,
         )
+        return RecordMessage(stream=REPAIRS, record=record.as_record())
 
     @staticmethod
     def summary(
         source: str, rules: str, stream: str, counts: StreamCounts, ignored_because: str | None
     ) -> RecordMessage:
-        return RecordMessage(
-            stream=SUMMARY,
-            record={
-                "source": source,
-                "rules": rules,
-                "stream": stream,
-                "read": counts.read,
-                "mapped": counts.mapped,
-                "rejected": counts.rejected,
-                "ignored": counts.ignored,
-                "ignored_because": ignored_because,
-            },
+        summary = Summary(
+            source=source,
+            rules=rules,
+            stream=stream,
+            read=counts.read,
+            mapped=counts.mapped,
+            rejected=counts.rejected,
+            ignored=counts.ignored,
+            ignored_because=ignored_because,
         )
+        return RecordMessage(stream=SUMMARY, record=summary.as_record())
 
 
 def location(record: dict) -> str | None:
@@ -168,7 +127,7 @@ __all__ = [
     "REPAIRS",
     "SIDE_SCHEMAS",
     "SUMMARY",
-    "Repair",
+    "FieldRepair",
     "SideStreams",
     "StreamCounts",
     "location",

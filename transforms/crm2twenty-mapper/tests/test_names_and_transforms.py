@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from crm2twenty_common.twenty import NAME_PATTERN as FIELD_NAME
+from crm2twenty_common.twenty import OPTION_VALUE_PATTERN as OPTION_VALUE
+from crm2twenty_common.twenty import camel_case, label_case, option_value
 from crm2twenty_mapper import transforms as tf
-from crm2twenty_mapper.names import FIELD_NAME, OPTION_VALUE, camel_case, label_case, option_value
 
 CTX = tf.Context(phone_country="US", timezone="UTC")
 
