@@ -144,8 +144,12 @@ def condition(spec: Any, tables: dict) -> Condition:
         allowed = {
             str(w).strip().lower() for w in (values if isinstance(values, list) else [values])
         }
-        tests.append(lambda r, c=col, a=allowed: str(r.get(c) or "").strip().lower() in a)
+        tests.append(_one_of(col, allowed))
     return lambda r: all(test(r) for test in tests)
+
+
+def _one_of(col: str, allowed: set[str]) -> Condition:
+    return lambda r: str(r.get(col) or "").strip().lower() in allowed
 
 
 def compile_stream(catalog: Catalog, stream: str, specs: list[dict], props: dict) -> StreamPlan:

@@ -25,7 +25,7 @@ from crm2twenty_mapper.rules import RulesError
 from crm2twenty_mapper.side_streams import FieldRepair
 from crm2twenty_mapper.transforms import InvalidValue
 
-_EMPTY = (None, "", [], {})
+_EMPTY: tuple[Any, ...] = (None, "", [], {})
 # Transforms whose result depends on state that changes as records pass (lookup tables fill
 # up): a field using one is never memoised.
 _STATEFUL = frozenset({"lookup"})
@@ -123,7 +123,8 @@ def compile_put(catalog: Catalog, f: FieldSpec) -> Put:
     source_cols = sorted(columns_of(spec))
     path, top, sub, when, select = f.path, f.top, f.sub, f.when, f.select
     required_reason = f"{f.obj}.{path} is required but {', '.join(source_cols) or path} is empty"
-    ref_obj = spec.get("ref")
+    ref_obj: str | None = spec.get("ref")
+    ref_target = ref_obj or ""
     as_key: Callable[[Any], str | None] | None = None
     record_id = catalog.ids.record_id
     if ref_obj is not None:
@@ -144,7 +145,7 @@ def compile_put(catalog: Catalog, f: FieldSpec) -> Put:
         nonlocal memo, lookups
         if when is not None and not when(r):
             return
-        raw = r.get(col) if read is None else read(r)
+        raw: Any = r.get(col) if read is None else read(r)
         try:
             kind = type(raw)
             if memo is not None and (
@@ -188,7 +189,7 @@ def compile_put(catalog: Catalog, f: FieldSpec) -> Put:
             if ref is None:
                 return
             acc.refs[path] = ref
-            value = record_id(ref_obj, ref)
+            value = record_id(ref_target, ref)
         elif select is not None:
             if isinstance(value, list):
                 value = [v for v in (select(x, acc) for x in value) if v] or None

@@ -15,7 +15,7 @@ import typing as t
 from crm2twenty_common.writer import BufferedSingerWriter
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecReader
-from singer_sdk.helpers.capabilities import PluginCapabilities
+from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities
 from singer_sdk.mapper_base import InlineMapper
 from singer_sdk.singerlib import StateMessage
 
@@ -32,7 +32,7 @@ class Crm2TwentyMapper(InlineMapper):
     name = "crm2twenty-mapper"
     # No stream-maps / flattening: this mapper does not run the SDK's stream-maps engine, and
     # advertising the settings would have them silently ignored.
-    capabilities: t.ClassVar[list[PluginCapabilities]] = [
+    capabilities: t.ClassVar[list[CapabilitiesEnum]] = [
         PluginCapabilities.ABOUT,
         PluginCapabilities.STRUCTURED_LOGGING,
     ]

@@ -168,7 +168,7 @@ def test_national_numbers_are_read_in_the_rows_country() -> None:
 
 
 def test_duration_minutes_between_two_date_times() -> None:
-    fn = tf.build("duration_minutes", None, None)
+    fn = tf.build("duration_minutes", tf.Context(), None)
     assert fn(["2024-01-01T10:00:00Z", "2024-01-01T11:30:00Z"]) == 90
     assert fn(["2024-01-01 10:00", "2024-01-01T10:00:30+00:00"]) == 0.5  # naive vs aware
     assert fn(["2024-01-01T10:00:00Z", None]) is None
