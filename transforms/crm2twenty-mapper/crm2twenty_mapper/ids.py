@@ -19,7 +19,7 @@ _ROOT = uuid.UUID("6c1f2d0e-8a57-5b0f-9c7e-2f0c7a1f4d21")
 _COLUMN = re.compile(r"\{([^{}]+)\}")
 # Ids are asked for again and again for the same key (every reference to one company); a
 # bounded memo keeps the hashing off the hot path without growing with the input.
-_MEMO_LIMIT = 200_000
+_MEMO_LIMIT = 50_000
 
 
 def namespace_uuid(namespace: str) -> uuid.UUID:
