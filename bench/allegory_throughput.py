@@ -7,6 +7,8 @@ export with the bundled generator, then times, on the same files:
   (b) peer:  tap-allegory-csv | meltano-map-transform (stream maps doing the renames)
              | target-csv (meltanolabs-target-csv), installed from PyPI into bench/.venv-peer
   (c) floor: Python's csv module reading every file and writing it back
+  (d) mapper: crm2twenty-mapper alone, reading the tap's output from a file (what the mapper
+      itself costs, without the tap and the target sharing the CPU)
 
 and prints records/s (source records over wall time) and the peak RSS of each process of the
 pipeline (from wait4's rusage), plus the largest of them. Goals it reports against: (a) at least
@@ -29,6 +31,7 @@ import tempfile
 import time
 import venv
 from pathlib import Path
+from typing import IO
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -104,11 +107,14 @@ def ensure_peer() -> Path:
     return PEER_VENV / "bin"
 
 
-def pipeline(commands: list[list[str]], cwd: Path) -> tuple[float, list[int]]:
-    """Run ``a | b | c``; wall seconds and each process's peak RSS in kB (Linux ru_maxrss)."""
+def pipeline(
+    commands: list[list[str]], cwd: Path, source: Path | None = None
+) -> tuple[float, list[int]]:
+    """Run ``a | b | c`` (``a`` reading ``source`` if given); wall seconds and each process's
+    peak RSS in kB (Linux ru_maxrss)."""
     procs: list[subprocess.Popen] = []
     start = time.perf_counter()
-    stdin = None
+    stdin: IO[bytes] | None = source.open("rb") if source is not None else None
     for i, cmd in enumerate(commands):
         last = i == len(commands) - 1
         proc = subprocess.Popen(
@@ -185,6 +191,12 @@ def run_size(size: int, data_dir: Path, peer_bin: Path) -> dict:
     results["peer"] = {"seconds": t, "rss_kb": rss}
     t, rss = floor(export, work / "floor")
     results["floor"] = {"seconds": t, "rss_kb": rss}
+    tap_out = work / "tap.singer"
+    with tap_out.open("wb") as out:
+        subprocess.run(tap, stdout=out, stderr=subprocess.DEVNULL, cwd=work, check=True)
+    mapper = [str(BIN / "crm2twenty-mapper"), "--config", str(mapper_cfg)]
+    t, rss = pipeline([mapper], work, source=tap_out)
+    results["mapper"] = {"seconds": t, "rss_kb": rss}
     shutil.rmtree(work)
     return results
 
@@ -202,7 +214,7 @@ def main() -> None:
         f"{'peak RSS MB (per process)':>30}"
     )
     for r in rows:
-        for path in ("ours", "peer", "floor"):
+        for path in ("ours", "peer", "floor", "mapper"):
             m = r[path]
             rate = r["records"] / m["seconds"]
             per = " / ".join(f"{kb / 1024:.0f}" for kb in m["rss_kb"])

@@ -11,8 +11,9 @@ import json
 from pathlib import Path
 
 import pytest
+from crm2twenty_common.twenty import NAME_PATTERN as FIELD_NAME
+from crm2twenty_common.twenty import RESERVED_NAMES
 from crm2twenty_mapper import rules as rules_mod
-from crm2twenty_mapper.names import FIELD_NAME, RESERVED_NAMES
 
 CONTRACT = Path(__file__).parent / "fakes" / "twenty_contract" / "metadata-objects.json"
 

@@ -1,4 +1,10 @@
-"""The crm2twenty mapper plugin (a singer-sdk InlineMapper)."""
+"""The crm2twenty mapper plugin: a singer-sdk InlineMapper around the mapping runtime.
+
+Flow: rules.py loads and checks the rules file; on each SCHEMA, runtime.py has compile.py build
+the stream's plan (infer.py guesses rules for what the file does not name); on each RECORD the
+runtime applies the plan and emits the Twenty-shaped records and the side streams
+(side_streams.py). Value transforms are in transforms.py, Twenty field intent in intent.py.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +15,12 @@ import typing as t
 from crm2twenty_common.writer import BufferedSingerWriter
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecReader
-from singer_sdk.helpers.capabilities import PluginCapabilities
+from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities
 from singer_sdk.mapper_base import InlineMapper
-from singer_sdk.singerlib import RecordMessage, SchemaMessage, StateMessage
+from singer_sdk.singerlib import StateMessage
 
 from crm2twenty_mapper import rules as rules_mod
-from crm2twenty_mapper.engine import Engine
+from crm2twenty_mapper.runtime import Runtime
 
 if t.TYPE_CHECKING:
     from singer_sdk import singerlib as singer
@@ -26,7 +32,7 @@ class Crm2TwentyMapper(InlineMapper):
     name = "crm2twenty-mapper"
     # No stream-maps / flattening: this mapper does not run the SDK's stream-maps engine, and
     # advertising the settings would have them silently ignored.
-    capabilities: t.ClassVar[list[PluginCapabilities]] = [
+    capabilities: t.ClassVar[list[CapabilitiesEnum]] = [
         PluginCapabilities.ABOUT,
         PluginCapabilities.STRUCTURED_LOGGING,
     ]
@@ -58,8 +64,8 @@ class Crm2TwentyMapper(InlineMapper):
             "rule_options",
             th.ObjectType(additional_properties=True),
             description=(
-                "Choices the rules file offers under `options`, e.g. `{\"cases_as\": "
-                "\"supportCase\"}` for Sage CRM cases as a custom object instead of tasks."
+                'Choices the rules file offers under `options`, e.g. `{"cases_as": '
+                '"supportCase"}` for Sage CRM cases as a custom object instead of tasks.'
             ),
         ),
         th.Property(
@@ -82,31 +88,22 @@ class Crm2TwentyMapper(InlineMapper):
             os.environ.get("MELTANO_EXTRACTOR_NAMESPACE"),
         )
         self.rules = rules_mod.load(choice, self.config.get("rule_options"))
-        self.engine = Engine(
+        self.runtime = Runtime(
             self.rules,
             self.config.get("migration_namespace", "crm2twenty"),
             int(self.config.get("keep_source_values", 1000)),
         )
         self.logger.info("Mapping with %s (source %s)", self.rules.path, self.rules.source)
 
-    def _messages(self, items: t.Iterable[tuple]) -> t.Iterator[singer.Message]:
-        for kind, stream, payload, *rest in items:
-            if kind == "schema":
-                yield SchemaMessage(stream=stream, schema=payload, key_properties=rest[0])
-            else:
-                yield RecordMessage(stream=stream, record=payload)
-
     def map_schema_message(self, message_dict: dict) -> t.Iterable[singer.Message]:
-        return self._messages(
-            self.engine.on_schema(
-                message_dict["stream"],
-                message_dict["schema"],
-                list(message_dict.get("key_properties") or []),
-            )
+        return self.runtime.on_schema(
+            message_dict["stream"],
+            message_dict["schema"],
+            list(message_dict.get("key_properties") or []),
         )
 
     def map_record_message(self, message_dict: dict) -> t.Iterable[singer.Message]:
-        return self._messages(self.engine.on_record(message_dict["stream"], message_dict["record"]))
+        return self.runtime.on_record(message_dict["stream"], message_dict["record"])
 
     def map_state_message(self, message_dict: dict) -> t.Iterable[singer.Message]:
         # State passes through unchanged: Meltano stores what the target echoes back.
@@ -117,16 +114,17 @@ class Crm2TwentyMapper(InlineMapper):
         return ()
 
     def process_endofpipe(self) -> None:
-        self._write_messages(self._messages(self.engine.summary()))
+        for message in self.runtime.summary():
+            self.write_message(message)
         sys.stdout.flush()
-        for stream, counts in sorted(self.engine.counts.items()):
+        for stream, counts in sorted(self.runtime.counts.items()):
             self.logger.info(
                 "%s: read %d, mapped %d, rejected %d, ignored %d",
                 stream,
-                counts["read"],
-                counts["mapped"],
-                counts["rejected"],
-                counts["ignored"],
+                counts.read,
+                counts.mapped,
+                counts.rejected,
+                counts.ignored,
             )
 
 

@@ -107,8 +107,10 @@ def parse(data: Any, where: str, options: dict[str, Any] | None = None) -> Rules
     chosen = {**(data.get("options") or {}), **(options or {})}
     unknown = set(options or {}) - set(data.get("options") or {})
     if unknown:
-        raise RulesError(f"{where}: no such rule option {', '.join(sorted(unknown))} "
-                         f"(options: {', '.join(sorted(data.get('options') or {})) or 'none'})")
+        raise RulesError(
+            f"{where}: no such rule option {', '.join(sorted(unknown))} "
+            f"(options: {', '.join(sorted(data.get('options') or {})) or 'none'})"
+        )
     streams = {}
     for stream, outputs in data["streams"].items():
         kept = []
@@ -116,8 +118,10 @@ def parse(data: Any, where: str, options: dict[str, Any] | None = None) -> Rules
             wanted = output.get("if_option") or {}
             for key in wanted:
                 if key not in chosen:
-                    raise RulesError(f"{where}: streams.{stream}[{i}].if_option: {key!r} is not "
-                                     "declared under options")
+                    raise RulesError(
+                        f"{where}: streams.{stream}[{i}].if_option: {key!r} is not "
+                        "declared under options"
+                    )
             if all(str(chosen[k]) == str(v) for k, v in wanted.items()):
                 kept.append({k: v for k, v in output.items() if k != "if_option"})
         streams[stream] = kept
@@ -145,8 +149,10 @@ def _check_semantics(rules: Rules) -> None:
     """What JSON Schema cannot say: known transforms, one field source, an unconditional primary."""
     for stream, outputs in rules.streams.items():
         if not outputs:
-            raise RulesError(f"{rules.path}: streams.{stream}: no output (to leave a stream out, "
-                             "list it under ignore_streams with the reason)")
+            raise RulesError(
+                f"{rules.path}: streams.{stream}: no output (to leave a stream out, "
+                "list it under ignore_streams with the reason)"
+            )
         primaries = [o for i, o in enumerate(outputs) if o.get("primary", i == 0)]
         if any("each" in p for p in primaries):
             raise RulesError(
@@ -160,8 +166,10 @@ def _check_semantics(rules: Rules) -> None:
                 "primary outputs, each with a `when`, the first that matches is used)"
             )
         if any("when" not in p for p in primaries[:-1]):
-            raise RulesError(f"{rules.path}: streams.{stream}: primary alternatives need a `when`"
-                             " each (only the last may go without, as the default)")
+            raise RulesError(
+                f"{rules.path}: streams.{stream}: primary alternatives need a `when`"
+                " each (only the last may go without, as the default)"
+            )
         for i, output in enumerate(outputs):
             for name, spec in (output.get("fields") or {}).items():
                 place = f"{rules.path}: streams.{stream}[{i}].fields.{name}"

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from crm2twenty_common.twenty import NAME_PATTERN as FIELD_NAME
+from crm2twenty_common.twenty import OPTION_VALUE_PATTERN as OPTION_VALUE
+from crm2twenty_common.twenty import camel_case, label_case, option_value
 from crm2twenty_mapper import transforms as tf
-from crm2twenty_mapper.names import FIELD_NAME, OPTION_VALUE, camel_case, label_case, option_value
 
 CTX = tf.Context(phone_country="US", timezone="UTC")
 
@@ -166,7 +168,7 @@ def test_national_numbers_are_read_in_the_rows_country() -> None:
 
 
 def test_duration_minutes_between_two_date_times() -> None:
-    fn = tf.build("duration_minutes", None, None)
+    fn = tf.build("duration_minutes", tf.Context(), None)
     assert fn(["2024-01-01T10:00:00Z", "2024-01-01T11:30:00Z"]) == 90
     assert fn(["2024-01-01 10:00", "2024-01-01T10:00:30+00:00"]) == 0.5  # naive vs aware
     assert fn(["2024-01-01T10:00:00Z", None]) is None

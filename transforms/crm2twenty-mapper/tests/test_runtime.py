@@ -1,4 +1,4 @@
-"""The mapping engine over small rules and records: ids, references, rejects, repairs, intent."""
+"""The mapping runtime over small rules and records: ids, references, rejects, repairs, intent."""
 
 from __future__ import annotations
 
@@ -6,31 +6,35 @@ import uuid
 
 import pytest
 from crm2twenty_mapper import rules as rules_mod
-from crm2twenty_mapper.engine import REJECTS, REPAIRS, Engine
 from crm2twenty_mapper.ids import IdFactory
+from crm2twenty_mapper.runtime import Runtime
+from crm2twenty_mapper.side_streams import REJECTS, REPAIRS
+from singer_sdk.singerlib import Message, RecordMessage, SchemaMessage
 
 S = {"type": ["string", "null"]}
 INT = {"type": ["integer", "null"]}
 
 
-def engine(streams: dict, **top) -> Engine:
+def engine(streams: dict, **top) -> Runtime:
     data = {"source": "demo", "source_id_field": {"name": "demoId"}, "streams": streams, **top}
-    return Engine(rules_mod.parse(data, "test-rules.yml"), "ns-test")
+    return Runtime(rules_mod.parse(data, "test-rules.yml"), "ns-test")
 
 
-def feed(eng: Engine, stream: str, props: dict, records: list[dict], keys=("id",)) -> list[tuple]:
+def feed(
+    eng: Runtime, stream: str, props: dict, records: list[dict], keys=("id",)
+) -> list[Message]:
     out = list(eng.on_schema(stream, {"type": "object", "properties": props}, list(keys)))
     for rec in records:
         out.extend(eng.on_record(stream, rec))
     return out
 
 
-def records(out: list[tuple], stream: str) -> list[dict]:
-    return [m[2] for m in out if m[0] == "record" and m[1] == stream]
+def records(out: list[Message], stream: str) -> list[dict]:
+    return [m.record for m in out if isinstance(m, RecordMessage) and m.stream == stream]
 
 
-def schemas(out: list[tuple], stream: str) -> list[dict]:
-    return [m[2] for m in out if m[0] == "schema" and m[1] == stream]
+def schemas(out: list[Message], stream: str) -> list[dict]:
+    return [m.schema for m in out if isinstance(m, SchemaMessage) and m.stream == stream]
 
 
 COMPANIES = {
@@ -83,7 +87,7 @@ def test_ids_are_deterministic_and_references_use_the_same_formula() -> None:
         "company",
     )[0]
     assert again["id"] == expected  # a re-run upserts the same record
-    other_ns = Engine(rules_mod.parse({"source": "demo", "streams": company_rules()}, "x"), "ns2")
+    other_ns = Runtime(rules_mod.parse({"source": "demo", "streams": company_rules()}, "x"), "ns2")
     assert (
         records(feed(other_ns, "companies", COMPANIES, [{"id": 1, "name": "A"}]), "company")[0][
             "id"
@@ -213,9 +217,13 @@ def test_select_values_map_and_unknown_ones_become_new_options_with_a_new_schema
     added = second["properties"]["stage"]["x-twenty"]["options"][-1]
     assert added == {"value": "NEGOTIATION", "label": "Negotiation", "position": 2}
     # the new option's schema comes before the first record that uses it
-    idx_schema2 = next(i for i, m in enumerate(out) if m[0] == "schema" and m[2] is second)
+    idx_schema2 = next(
+        i for i, m in enumerate(out) if isinstance(m, SchemaMessage) and m.schema is second
+    )
     idx_b = next(
-        i for i, m in enumerate(out) if m[0] == "record" and m[2].get("stage") == "NEGOTIATION"
+        i
+        for i, m in enumerate(out)
+        if isinstance(m, RecordMessage) and m.record.get("stage") == "NEGOTIATION"
     )
     assert idx_schema2 < idx_b
 
@@ -330,7 +338,7 @@ def test_unknown_streams_become_custom_objects_and_link_files_junctions() -> Non
 
 def test_unmapped_streams_ignore_and_reject_policies() -> None:
     out = feed(engine({}, unmapped_streams="ignore"), "misc", {"id": INT}, [{"id": 1}])
-    assert [m for m in out if m[0] == "record"] == []
+    assert [m for m in out if isinstance(m, RecordMessage)] == []
     eng = engine({}, unmapped_streams="reject")
     out = feed(eng, "misc", {"id": INT}, [{"id": 1}])
     assert "not named in the rules" in records(out, REJECTS)[0]["reason"]
@@ -353,7 +361,7 @@ def test_summary_counts_and_tap_rejects_pass_through() -> None:
             },
         )
     )
-    assert passed[0][2]["stage"] == "tap"
+    assert isinstance(passed[0], RecordMessage) and passed[0].record["stage"] == "tap"
     summary = {r["stream"]: r for r in records(list(eng.summary()), "_summary")}
     assert summary["companies"] == {
         "source": "demo",
@@ -426,7 +434,7 @@ def test_currency_without_amount_is_not_emitted() -> None:
 )
 def test_broken_rules_name_the_file_and_the_place(broken: dict, message: str) -> None:
     with pytest.raises(rules_mod.RulesError) as info:
-        Engine(rules_mod.parse({"source": "demo", **broken}, "my-rules.yml"), "ns").on_schema(
+        Runtime(rules_mod.parse({"source": "demo", **broken}, "my-rules.yml"), "ns").on_schema(
             "s", {"type": "object", "properties": {"s": S}}, ["id"]
         ).__next__()
     assert "my-rules.yml" in str(info.value)
@@ -562,7 +570,7 @@ def test_when_can_ask_a_lookup_table_and_outputs_can_depend_on_options() -> None
             ],
         },
     }
-    eng = Engine(rules_mod.parse(data, "r.yml"), "ns")
+    eng = Runtime(rules_mod.parse(data, "r.yml"), "ns")
     feed(
         eng,
         "comms",
@@ -791,3 +799,12 @@ def test_an_unnamed_stream_becomes_a_custom_object_with_its_label_and_creation_t
     assert project["createdAt"].startswith("2024-03-01T10:00:00")
     assert project["id"] == IdFactory("ns-test", "demo").record_id("project", "4")
     assert schemas(out, "project")[-1]["properties"]["name"]["x-twenty"]["type"] == "TEXT"
+
+
+def test_record_ids_are_the_uuid5_of_namespace_source_object_and_key() -> None:
+    from crm2twenty_mapper.ids import namespace_uuid
+
+    ids = IdFactory("ns-test", "demo")
+    for key in ("1", "lead:2", "Négociation", "中文", "1"):  # the last one from the memo
+        expected = uuid.uuid5(namespace_uuid("ns-test"), f"demo:company:{key}")
+        assert ids.record_id("company", key) == str(expected)

@@ -1,0 +1,220 @@
+"""The mapping runtime: Singer messages in, Twenty-shaped Singer messages out.
+
+On a SCHEMA it decides what the stream is (named in the rules, inferred by infer.py, ignored or
+rejected) and has compile.py build its plan once; on a RECORD it applies that plan: rows are
+ignored (``ignore_rows``), rejected, or mapped to one record per output, each with its
+deterministic id and its provenance, plus the side-stream records (side_streams.py). Messages are
+singer-sdk's ``singerlib`` types. A record is rejected here (a rule's reason) or by the compiled
+fields (``Rejected``); nothing else drops a row.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+
+from crm2twenty_common.twenty import PROVENANCE_PROPERTY
+from singer_sdk.singerlib import Message, RecordMessage, SchemaMessage
+
+from crm2twenty_mapper import compile as compiler
+from crm2twenty_mapper import infer
+from crm2twenty_mapper.catalog import Catalog
+from crm2twenty_mapper.compile import OutputPlan, StreamPlan
+from crm2twenty_mapper.fields import Acc, Rejected
+from crm2twenty_mapper.rules import Rules, RulesError
+from crm2twenty_mapper.side_streams import (
+    NOTICES,
+    REJECTS,
+    REPAIRS,
+    SUMMARY,
+    SideStreams,
+    StreamCounts,
+    location,
+)
+
+_LIST_SPLIT = re.compile(r"[;,]")
+
+
+class Runtime:
+    """Maps the records of every source stream with one rules file."""
+
+    def __init__(self, rules: Rules, namespace: str, keep_source_values: int = 0) -> None:
+        self.rules = rules
+        self.catalog = Catalog(rules, namespace)
+        self.keep_source_values = keep_source_values
+        self.side = SideStreams()
+        self.plans: dict[str, StreamPlan] = {}
+        self.ignored_streams: set[str] = set()
+        self.ignore_rows = compiler.ignore_rows(self.catalog)
+        self.ignored_because: dict[str, Counter] = defaultdict(Counter)  # stream → reason → n
+        self.counts: dict[str, StreamCounts] = defaultdict(StreamCounts)
+        self._emitted: dict[str, int] = {}  # object → SCHEMA version sent
+
+    # ---- SCHEMA -------------------------------------------------------------------------
+
+    def on_schema(self, stream: str, schema: dict, key_properties: list[str]) -> Iterator[Message]:
+        """Compile the rules of ``stream`` against its source schema; yield changed SCHEMAs."""
+        if stream == REJECTS:
+            yield from self.side.schema(REJECTS)
+            return
+        if stream == NOTICES:  # what a tap wants the report to say
+            yield SchemaMessage(stream=NOTICES, schema=schema, key_properties=[])
+            return
+        props = schema.get("properties", {})
+        if stream in self.rules.ignore_streams:
+            self.ignored_streams.add(stream)
+            return
+        specs = self.rules.streams.get(stream)
+        if specs is None:
+            policy = self.rules.unmapped_streams
+            if policy == "ignore":
+                self.ignored_streams.add(stream)
+                return
+            if policy == "reject":
+                self.plans[stream] = StreamPlan(stream, [])
+                yield from self.side.schema(REJECTS)
+                return
+            specs = infer.stream_rules(self.catalog, stream, props, key_properties)
+        plan = compiler.compile_stream(self.catalog, stream, specs, props)
+        self.plans[stream] = plan
+        yield from self.side.schema(REJECTS)
+        yield from self.side.schema(REPAIRS)
+        for obj in dict.fromkeys(o.obj for o in plan.outputs):
+            yield from self._schema_if_changed(obj)
+
+    def _schema_if_changed(self, obj: str) -> Iterator[SchemaMessage]:
+        schema = self.catalog.schemas[obj]
+        if self._emitted.get(obj) != schema.version:
+            self._emitted[obj] = schema.version
+            yield SchemaMessage(stream=obj, schema=schema.message_schema(), key_properties=["id"])
+
+    # ---- RECORD -------------------------------------------------------------------------
+
+    def on_record(self, stream: str, record: dict) -> Iterator[Message]:
+        if stream == NOTICES:
+            yield RecordMessage(stream=NOTICES, record=record)
+            return
+        if stream == REJECTS:
+            tap_counts = self.counts[record.get("source_stream") or "?"]
+            tap_counts.read += 1
+            tap_counts.rejected += 1
+            yield RecordMessage(stream=REJECTS, record=record)
+            return
+        counts = self.counts[stream]
+        counts.read += 1
+        if stream in self.ignored_streams:
+            counts.ignored += 1
+            return
+        for when, reason in self.ignore_rows:
+            if when(record):
+                counts.ignored += 1
+                self.ignored_because[stream][reason] += 1
+                return
+        plan = self.plans.get(stream)
+        if plan is None:
+            raise RulesError(f"record for stream {stream!r} arrived before its SCHEMA")
+        where = location(record)
+        if not plan.outputs:
+            counts.rejected += 1
+            yield self.side.reject(
+                stream,
+                None,
+                None,
+                "stream is not named in the rules (unmapped_streams: reject)",
+                where,
+                record,
+            )
+            return
+        if plan.lookups:
+            tables = self.catalog.ctx.tables
+            for name, template, column in plan.lookups:
+                found = template.render(record)
+                if found is not None and record.get(column) is not None:
+                    tables.setdefault(name, {})[found.lower()] = record[column]
+        produced: list[Message] = []
+        mapped = False
+        record_id = self.catalog.ids.record_id
+        for output, row in _instances(plan.outputs, record):
+            if output.primary and mapped:
+                continue  # an earlier primary alternative took this row
+            if output.when is not None and not output.when(row):
+                continue
+            key = output.key.render(row)
+            if key is None:
+                if output.primary:
+                    counts.rejected += 1
+                    reason = f"{output.obj}: key {output.key.template} is empty"
+                    yield self.side.reject(stream, None, output.obj, reason, where, row)
+                    return
+                continue
+            acc = Acc()
+            try:
+                values = output.build(row, acc)
+            except Rejected as exc:
+                yield self.side.reject(stream, key, output.obj, str(exc), where, row)
+                if output.primary:
+                    counts.rejected += 1
+                    return
+                continue
+            values["id"] = record_id(output.obj, key)
+            provenance = values[PROVENANCE_PROPERTY] = {
+                "stream": stream,
+                "key": key,
+                "location": where,
+                "primary": output.primary,
+            }
+            if acc.refs:
+                provenance["refs"] = acc.refs
+            if counts.read <= self.keep_source_values:
+                provenance["src"] = output.source_values(row)
+            for repair in acc.repairs:
+                produced.append(self.side.repair(stream, key, output.obj, repair))
+            if self._emitted.get(output.obj) != self.catalog.schemas[output.obj].version:
+                yield from self._schema_if_changed(output.obj)
+            produced.append(RecordMessage(stream=output.obj, record=values))
+            mapped = mapped or output.primary
+        if not mapped:
+            counts.rejected += 1
+            yield self.side.reject(
+                stream,
+                None,
+                None,
+                "the row matches none of the stream's primary outputs (their `when` conditions)",
+                where,
+                record,
+            )
+            return
+        counts.mapped += 1
+        yield from produced
+
+    # ---- END ----------------------------------------------------------------------------
+
+    def summary(self) -> Iterator[Message]:
+        """The ``_summary`` stream: one record per source stream seen."""
+        yield from self.side.schema(SUMMARY)
+        for stream, counts in sorted(self.counts.items()):
+            yield self.side.summary(
+                self.rules.source, self.rules.path, stream, counts, self._ignored_because(stream)
+            )
+
+    def _ignored_because(self, stream: str) -> str | None:
+        if stream in self.ignored_streams:
+            return self.rules.ignore_streams.get(stream) or (
+                "not named in the rules (unmapped_streams: ignore)"
+            )
+        reasons = self.ignored_because.get(stream)
+        return "; ".join(f"{why} ({n})" for why, n in reasons.items()) if reasons else None
+
+
+def _instances(outputs: list[OutputPlan], record: dict) -> Iterator[tuple[OutputPlan, dict]]:
+    """Each output once, or once per element of its ``each`` list column."""
+    for output in outputs:
+        if output.each is None:
+            yield output, record
+            continue
+        items = record.get(output.each)
+        if isinstance(items, str):
+            items = [p.strip() for p in _LIST_SPLIT.split(items) if p.strip()]
+        for index, item in enumerate(items or []):
+            yield output, {**record, "_item": item, "_index": index}
