@@ -6,7 +6,7 @@
   SCHEMA messages the mapper emits), composites with their sub-fields.
 
 The type names are Twenty's ``FieldMetadataType`` (twenty-shared ``FieldMetadataType.ts``; the
-captured v2.21.0 metadata uses them, see docs/twenty-contract.md).
+captured v2.21.0 metadata uses them, see docs/twenty-contract.md §3.5).
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ SYSTEM_FIELDS = frozenset(
 _S: dict[str, t.Any] = {"type": ["string", "null"]}
 _SA: dict[str, t.Any] = {"type": ["array", "null"], "items": {"type": "string"}}
 
-# Sub-fields of Twenty's composite types (docs/twenty-contract.md) and their JSON types.
+# Sub-fields of Twenty's composite types (docs/twenty-contract.md §4.1) and their JSON types.
 COMPOSITES: dict[str, dict[str, dict[str, t.Any]]] = {
     FieldType.FULL_NAME: {"firstName": _S, "lastName": _S},
     FieldType.EMAILS: {"primaryEmail": _S, "additionalEmails": _SA},
@@ -124,7 +124,7 @@ PRIMARY_SUBFIELD: dict[str, str] = {
 SUBFIELD_TYPE: dict[str, str] = {sub: kind for kind, subs in COMPOSITES.items() for sub in subs}
 
 # Spreadsheet-import header sub-labels, fixed English in the v2.21 front end
-# (docs/twenty-contract.md): a composite column is ``<Field label> / <Sub-field label>``.
+# (docs/twenty-contract.md §6.2): a composite column is ``<Field label> / <Sub-field label>``.
 SUBFIELD_LABELS: dict[str, dict[str, str]] = {
     FieldType.FULL_NAME: {"firstName": "First Name", "lastName": "Last Name"},
     FieldType.EMAILS: {"primaryEmail": "Primary Email", "additionalEmails": "Additional Emails"},
