@@ -53,7 +53,7 @@ def api_env(twenty: Any, state_dir: Path, fallback_owner: str = "admin@acme.test
 
 def csv_rows(run_dir: Path, pattern: str) -> list[dict]:
     """Rows of the run's CSV batches matching ``pattern`` (e.g. ``*-people-*.csv``), in order."""
-    out = []
+    out: list[dict] = []
     for path in sorted((run_dir / "csv").glob(pattern)):
         with path.open(encoding="utf-8", newline="") as handle:
             out.extend(csv.DictReader(handle))

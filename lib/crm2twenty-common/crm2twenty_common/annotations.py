@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import typing as t
 
+from singer_sdk.singerlib import SchemaMessage
 from singer_sdk.streams import Stream
 
 
 class KeepsAnnotations(Stream):
     """A stream whose SCHEMA messages carry the ``x-`` keywords of its own properties."""
 
-    def _generate_schema_messages(self) -> t.Iterator[t.Any]:  # SDK hook, 0.54.x
+    def _generate_schema_messages(  # SDK hook, 0.54.x
+        self,
+    ) -> t.Generator[SchemaMessage, None, None]:
         declared = self.schema.get("properties", {})
         for message in super()._generate_schema_messages():
             props = message.schema.get("properties", {})

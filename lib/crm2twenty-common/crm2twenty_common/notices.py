@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import typing as t
 
+from singer_sdk.helpers.types import Context
 from singer_sdk.streams import Stream
 
 if t.TYPE_CHECKING:
@@ -30,7 +31,7 @@ class NoticesStream(Stream):
         super().__init__(tap)
         self._notices = notices
 
-    def get_records(self, context: dict | None) -> t.Iterable[dict]:
+    def get_records(self, context: Context | None) -> t.Iterable[dict]:
         notices = self._notices() if callable(self._notices) else self._notices
         for notice in notices:
             yield {"source": self._tap.name, "notice": notice}
