@@ -37,7 +37,9 @@ def config(fake: FakePracticeHub, **extra) -> dict:
         "api_url": fake.url,
         "api_key": API_KEY,
         "app_details": APP_DETAILS,
-        "min_interval_seconds": FAST + 0.01,
+        # the fake times arrivals, the pacer departures: 30 ms covers a loaded machine's (or a
+        # parallel run's) scheduling delay between the two, which 10 ms did not
+        "min_interval_seconds": FAST + 0.03,
         **extra,
     }
 
@@ -191,6 +193,7 @@ def test_killed_run_resumes_at_the_next_page(tmp_path) -> None:
                     tap.send_signal(signal.SIGKILL)  # no goodbye: what a crash leaves
                     break
         tap.wait()
+        tap.stdout.close()
         assert tap.returncode == -signal.SIGKILL
         killed = parse("".join(lines))
         first_ids = {r["id"] for r in killed["records"]["patients"]}
