@@ -170,7 +170,7 @@ def run_size(size: int, data_dir: Path, peer_bin: Path) -> dict:
     (work / "peer").mkdir()
     peer_target_cfg.write_text(json.dumps({"output_path": str(work / "peer")}))
     tap = [str(BIN / "tap-allegory-csv"), "--config", str(tap_cfg)]
-    results = {"size": size, "records": records}
+    results: dict[str, object] = {"size": size, "records": records}
     t, rss = pipeline(
         [
             tap,

@@ -4,15 +4,50 @@ read what target-twenty wrote (its report, CSV batches and side files)."""
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 MELTANO = str(Path(sys.executable).parent / "meltano")
+# What a `meltano run` shares that a parallel one must not: the system database (state) and
+# .meltano/run/<plugin>/ (each run writes the tap's catalog there under one fixed name).
+_PRIVATE = ("meltano.db", "run")
+
+
+def project_dir() -> Path:
+    """The Meltano project to run in: the checkout itself, or under pytest-xdist a project of the
+    worker's own that shares the checkout's files and installed plugins (symlinks) but has its
+    own system database and run folder, so that parallel pipelines cannot race."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return ROOT
+    tag = hashlib.sha1(str(ROOT).encode()).hexdigest()[:8]
+    project = Path(tempfile.gettempdir()) / f"crm2twenty-meltano-{tag}-{worker}"
+    (project / ".meltano").mkdir(parents=True, exist_ok=True)
+    # Meltano wants meltano.yml itself inside the project root: a copy, refreshed when it changed
+    text = (ROOT / "meltano.yml").read_text(encoding="utf-8")
+    mine = project / "meltano.yml"
+    if mine.is_symlink() or not mine.exists() or mine.read_text(encoding="utf-8") != text:
+        mine.unlink(missing_ok=True)
+        mine.write_text(text, encoding="utf-8")
+    for entry in ROOT.iterdir():
+        if entry.name not in (".meltano", "output", "meltano.yml"):
+            _link(project / entry.name, entry)
+    for entry in (ROOT / ".meltano").iterdir():
+        if entry.name not in _PRIVATE:
+            _link(project / ".meltano" / entry.name, entry)
+    return project
+
+
+def _link(link: Path, target: Path) -> None:
+    if not link.is_symlink():
+        link.symlink_to(target)
 
 
 def meltano_run(tap: str, output: Path, suffix: str, env: dict[str, str], *extra: str) -> dict:
@@ -24,7 +59,7 @@ def meltano_run(tap: str, output: Path, suffix: str, env: dict[str, str], *extra
     clean |= {"TARGET_TWENTY_OUTPUT_DIR": str(output), **env}
     done = subprocess.run(
         [MELTANO, "run", "--state-id-suffix", suffix, *extra, tap, "mapper", "target-twenty"],
-        cwd=ROOT,
+        cwd=project_dir(),
         env=clean,
         capture_output=True,
         text=True,
@@ -53,7 +88,7 @@ def api_env(twenty: Any, state_dir: Path, fallback_owner: str = "admin@acme.test
 
 def csv_rows(run_dir: Path, pattern: str) -> list[dict]:
     """Rows of the run's CSV batches matching ``pattern`` (e.g. ``*-people-*.csv``), in order."""
-    out = []
+    out: list[dict] = []
     for path in sorted((run_dir / "csv").glob(pattern)):
         with path.open(encoding="utf-8", newline="") as handle:
             out.extend(csv.DictReader(handle))

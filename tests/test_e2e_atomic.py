@@ -10,6 +10,7 @@ tag, empty jsonb arrays, a contact without company, a Storage object that is mis
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import e2e_run
@@ -27,7 +28,7 @@ csv_rows, side = e2e_run.csv_rows, e2e_run.side_rows
 
 
 @pytest.fixture(scope="module")
-def atomic() -> AtomicDb:
+def atomic() -> Iterator[AtomicDb]:
     with AtomicDb() as db:
         yield db
 

@@ -6,6 +6,7 @@ finds the plugin on the Hub; a secret that is not `sensitive` ends up in plain t
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -37,6 +38,7 @@ KINDS = {
 }  # meltano/hub base_setting schema
 
 
+@functools.cache  # one plugin start each, however many tests ask
 def about(executable: str) -> dict:
     out = subprocess.run(
         [str(BIN / executable), "--about", "--format=json"],
@@ -54,6 +56,7 @@ def test_there_is_a_definition_for_each_plugin_built_here() -> None:
     assert built <= names
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", DEFINITIONS, ids=lambda p: p.parent.name)
 def test_definition_names_exactly_the_plugins_settings(path: Path) -> None:
     doc = yaml.safe_load(path.read_text())
@@ -80,6 +83,7 @@ def test_definition_names_exactly_the_plugins_settings(path: Path) -> None:
     assert sorted(doc["capabilities"]) == sorted(info["capabilities"])
 
 
+@pytest.mark.slow
 def test_definitions_are_up_to_date() -> None:
     done = subprocess.run(
         [sys.executable, str(ROOT / "scripts/hub_definitions.py"), "--check"],
@@ -90,6 +94,7 @@ def test_definitions_are_up_to_date() -> None:
     assert done.returncode == 0, done.stdout
 
 
+@pytest.mark.slow
 def test_meltano_yml_settings_are_real_and_secrets_sensitive() -> None:
     meltano = yaml.safe_load((ROOT / "meltano.yml").read_text())
     for kind in meltano["plugins"].values():
@@ -102,6 +107,7 @@ def test_meltano_yml_settings_are_real_and_secrets_sensitive() -> None:
                     assert setting.get("sensitive") is True, setting["name"]
 
 
+@pytest.mark.slow
 def test_meltano_adds_each_definition(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MELTANO_")}
     subprocess.run(

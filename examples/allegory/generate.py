@@ -33,6 +33,7 @@ import zlib
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 BASE = datetime(2019, 1, 1)  # every date is an offset from here
 CREATED_SPAN = 2000 * 86400  # created_at falls in 2019-01-01 .. 2024-06-23
@@ -546,7 +547,7 @@ SECOND_DOMAINS = ["yahoo.com", "icloud.com", "proton.me"]  # never used for prim
 
 # Per country: weight, country name, currency, company TLD, legal suffixes, cities (city, state,
 # postal prefix), streets, phone and mobile formatters.
-COUNTRY = {
+COUNTRY: dict[str, dict[str, Any]] = {
     "US": dict(
         weight=40,
         name="United States",
@@ -791,7 +792,7 @@ class Plan:
 
         def take(n: int, size: int, taken: set, limit: int | None = None) -> list[int]:
             hi = min(size, limit) if limit else size
-            out = []
+            out: list[int] = []
             while len(out) < n:
                 x = r.below(hi)
                 if x >= RESERVED and x not in taken:
@@ -805,7 +806,7 @@ class Plan:
         self.cycle = [9, 10, 11]
         formula_co = [4, 5, 12, 13]
         nonascii_co = [6]
-        self.company_names = {
+        self.company_names: dict[int, tuple[str, str | None]] = {
             j: (name, None) for j, name in zip(formula_co, FORMULA_COMPANY_NAMES, strict=True)
         }
         self.company_names[nonascii_co[0]] = NON_ASCII_COMPANY
@@ -1188,7 +1189,7 @@ def targets(plan: Plan, r: Rng) -> tuple[str, str, str]:
     x = r.random()
     k = 0 if x < 0.04 else (2 if x < 0.14 else 1)
     which = [0, 1, 2]
-    chosen = set()
+    chosen: set[int] = set()
     while len(chosen) < k:
         chosen.add(which[r.below(3)])
     return (
@@ -1371,7 +1372,7 @@ def write_links(plan: Plan, out: Path) -> dict:
     r = Rng(plan.seed, "matters__contacts")
     n, m, nct = plan.counts["matters__contacts"], plan.counts["matters"], plan.counts["contacts"]
     missing = set(plan.missing_link_rows)
-    bad_rows = []
+    bad_rows: list[dict[str, str]] = []
     row = 0
     with opener(out / "matters__contacts.csv") as f:
         w = csv.writer(f)
@@ -1707,9 +1708,9 @@ def expected(plan: Plan, stats: dict, command: str) -> dict:
             }
         )
     cyc = [num(ident("companies", j)) for j in plan.cycle]
-    owners = {"unknown": [], "case": []}
+    owners: dict[str, list[dict[str, Any]]] = {"unknown": [], "case": []}
     for (stream, row), (value, user) in sorted(plan.owner_defect.items()):
-        item = {
+        item: dict[str, Any] = {
             "file": f"{stream}.csv",
             "id": ident(stream, row),
             "column": OWNER_COLUMN[stream],

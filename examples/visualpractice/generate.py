@@ -315,7 +315,7 @@ def generate(out: Path, seed: int) -> dict:
     ]
     lines = [vpl_line(header)]
     bad_lines = {}
-    contact_email = {}
+    contact_email: dict[int, str] = {}
     for i in range(n_contacts):
         pid = i + 1
         first, last = FIRST[rng.below(len(FIRST))], LAST[rng.below(len(LAST))]

@@ -13,10 +13,12 @@ each AtomicDb makes its own uniquely named database and drops it (and its roles)
 
 from __future__ import annotations
 
+import functools
 import os
 import uuid
 
 import psycopg2
+import pytest
 from psycopg2 import sql
 from psycopg2.extensions import make_dsn, parse_dsn
 
@@ -215,6 +217,28 @@ RESET search_path;
 """
 
 
+@functools.cache
+def _server_absent() -> str | None:
+    """Why the server cannot be used, or None; asked once per process, waiting 3 s at most."""
+    params = parse_dsn(SERVER_DSN)
+    where = f"host={params.get('host', 'localhost')} port={params.get('port', 5432)}"  # no password
+    try:
+        psycopg2.connect(make_dsn(**{**params, "connect_timeout": 3})).close()
+    except psycopg2.OperationalError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return (
+            f"PostgreSQL at {where} is not reachable ({first}); set CRM2TWENTY_TEST_PG_DSN "
+            "to a server where the user may create databases and roles"
+        )
+    return None
+
+
+def skip_without_server() -> None:
+    reason = _server_absent()
+    if reason:
+        pytest.skip(reason, allow_module_level=True)
+
+
 class AtomicDb:
     """A throwaway database with Atomic CRM's schema (current in `public`, legacy in `legacy`)."""
 
@@ -235,6 +259,8 @@ class AtomicDb:
             conn.close()
 
     def start(self) -> AtomicDb:
+        """Make the database; skips the calling test (or module) when the server is absent."""
+        skip_without_server()
         self._admin(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.name)))
         self.execute(CURRENT + RLS + (SEED % {"storage": STORAGE}) + LEGACY)
         return self

@@ -34,6 +34,7 @@ import random
 import re
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -298,9 +299,9 @@ class FakePracticeHub:
         args = arg.split(",")
         num = isinstance(value, (int, float)) and not isinstance(value, bool)
         try:
-            conv = (lambda a: float(a)) if num else (lambda a: a)
+            conv: Callable[[str], Any] = float if num else str
             a0 = conv(args[0])
-            v = float(value) if num else text
+            v: Any = float(value) if num else text
             if op == "eq":
                 return v == a0
             if op == "ne":

@@ -160,7 +160,10 @@ class FakeSage:
             if header is not None:
                 node = header.find(f"{{{T}}}SessionHeader/{{{T}}}sessionId")
                 session = node.text if node is not None else None
-            op = next(iter(envelope.find(f"{{{SOAP_NS}}}Body")))
+            soap_body = envelope.find(f"{{{SOAP_NS}}}Body")
+            if soap_body is None:
+                raise ValueError("a SOAP envelope without a Body")
+            op = next(iter(soap_body))
             name = op.tag.split("}")[-1]
             args = {child.tag.split("}")[-1]: (child.text or "") for child in op}
             with self.lock:

@@ -375,7 +375,7 @@ def build(seed: int = 11, scale: float = 1.0) -> dict[str, Entity]:
     def add(entity: str, row: dict[str, Any]) -> dict[str, Any]:
         e = ents[entity]
         created = _when(rng)
-        full = {c: None for c in e.fields}
+        full: dict[str, Any] = {c: None for c in e.fields}
         full.update(
             {
                 f"{e.prefix}_createddate": created,
@@ -652,7 +652,7 @@ def build(seed: int = 11, scale: float = 1.0) -> dict[str, Entity]:
                 "proj_personid": rng.randrange(1, n["person"] + 1),
             },
         )
-    for i, (caption, table, kind) in enumerate(
+    for i, (caption, rule_table, kind) in enumerate(
         [
             ("Open opportunity", "Opportunity", "Primary"),
             ("Escalate overdue case", "Cases", "Escalation"),
@@ -665,7 +665,7 @@ def build(seed: int = 11, scale: float = 1.0) -> dict[str, Entity]:
             {
                 "wkrl_ruleid": i,
                 "wkrl_caption": caption,
-                "wkrl_table": table,
+                "wkrl_table": rule_table,
                 "wkrl_ruletype": kind,
                 "wkrl_enabled": "Y",
                 "wkrl_conditions": "oppo_stage='Lead'" if i == 1 else None,

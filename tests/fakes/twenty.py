@@ -174,7 +174,7 @@ class FakeTwenty:
         for obj in raw["data"]["objects"] if isinstance(raw["data"], dict) else raw["data"]:
             self.objects[obj["nameSingular"]] = copy.deepcopy(obj)
         self.records: dict[str, dict[str, dict]] = {name: {} for name in self.objects}
-        self.relation_targets: dict[tuple[str, str], str] = {}
+        self.relation_targets: dict[tuple[str, str | None], str] = {}
         self.inverses: dict[str, str] = {}
         self._unique_index: dict[str, dict[tuple[str, str], str]] = {}
         # An older server: attachments have `fullPath` and no `file` FILES field.
@@ -375,9 +375,9 @@ class FakeTwenty:
 
     def join_columns(self, obj: dict) -> dict[str, dict]:
         return {
-            (f.get("settings") or {}).get("joinColumnName"): f
+            column: f
             for f in obj["fields"]
-            if (f.get("settings") or {}).get("joinColumnName")
+            if (column := (f.get("settings") or {}).get("joinColumnName"))
         }
 
     def target_of(self, obj: dict, column: str) -> str | None:
@@ -681,7 +681,7 @@ class FakeTwenty:
             return 200, {"data": {"deleteOneField": {"id": seg[1]}}}
         raise HttpError(404, {"statusCode": 404, "messages": [f"Cannot {method} metadata"]})
 
-    def _new_field(self, obj: dict, name: str, label: str, kind: str, **extra: Any) -> dict:
+    def _new_field(self, obj: dict, name: str, label: str, kind: str | None, **extra: Any) -> dict:
         field = {
             "id": str(uuid.uuid4()),
             "name": name,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import typing as t
 
+from singer_sdk.helpers.types import Context
 from singer_sdk.streams import Stream
 
 from crm2twenty_common.twenty import NOTICES, NOTICES_SCHEMA, Notice
@@ -30,7 +31,7 @@ class NoticesStream(Stream):
         self.tap = tap  # the SDK keeps it only as the private `_tap`
         self._notices = notices
 
-    def get_records(self, context: dict | None) -> t.Iterable[dict]:
+    def get_records(self, context: Context | None) -> t.Iterable[dict]:
         notices = self._notices() if callable(self._notices) else self._notices
         for notice in notices:
             yield Notice(source=self.tap.name, notice=notice).as_record()

@@ -5,7 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from crm2twenty_common.exports import CUSTOM, LINK, MANIFEST, TABLE, Layout, StreamSpec, singular
+from crm2twenty_common.exports import (
+    CUSTOM,
+    LINK,
+    MANIFEST,
+    TABLE,
+    FileRole,
+    Layout,
+    StreamSpec,
+    singular,
+)
 
 LAYOUT = Layout(
     streams=(
@@ -15,6 +24,13 @@ LAYOUT = Layout(
     ),
     extensions=(".csv", ".vpl"),
 )
+
+
+def role_of(name: str) -> FileRole:
+    """The role LAYOUT gives a file the test expects it to know."""
+    role = LAYOUT.classify(Path(name))
+    assert role is not None, name
+    return role
 
 
 @pytest.mark.parametrize(
@@ -33,14 +49,14 @@ def test_singular(name: str, expected: str) -> None:
 
 
 def test_known_files_match_case_insensitively_with_any_of_the_extensions() -> None:
-    role = LAYOUT.classify(Path("Contacts.CSV"))
+    role = role_of("Contacts.CSV")
     assert role and (role.stream, role.kind, role.key, role.json) == (
         "contacts",
         TABLE,
         ("id",),
         False,
     )
-    assert LAYOUT.classify(Path("contacts.vpl")).stream == "contacts"
+    assert role_of("contacts.vpl").stream == "contacts"
     # every stream knows the modified and created columns, beside its own aliases
     assert "last_modified" in role.aliases["updated_at"]
     assert "created_date" in role.aliases["created_at"]
@@ -48,13 +64,13 @@ def test_known_files_match_case_insensitively_with_any_of_the_extensions() -> No
 
 
 def test_a_streams_own_alias_beats_a_common_column() -> None:
-    role = LAYOUT.classify(Path("attachments.csv"))
+    role = role_of("attachments.csv")
     assert role.kind == MANIFEST
     assert "created_at" not in role.aliases  # here created_at means uploaded_at
 
 
 def test_link_files_key_both_ids_named_after_the_file_parts() -> None:
-    role = LAYOUT.classify(Path("Matters__Contacts.csv"))
+    role = role_of("Matters__Contacts.csv")
     assert (role.stream, role.kind, role.key) == (
         "matters__contacts",
         LINK,
@@ -65,7 +81,7 @@ def test_link_files_key_both_ids_named_after_the_file_parts() -> None:
 
 
 def test_any_other_file_is_a_custom_object_keyed_by_id() -> None:
-    role = LAYOUT.classify(Path("Practice Areas.csv"))
+    role = role_of("Practice Areas.csv")
     assert (role.stream, role.kind, role.key) == ("practice_areas", CUSTOM, ("id",))
     assert role.aliases["id"] == ("practice_area_id",)
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from crm2twenty_common.exports import BadRow, ExportError, ExportFile
 from crm2twenty_common.exports.rows import RAW_LIMIT
+from export_rows import good_rows
 
 
 def read(path: Path) -> list:
@@ -105,7 +106,7 @@ def test_bytes_invalid_in_a_forced_encoding_are_an_error_naming_it(tmp_path: Pat
     path = tmp_path / "p.csv"
     path.write_bytes(b"id,name\n1,\xe9\n")
     export = ExportFile(path, encoding="cp1252")
-    assert [row["name"] for _, row in export.rows()] == ["é"]
+    assert [row["name"] for _, row in good_rows(export.rows())] == ["é"]
     with pytest.raises(ExportError, match=r"p.csv: not valid utf-8 .*`encoding` setting"):
         list(ExportFile(path, encoding="utf-8").rows())
 
@@ -123,7 +124,7 @@ def test_memory_stays_flat_over_a_million_rows(tmp_path: Path) -> None:
         handle.writelines(f"{i},name {i},{i}.5\n" for i in range(1_000_000))
     count = last = 0
     rss: dict[int, int] = {}
-    for line, _row in ExportFile(path).rows():
+    for line, _row in good_rows(ExportFile(path).rows()):
         count, last = count + 1, line
         if count in (100_000, 1_000_000):
             rss[count] = _rss_bytes()

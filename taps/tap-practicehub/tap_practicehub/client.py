@@ -14,6 +14,7 @@ import os
 import re
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -46,7 +47,7 @@ class PracticeHubError(Exception):
     """A refusal or an unreadable answer, with the endpoint it concerns."""
 
 
-def base_url(config: dict) -> str:
+def base_url(config: Mapping[str, Any]) -> str:
     if config.get("api_url"):
         return str(config["api_url"]).rstrip("/")
     if config.get("account"):

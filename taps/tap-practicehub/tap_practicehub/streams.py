@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from crm2twenty_common.sdk_compat import KeepsAnnotations
 from singer_sdk.helpers.conform import TypeConformanceLevel
+from singer_sdk.helpers.types import Context
 
 from tap_practicehub.client import PracticeHubClient, PracticeHubError, with_params
 
@@ -32,7 +33,7 @@ def ref(stream: str) -> dict:
     return {**I, "x-references": stream}
 
 
-STAMPS = {"created": DT, "updated": DT}
+STAMPS: dict[str, dict] = {"created": DT, "updated": DT}
 # Fields seen by community clients (docs/sources.md §3.6), plus the usual
 # contact fields; anything else an account returns can be added with `extra_fields`.
 STREAMS: dict[str, dict[str, dict]] = {
@@ -133,7 +134,7 @@ STREAMS: dict[str, dict[str, dict]] = {
 # Lookups first: the mapper resolves practitioners and appointment types as later streams pass.
 ORDER = list(STREAMS)
 FULL_TABLE = {"practitioners", "appointment_types", "payment_methods"}
-TYPES = {
+TYPES: dict[str, dict] = {
     "string": S,
     "integer": I,
     "number": N,
@@ -205,7 +206,7 @@ class PracticeHubStream(KeepsAnnotations):
     def client(self) -> PracticeHubClient:
         return self.tap.client  # type: ignore[attr-defined]
 
-    def get_replication_key_signpost(self, context: dict | None = None) -> t.Any:
+    def get_replication_key_signpost(self, context: Context | None = None) -> t.Any:
         # Resuming: the bookmark must not pass the start of the interrupted run, whose pages
         # (already read) may hold rows changed since.
         signpost = super().get_replication_key_signpost(context)
@@ -220,7 +221,7 @@ class PracticeHubStream(KeepsAnnotations):
             params["updated"] = f"gte:{self.times.filter_value(since)}"
         return params
 
-    def get_records(self, context: dict | None) -> t.Iterable[dict]:
+    def get_records(self, context: Context | None) -> t.Iterable[dict]:
         state = self.stream_state
         progress = state.get("progress")
         if progress and not str(progress.get("next", "")).startswith(self.client.base):
@@ -327,7 +328,7 @@ class PracticeHubStream(KeepsAnnotations):
                 f"/{self.endpoint}: total_entries said {total} rows but the pages held "
                 f"{progress['rows']}; records may be missing (run again to check)."
             )
-        if older:
+        if older and since is not None:  # rows older than a bookmark: so there is one
             notes.append(
                 f"/{self.endpoint}: the filter updated=gte:{self.times.filter_value(since)} "
                 f"was ignored by the API ({older} unchanged rows older than the bookmark came "

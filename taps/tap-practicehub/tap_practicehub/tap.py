@@ -153,12 +153,12 @@ class TapPracticeHub(Tap):
             streams.append(ExtraStream(self, name, str(path), props))
         return [*streams, NoticesStream(self, lambda: self.notices)]
 
-    def load_streams(self) -> list[Stream]:
+    def load_streams(self) -> list[Stream]:  # type: ignore[misc]  # SDK @final
         # Discovery order, not the SDK's alphabetical one: practitioners and appointment
         # types pass before the streams the mapper resolves through them; notices last.
         return self.discover_streams()
 
-    def sync_all(self) -> None:
+    def sync_all(self) -> None:  # type: ignore[misc]  # SDK @final
         try:
             super().sync_all()
         finally:

@@ -99,7 +99,7 @@ class RestSession:
     ) -> Iterator[dict[str, Any]]:
         start = 1
         while True:
-            params = {"startIndex": start, "count": self.page_size}
+            params: dict[str, Any] = {"startIndex": start, "count": self.page_size}
             if where:
                 params["where"] = where
             page = self._get(entity.lower(), params)

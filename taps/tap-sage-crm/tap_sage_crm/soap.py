@@ -75,6 +75,13 @@ class SoapSession:
             raise
         self.session_id = getattr(result, "sessionid", result)
 
+    @property
+    def _service(self) -> Any:
+        """The WSDL's operations; only after open() has loaded the WSDL."""
+        if self.client is None:
+            raise SageError("the SOAP session is not open")
+        return self.client.service
+
     def close(self) -> None:
         """Log off; never raises (it runs while another error may be on its way out)."""
         if not self.session_id or self.client is None:
@@ -113,7 +120,7 @@ class SoapSession:
     def metadata(self) -> list[EntityInfo]:
         self.open()
         result = self._retry(
-            lambda: self.client.service.getallmetadata(_soapheaders=self._header()),
+            lambda: self._service.getallmetadata(_soapheaders=self._header()),
             "getallmetadata",
             "",
         )
@@ -171,7 +178,7 @@ class SoapSession:
         self, entity: str, fields: list[str], where: str, orderby: str
     ) -> Iterator[dict[str, str | None]]:
         result = self._once(
-            lambda: self.client.service.queryrecord(
+            lambda: self._service.queryrecord(
                 fieldlist=",".join(fields),
                 queryString=where,
                 entityname=entity,
@@ -187,7 +194,7 @@ class SoapSession:
             if not result.more:
                 return
             result = self._once(
-                lambda: self.client.service.nextqueryrecord(_soapheaders=self._header()),
+                lambda: self._service.nextqueryrecord(_soapheaders=self._header()),
                 "nextqueryrecord",
                 entity,
             )

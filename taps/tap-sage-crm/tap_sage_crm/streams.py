@@ -8,6 +8,7 @@ from pathlib import Path
 
 from crm2twenty_common.sdk_compat import KeepsAnnotations
 from singer_sdk.helpers.conform import TypeConformanceLevel
+from singer_sdk.helpers.types import Context
 
 from tap_sage_crm import query
 from tap_sage_crm.entities import COMPANY_ENTITY, PERSON_ENTITY, EntityInfo, json_schema
@@ -82,21 +83,20 @@ class SageStream(KeepsAnnotations):
         # arrive (a resumable run); REST has no orderBy before 2024 R2.
         return self.soap and self.replication_key is not None
 
-    def _where(self, context: dict | None) -> str:
+    def _where(self, context: Context | None) -> str:
         conditions = [
             query.condition(col, "eq", value, self.dialect) for col, value in self.filters.items()
         ]
-        start = self.get_starting_timestamp(context) if self.replication_key else None
-        if start is not None:
-            conditions.append(
-                query.condition(self.replication_key, "ge", query.instant(start), self.dialect)
-            )
+        rk = self.replication_key
+        start = self.get_starting_timestamp(context) if rk else None
+        if rk and start is not None:
+            conditions.append(query.condition(rk, "ge", query.instant(start), self.dialect))
         deleted = f"{self.info.prefix}_deleted"
         if self.skip_deleted and self.soap and deleted in self.info.fields:
             conditions.append(f"({deleted} is null or {deleted} = 0)")
         return query.where(conditions)
 
-    def get_records(self, context: dict | None) -> t.Iterable[dict]:
+    def get_records(self, context: Context | None) -> t.Iterable[dict]:
         where = self._where(context)
         extra = self._contacts() if self.info.stream in ENRICHED else None
         deleted = f"{self.info.prefix}_deleted"

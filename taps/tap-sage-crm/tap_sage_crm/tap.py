@@ -189,12 +189,12 @@ class TapSageCrm(Tap):
         streams: list[Stream] = [SageStream(self, info, self.client, references) for info in chosen]
         return [*streams, NoticesStream(self, notices)]
 
-    def load_streams(self) -> list[Stream]:
+    def load_streams(self) -> list[Stream]:  # type: ignore[misc]  # SDK @final
         # Discovery order, not the SDK's alphabetical one: the mapper's lookups (users,
         # captions, companies, communications) must pass before the streams that use them.
         return self.discover_streams()
 
-    def sync_all(self) -> None:
+    def sync_all(self) -> None:  # type: ignore[misc]  # SDK @final
         try:
             super().sync_all()
         finally:
@@ -206,7 +206,7 @@ class TapSageCrm(Tap):
         finally:
             self.close()
 
-    def run_sync_dry_run(self, *args: t.Any, **kwargs: t.Any) -> bool:  # `--test`
+    def run_sync_dry_run(self, *args: t.Any, **kwargs: t.Any) -> bool:  # type: ignore[misc]  # SDK @final; `--test`
         try:
             return super().run_sync_dry_run(*args, **kwargs)
         finally:

@@ -102,6 +102,7 @@ def test_values_become_literals_that_cannot_end_early():
 
 
 @pytest.mark.parametrize("api", ["soap", "rest"])
+@pytest.mark.slow  # runs the tap executable
 def test_a_quote_in_a_filter_cannot_widen_the_query(sage, tmp_path, api):
     hostile = "x' or '1'='1"
     # The fake really is injectable: the same value pasted unescaped returns every company.
@@ -127,6 +128,7 @@ def test_a_quote_in_a_filter_cannot_widen_the_query(sage, tmp_path, api):
     assert any("x'' or ''1''=''1" in w for w in sent)
 
 
+@pytest.mark.slow  # runs the tap executable
 def test_a_filter_on_a_column_name_that_is_not_one_is_refused(sage, tmp_path):
     out = run_tap(
         config(sage, tmp_path, filters={"companies": {"1=1 or comp_name": "x"}}), check=False
@@ -139,6 +141,7 @@ def test_a_filter_on_a_column_name_that_is_not_one_is_refused(sage, tmp_path):
 # ---- SOAP session rules ------------------------------------------------------------------
 
 
+@pytest.mark.slow  # runs the tap executable
 def test_soap_sessions_are_logged_off_one_at_a_time_and_pages_follow_more(sage, tmp_path):
     sage.batch_size = 4
     out = run_tap(config(sage, tmp_path))
@@ -168,6 +171,7 @@ def test_soap_sessions_are_logged_off_one_at_a_time_and_pages_follow_more(sage, 
     assert DEFECTS["deleted_person"] not in {r["pers_personid"] for r in recs["persons"]}
 
 
+@pytest.mark.slow  # runs the tap executable
 def test_every_soap_call_after_logon_carries_its_session(sage, tmp_path):
     run_tap(config(sage, tmp_path))
     current = None
@@ -180,6 +184,7 @@ def test_every_soap_call_after_logon_carries_its_session(sage, tmp_path):
         current = None if name == "logoff" else sid
 
 
+@pytest.mark.slow  # runs the tap executable
 def test_emails_and_phones_come_from_the_link_tables(sage, tmp_path):
     recs = run_tap(config(sage, tmp_path))["records"]
     person = next(r for r in recs["persons"] if r["pers_personid"] == 4)
@@ -191,6 +196,7 @@ def test_emails_and_phones_come_from_the_link_tables(sage, tmp_path):
     assert company3["phones"] is None  # every third company has no phone in the dataset
 
 
+@pytest.mark.slow  # runs the tap executable
 def test_schemas_come_from_metadata_with_lookups_as_references(sage, tmp_path):
     schemas = run_tap(config(sage, tmp_path))["schemas"]
     project = schemas["project"]["properties"]  # a custom entity, found through metadata
@@ -200,6 +206,7 @@ def test_schemas_come_from_metadata_with_lookups_as_references(sage, tmp_path):
     assert schemas["persons"]["properties"]["pers_companyid"]["x-references"] == "companies"
 
 
+@pytest.mark.slow  # runs the tap executable
 def test_a_stale_session_error_says_how_to_clear_it(sage, tmp_path):
     client = zeep.Client(f"{sage.url}/crm/eware.dll/webservices/webservice.wsdl")
     client.service.logon(username="admin", password="s3cret")  # noqa: S106 - left open
@@ -213,6 +220,7 @@ def test_a_stale_session_error_says_how_to_clear_it(sage, tmp_path):
     assert sage.sessions == {}
 
 
+@pytest.mark.slow  # runs the tap executable
 def test_a_refused_query_names_entity_and_call_and_still_logs_off(sage, tmp_path):
     out = run_tap(
         config(sage, tmp_path, filters={"persons": {"pers_nosuchcolumn": "x"}}), check=False
@@ -224,6 +232,7 @@ def test_a_refused_query_names_entity_and_call_and_still_logs_off(sage, tmp_path
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "terminate"])
+@pytest.mark.slow  # runs the tap executable
 def test_an_interrupted_run_logs_off(tmp_path, sig):
     with FakeSage(batch_size=2, scale=1.0) as fake:
         proc = subprocess.Popen(
@@ -242,6 +251,7 @@ def test_an_interrupted_run_logs_off(tmp_path, sig):
         assert fake.sessions == {}
 
 
+@pytest.mark.slow  # runs the tap executable
 def test_transient_failures_are_retried(tmp_path):
     with FakeSage(scale=SCALE, transient_failures=3) as fake:
         out = run_tap(config(fake, tmp_path))
@@ -249,6 +259,7 @@ def test_transient_failures_are_retried(tmp_path):
         assert fake.transient_failures == 0
 
 
+@pytest.mark.slow  # runs the tap executable
 def test_wrong_password_is_a_clear_error_without_the_secret(sage, tmp_path):
     cfg = tmp_path / "config.json"
     cfg.write_text(
@@ -265,6 +276,7 @@ def test_wrong_password_is_a_clear_error_without_the_secret(sage, tmp_path):
 # ---- REST ----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # runs the tap executable
 def test_rest_reads_the_same_rows_with_paging(sage, tmp_path):
     soap = run_tap(config(sage, tmp_path))["records"]
     sage.calls.clear()
@@ -282,6 +294,7 @@ def test_rest_reads_the_same_rows_with_paging(sage, tmp_path):
 
 
 @pytest.mark.parametrize("api", ["soap", "rest"])
+@pytest.mark.slow  # runs the tap executable
 def test_incremental_reads_only_rows_updated_since_the_bookmark(sage, tmp_path, api):
     first = run_tap(config(sage, tmp_path, api=api))
     companies = sage.entities["company"].rows
@@ -302,6 +315,7 @@ def test_incremental_reads_only_rows_updated_since_the_bookmark(sage, tmp_path, 
     ]
 
 
+@pytest.mark.slow  # runs the tap executable
 def test_deleted_rows_are_flagged_when_asked(sage, tmp_path):
     recs = run_tap(config(sage, tmp_path, deleted_records="flag"))["records"]
     deleted = [r for r in recs["persons"] if r["is_deleted"]]
@@ -309,6 +323,7 @@ def test_deleted_rows_are_flagged_when_asked(sage, tmp_path):
     assert len(recs["persons"]) == len(sage.entities["person"].rows)
 
 
+@pytest.mark.slow  # runs the tap executable
 def test_unreadable_workflows_become_a_notice(tmp_path):
     with FakeSage(scale=SCALE, hidden=("workflowrule",)) as fake:
         recs = run_tap(config(fake, tmp_path))["records"]
@@ -316,6 +331,7 @@ def test_unreadable_workflows_become_a_notice(tmp_path):
     assert any("Workflow rules are not readable" in n["notice"] for n in recs["_notices"])
 
 
+@pytest.mark.slow  # runs the tap executable
 def test_readable_workflows_are_emitted(sage, tmp_path):
     recs = run_tap(config(sage, tmp_path))["records"]
     assert sorted(w["wkrl_caption"] for w in recs["workflows"]) == sorted(
@@ -324,6 +340,7 @@ def test_readable_workflows_are_emitted(sage, tmp_path):
     assert not any("Workflow" in n["notice"] for n in recs.get("_notices", []))
 
 
+@pytest.mark.slow  # runs the tap executable
 def test_library_files_are_found_in_the_library_folder(sage, tmp_path):
     first = sage.entities["library"].rows[0]
     folder = tmp_path / "library" / first["libr_filepath"]

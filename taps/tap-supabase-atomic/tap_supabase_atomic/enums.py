@@ -104,8 +104,10 @@ def read_app_tsx(text: str) -> dict:
         try:
             found[name] = yaml.safe_load(literal)
         except yaml.YAMLError as exc:
+            # only a MarkedYAMLError (most, not all, YAMLErrors) has `problem`
+            problem = getattr(exc, "problem", None) or exc
             raise EnumerationFileError(
-                f"the {name} prop is not a literal list this tap can read ({exc.problem})"
+                f"the {name} prop is not a literal list this tap can read ({problem})"
             ) from None
     return found
 

@@ -8,6 +8,7 @@ import typing as t
 
 from crm2twenty_common.sdk_compat import KeepsAnnotations
 from singer_sdk.helpers.conform import TypeConformanceLevel
+from singer_sdk.helpers.types import Context
 from singer_sdk.streams import Stream
 
 from tap_supabase_atomic import db
@@ -87,9 +88,9 @@ class AtomicStream(KeepsAnnotations):
         if stream == "contacts":
             props.setdefault("email_jsonb", dict(_EMAILS))
             props.setdefault("phone_jsonb", dict(_EMAILS))
-        for (s, column), _kind in LABELLED.items():
-            if s == stream and column in props:
-                props.setdefault(f"{column}_label", dict(_STR))
+        for (s, labelled), _kind in LABELLED.items():
+            if s == stream and labelled in props:
+                props.setdefault(f"{labelled}_label", dict(_STR))
         for name, spec in DERIVED.get(stream, {}).items():
             props.setdefault(name, dict(spec))  # a real column of that name wins
         self.derived = {n for n in DERIVED.get(stream, {}) if n not in cols}
@@ -102,7 +103,7 @@ class AtomicStream(KeepsAnnotations):
     def is_sorted(self) -> bool:
         return self.replication_key is not None  # read ordered by updated_at, id
 
-    def get_records(self, context: dict | None) -> t.Iterable[dict]:
+    def get_records(self, context: Context | None) -> t.Iterable[dict]:
         src = self.source
         db.check_access(src.conn, src.schema, self.table.name)
         src.prepare(self.table.stream)  # before the cursor opens: lookups use the same connection
@@ -215,7 +216,7 @@ class ConfigurationStream(Stream):
         super().__init__(tap)
         self.source = source
 
-    def get_records(self, context: dict | None) -> t.Iterable[dict]:
+    def get_records(self, context: Context | None) -> t.Iterable[dict]:
         yield self.source.enumerations.record()
 
 
@@ -258,7 +259,7 @@ class AttachmentsStream(Stream):
         super().__init__(tap)
         self.source = source
 
-    def get_records(self, context: dict | None) -> t.Iterable[dict]:
+    def get_records(self, context: Context | None) -> t.Iterable[dict]:
         src = self.source
         storage = src.storage
         for stream, column, kind in FILE_COLUMNS:

@@ -140,10 +140,10 @@ class TapSupabaseAtomic(Tap):
             NoticesStream(self, source.notices),
         ]
 
-    def load_streams(self) -> list[Stream]:
+    def load_streams(self) -> list[Stream]:  # type: ignore[misc]  # SDK @final
         return self.discover_streams()  # ORDER, not the SDK's alphabetical order
 
-    def sync_all(self) -> None:
+    def sync_all(self) -> None:  # type: ignore[misc]  # SDK @final
         try:
             super().sync_all()
         except db.AtomicError as exc:

@@ -9,6 +9,7 @@ import json
 import subprocess
 import sys
 from collections import defaultdict
+from collections.abc import Iterator
 from contextlib import redirect_stdout
 from pathlib import Path
 
@@ -25,7 +26,7 @@ TAP = str(Path(sys.executable).parent / "tap-supabase-atomic")
 
 
 @pytest.fixture(scope="module")
-def atomic() -> AtomicDb:
+def atomic() -> Iterator[AtomicDb]:
     with AtomicDb() as db:
         yield db
 

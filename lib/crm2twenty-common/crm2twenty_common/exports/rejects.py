@@ -15,6 +15,7 @@ import typing as t
 from collections.abc import Iterator
 
 from singer_sdk.helpers.conform import TypeConformanceLevel
+from singer_sdk.helpers.types import Context
 from singer_sdk.streams import Stream
 
 from crm2twenty_common.exports.rows import RAW_LIMIT, BadRow
@@ -88,5 +89,5 @@ class RejectsStream(Stream):
         self.spool = spool
         spool.stream = self
 
-    def get_records(self, context: dict | None) -> t.Iterable[dict]:
+    def get_records(self, context: Context | None) -> t.Iterable[dict]:
         yield from self.spool.drain()

@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from singer_sdk.helpers.conform import TypeConformanceLevel
+from singer_sdk.helpers.types import Context
 from singer_sdk.streams import Stream
 
 from crm2twenty_common.exports import types
@@ -214,7 +215,7 @@ class ExportFileStream(Stream):
 
     # ---- records -------------------------------------------------------------------------
 
-    def _threshold(self, context: dict | None) -> str | None:
+    def _threshold(self, context: Context | None) -> str | None:
         """The bookmark (or start_date) in the form records carry, to compare as text."""
         if not self.replication_key:
             return None
@@ -240,7 +241,7 @@ class ExportFileStream(Stream):
             return when.date().isoformat()
         return when.astimezone(dt.timezone.utc).isoformat()
 
-    def get_records(self, context: dict | None) -> Iterable[dict[str, t.Any]]:
+    def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
         threshold = self._threshold(context)
         rk = self.replication_key if threshold else None
         if rk:
@@ -257,10 +258,11 @@ class ExportFileStream(Stream):
         skipped = 0
         for item in self.source.rows():
             if item.__class__ is BadRow:
-                self._bad(item)  # type: ignore[arg-type]
+                self._bad(item)
                 continue
-            line, record = item  # type: ignore[misc]
-            column = value = None
+            line, record = t.cast("tuple[int, dict[str, t.Any]]", item)
+            column: str | None = None
+            value: t.Any = None
             try:
                 for column, convert in typed:
                     value = record[column]
@@ -335,7 +337,7 @@ class ExportFileStream(Stream):
             return True
         folder = self.settings.export_dir
         text = str(raw).strip().replace("\\", "/")
-        relative = text
+        relative: str | None = text
         if posixpath.isabs(text) or text[1:3] == ":/":  # /x or a Windows drive, C:/x
             try:
                 relative = Path(text).resolve().relative_to(folder).as_posix()

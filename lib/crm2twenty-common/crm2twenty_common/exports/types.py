@@ -37,7 +37,7 @@ import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 STRING, INTEGER, NUMBER, BOOLEAN, DATE, DATE_TIME = (
     "string",
@@ -326,7 +326,7 @@ def infer_type(
 
 def date_order(
     dates: _DateEvidence, date_format: str, column: str, warn: Callable[[str], None] | None
-) -> str | bool | None:
+) -> str | Literal[False] | None:
     """How to read the column's slashed dates; False when the sample contradicts itself."""
     if date_format == "dayfirst":
         return DMY
