@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import jsonschema  # type: ignore[import-untyped]  # (no stubs pinned in requirements-dev)
+import jsonschema
 from crm2twenty_common.twenty import (
     BOOKKEEPING,
     NOTICES_SCHEMA,

@@ -197,6 +197,10 @@ def test_existing_unique_values_link_merge_or_reject(fake, api) -> None:
     (match,) = run.report["preflight"]["matched"]
     assert match["existing_id"] == existing and match["decision"] == "link"
     assert run.counts("person")["merged"] == 1 and run.report["balanced"]
+    # merges.csv names the survivor in the workspace, as for a duplicate within the run
+    (merged,) = [m for m in run.side("merges.csv") if m["merged_id"] == rid("person", 1)]
+    assert merged["survivor_id"] == existing
+    assert merged["survivor_source"] == "(already in the workspace)"
 
 
 def test_merge_writes_as_the_existing_record(fake, api) -> None:

@@ -38,14 +38,15 @@ def run_mapper(tmp_path: Path, env_extra: dict[str, str], config: dict) -> list[
     cfg = tmp_path / "config.json"
     cfg.write_text(json.dumps(config), encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("MELTANO_")} | env_extra
-    done = subprocess.run(
-        [sys.executable, "-m", "crm2twenty_mapper.mapper", "--config", str(cfg)],
-        stdin=source.open("rb"),
-        capture_output=True,
-        env=env,
-        check=True,
-        timeout=60,
-    )
+    with source.open("rb") as stdin:
+        done = subprocess.run(
+            [sys.executable, "-m", "crm2twenty_mapper.mapper", "--config", str(cfg)],
+            stdin=stdin,
+            capture_output=True,
+            env=env,
+            check=True,
+            timeout=60,
+        )
     return [json.loads(line) for line in done.stdout.decode().splitlines()]
 
 

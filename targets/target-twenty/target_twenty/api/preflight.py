@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from target_twenty.api.client import TwentyClient, unwrap
-from target_twenty.outcome import Decision, ObjectRef, PreflightSummary, WorkspaceMatch
+from target_twenty.outcome import Decision, Merge, ObjectRef, PreflightSummary, WorkspaceMatch
 from target_twenty.plan import ObjectPlan
 from target_twenty.spool import Spool, Status
 from target_twenty.workspace import UNIQUE_SUBFIELDS, Workspace
@@ -49,6 +49,22 @@ class Restore:
 class Preflight:
     matched: list[WorkspaceMatch] = field(default_factory=list)  # for the report
     restore: list[Restore] = field(default_factory=list)
+
+    def merges(self) -> list[Merge]:
+        """Our records linked to the workspace record already holding their unique value:
+        merges.csv lists them beside the run's own duplicates."""
+        return [
+            Merge(
+                object=m.object,
+                merged_id=m.our_id,
+                merged_source=m.source,
+                survivor_id=m.existing_id,
+                survivor_source="(already in the workspace)",
+                reason=f"same {m.field} {m.value!r}",
+            )
+            for m in self.matched
+            if m.decision is Decision.LINK
+        ]
 
     def summary(self) -> PreflightSummary:
         return PreflightSummary(

@@ -37,7 +37,7 @@ class WriteJob:
         return WriteOutcome(
             order=self.order,
             cycles=list(self.checks.cycles),
-            merges=list(self.checks.merges),
+            merges=[*self.checks.merges, *(self.preflight.merges() if self.preflight else [])],
             written=written,
             provisioning=self.provisioning.needs(),
             members=dict(self.owners.members),
