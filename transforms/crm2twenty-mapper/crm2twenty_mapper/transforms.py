@@ -18,7 +18,6 @@ from urllib.parse import urlsplit
 
 import phonenumbers
 from crm2twenty_common.twenty import email_address, web_url
-from phonenumbers import phonenumberutil
 
 
 class InvalidValue(ValueError):
@@ -176,26 +175,6 @@ def region_for(country: Any, default: str) -> str:
     if len(text) == 2 and text.upper() in phonenumbers.SUPPORTED_REGIONS:
         return text.upper()
     return COUNTRIES.get(text.lower(), default)
-
-
-_NOT_ASCII_DIGITS = re.compile(r"[^0-9]+")
-_normalize_digits_only = phonenumberutil.normalize_digits_only
-
-
-def _ascii_normalize_digits_only(number: Any, keep_non_digits: bool = False) -> Any:
-    """phonenumbers' digit normalisation, with a C-speed path for ASCII text.
-
-    The library reads every character through ``unicodedata.digit`` in a Python loop, about a
-    third of a parse. In ASCII only ``0``-``9`` have a digit value, so dropping every other
-    character is the same result; anything else goes to the library's own loop.
-    """
-    if not keep_non_digits and type(number) is str and number.isascii():
-        return _NOT_ASCII_DIGITS.sub("", number)
-    return _normalize_digits_only(number, keep_non_digits)
-
-
-# parse() and its helpers look the function up in their module at each call.
-phonenumberutil.normalize_digits_only = _ascii_normalize_digits_only
 
 
 @functools.lru_cache(maxsize=1 << 16)
