@@ -201,17 +201,23 @@ def compile_put(catalog: Catalog, f: FieldSpec) -> Put:
             value = shape(value)
             if value is None:
                 return
-        if sub is not None:
-            values.setdefault(top, {})[sub] = value
-            return
-        if isinstance(value, dict):
-            current = values.get(top)
-            if isinstance(current, dict):
-                current.update(value)
-                return
-        values[top] = value
+        _place(values, top, sub, value)
 
     return put
+
+
+def _place(values: dict, top: str, sub: str | None, value: Any) -> None:
+    """Put a field's value at ``top`` (or its sub-field ``sub``); a composite given whole
+    is merged into what other fields already put there."""
+    if sub is not None:
+        values.setdefault(top, {})[sub] = value
+        return
+    if isinstance(value, dict):
+        current = values.get(top)
+        if isinstance(current, dict):
+            current.update(value)
+            return
+    values[top] = value
 
 
 def _same(value: Any) -> Any:
@@ -229,15 +235,7 @@ def _placed(
         value = get(r, acc)
         if value is None:
             return
-        if sub is not None:
-            values.setdefault(top, {})[sub] = value
-            return
-        if isinstance(value, dict):
-            current = values.get(top)
-            if isinstance(current, dict):
-                current.update(value)
-                return
-        values[top] = value
+        _place(values, top, sub, value)
 
     return put
 
