@@ -38,7 +38,18 @@ rows_of = e2e_run.csv_rows
 
 @pytest.fixture(scope="module")
 def first_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    return meltano_run(EXPORT, tmp_path_factory.mktemp("out"), f"e2e-{uuid.uuid4().hex}")
+    """One run over a copy of the export (the later-run test changes that copy and runs again
+    with the same state id and output folder)."""
+    export = tmp_path_factory.mktemp("allegory") / "export"
+    shutil.copytree(EXPORT, export)
+    output = tmp_path_factory.mktemp("out")
+    suffix = f"e2e-{uuid.uuid4().hex}"
+    return {
+        **meltano_run(export, output, suffix),
+        "export": export,
+        "output": output,
+        "suffix": suffix,
+    }
 
 
 def test_every_source_record_is_accounted_for(first_run: dict) -> None:
@@ -159,12 +170,8 @@ def test_attachments_workflows_and_leftovers(first_run) -> None:
     assert {"noteTarget", "taskTarget", "attachment", "company__owners"} <= streams
 
 
-def test_a_later_run_picks_up_only_changed_rows(tmp_path: Path) -> None:
-    export = tmp_path / "export"
-    shutil.copytree(EXPORT, export)
-    output = tmp_path / "out"
-    suffix = f"delta-{uuid.uuid4().hex}"
-    meltano_run(export, output, suffix)
+def test_a_later_run_picks_up_only_changed_rows(first_run: dict) -> None:
+    export, output, suffix = first_run["export"], first_run["output"], first_run["suffix"]
     lines = (export / "companies.csv").read_text(encoding="utf-8").splitlines(keepends=True)
     changed = lines[2].split(",")
     changed[1] = "Renamed Company 2"
@@ -199,8 +206,9 @@ def test_a_later_run_picks_up_only_changed_rows(tmp_path: Path) -> None:
     # The changed row, plus (Singer's at-least-once rule) the row at the old bookmark.
     assert 1 <= sources["companies"]["read"] <= 2 and sources["companies"]["rejected"] == 0
     assert 1 <= sources["contacts"]["read"] <= 2
-    first_dir = output / sorted(p.name for p in output.iterdir() if p.name[0].isdigit())[0]
-    first_companies = {c["Allegory ID"]: c["Id"] for c in rows_of(first_dir, "*-companies-0*.csv")}
+    first_companies = {
+        c["Allegory ID"]: c["Id"] for c in rows_of(first_run["dir"], "*-companies-0*.csv")
+    }
     companies = {c["Allegory ID"]: c for c in rows_of(second["dir"], "*-companies-0*.csv")}
     assert companies["2"]["Name"] == "Renamed Company 2"
     assert companies["2"]["Id"] == first_companies["2"]  # the same record, updated in place

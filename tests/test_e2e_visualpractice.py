@@ -54,7 +54,18 @@ def iso(stamp: str) -> str:
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    return meltano_run(EXPORT, tmp_path_factory.mktemp("out"), f"e2e-{uuid.uuid4().hex}")
+    """One run over a copy of the export (the later-run test changes that copy and runs again
+    with the same state id and output folder)."""
+    export = tmp_path_factory.mktemp("visualpractice") / "export"
+    shutil.copytree(EXPORT, export)
+    output = tmp_path_factory.mktemp("out")
+    suffix = f"e2e-{uuid.uuid4().hex}"
+    return {
+        **meltano_run(export, output, suffix),
+        "export": export,
+        "output": output,
+        "suffix": suffix,
+    }
 
 
 def test_every_source_record_is_accounted_for(run: dict) -> None:
@@ -268,12 +279,8 @@ def test_attachments_workflows_custom_objects_and_order(run: dict) -> None:
         seen |= {r["Id"] for r in rows}
 
 
-def test_a_later_run_reads_only_changed_rows(tmp_path: Path) -> None:
-    export = tmp_path / "export"
-    shutil.copytree(EXPORT, export)
-    output = tmp_path / "out"
-    suffix = f"delta-{uuid.uuid4().hex}"
-    meltano_run(export, output, suffix)
+def test_a_later_run_reads_only_changed_rows(run: dict) -> None:
+    export, output, suffix = run["export"], run["output"], run["suffix"]
     # change one company in the VPL file: a new name and a later modified date
     text = (export / "companies.vpl").read_bytes().decode("cp1252")
     lines = text.split("\r")
