@@ -7,9 +7,12 @@ import csv
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
+import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +75,18 @@ def meltano_run(tap: str, output: Path, suffix: str, env: dict[str, str], *extra
         "report": json.loads((run / "report.json").read_text()),
         "log": done.stdout + done.stderr,
     }
+
+
+def rerunnable(
+    tmp_path_factory: Any, export: Path, name: str, run: Callable[[Path, Path, str], dict]
+) -> dict:
+    """``run`` over a copy of ``export`` that a later-run test may change and run again with the
+    same state id suffix and output folder; the result holds them beside the run's own keys."""
+    copy = tmp_path_factory.mktemp(name) / "export"
+    shutil.copytree(export, copy)
+    output = tmp_path_factory.mktemp("out")
+    suffix = f"e2e-{uuid.uuid4().hex}"
+    return {**run(copy, output, suffix), "export": copy, "output": output, "suffix": suffix}
 
 
 def api_env(twenty: Any, state_dir: Path, fallback_owner: str = "admin@acme.test") -> dict:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
-import uuid
 from pathlib import Path
 
 import e2e_run
@@ -40,16 +38,7 @@ rows_of = e2e_run.csv_rows
 def first_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """One run over a copy of the export (the later-run test changes that copy and runs again
     with the same state id and output folder)."""
-    export = tmp_path_factory.mktemp("allegory") / "export"
-    shutil.copytree(EXPORT, export)
-    output = tmp_path_factory.mktemp("out")
-    suffix = f"e2e-{uuid.uuid4().hex}"
-    return {
-        **meltano_run(export, output, suffix),
-        "export": export,
-        "output": output,
-        "suffix": suffix,
-    }
+    return e2e_run.rerunnable(tmp_path_factory, EXPORT, "allegory", meltano_run)
 
 
 def test_every_source_record_is_accounted_for(first_run: dict) -> None:

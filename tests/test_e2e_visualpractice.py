@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
 import uuid
 from collections import defaultdict
 from datetime import datetime
@@ -56,16 +55,7 @@ def iso(stamp: str) -> str:
 def run(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """One run over a copy of the export (the later-run test changes that copy and runs again
     with the same state id and output folder)."""
-    export = tmp_path_factory.mktemp("visualpractice") / "export"
-    shutil.copytree(EXPORT, export)
-    output = tmp_path_factory.mktemp("out")
-    suffix = f"e2e-{uuid.uuid4().hex}"
-    return {
-        **meltano_run(export, output, suffix),
-        "export": export,
-        "output": output,
-        "suffix": suffix,
-    }
+    return e2e_run.rerunnable(tmp_path_factory, EXPORT, "visualpractice", meltano_run)
 
 
 def test_every_source_record_is_accounted_for(run: dict) -> None:
