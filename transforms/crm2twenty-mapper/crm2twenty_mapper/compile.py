@@ -43,7 +43,7 @@ from crm2twenty_mapper.fields import (
     transform_name,
 )
 from crm2twenty_mapper.ids import KeyTemplate
-from crm2twenty_mapper.intent import ObjectSchema
+from crm2twenty_mapper.intent import KEYWORD, ObjectSchema
 from crm2twenty_mapper.rules import RulesError
 from crm2twenty_mapper.side_streams import FieldRepair
 
@@ -73,7 +73,10 @@ class OutputPlan:
     each: str | None
     require_any: list[str]
     reject_reason: str | None
+    record_id: Callable[[str], str]  # source key → the record's id
     fields: list[FieldPlan] = field(default_factory=list)
+    # the fields of Twenty's CURRENCY type, whole or by sub-field
+    currencies: list[str] = field(default_factory=list)
 
     def build(self, record: dict, acc: Acc) -> dict:
         """The output record's values (without ``id`` and provenance); raises Rejected."""
@@ -81,9 +84,10 @@ class OutputPlan:
         for plan in self.fields:
             plan.put(record, acc, values)
         # A currency without an amount is no value (a default currency code alone says nothing).
-        for top, value in list(values.items()):
+        for top in self.currencies:
+            value = values.get(top)
             if (
-                isinstance(value, dict)
+                value is not None
                 and "currencyCode" in value
                 and is_empty(value.get("amountMicros"))
             ):
@@ -189,6 +193,7 @@ def _output(
         each=spec.get("each"),
         require_any=list(spec.get("require_any") or []),
         reject_reason=spec.get("reject_reason"),
+        record_id=catalog.ids.for_object(obj),
     )
     used: set[str] = set(output.key.columns) | set(consumed)
     for path, fspec in (spec.get("fields") or {}).items():
@@ -286,6 +291,8 @@ def _field(
     if coerce and (not chain_spec or transform_name(chain_spec[-1]) != coerce):
         chain_spec.append(coerce)
     schema.add_field(top, SUBFIELD_TYPE[sub] if sub else kind, intent)
+    if schema.properties[top][KEYWORD]["type"] == "CURRENCY" and top not in output.currencies:
+        output.currencies.append(top)
     field_spec = FieldSpec(
         place,
         output.obj,

@@ -74,7 +74,10 @@ def is_empty(value: Any) -> bool:
     if kind is str or kind is list:
         return not value
     if isinstance(value, dict):
-        return all(is_empty(v) for v in value.values())
+        for v in value.values():  # noqa: SIM110 (all() over a generator costs more here)
+            if not is_empty(v):
+                return False
+        return True
     return value in _EMPTY
 
 
@@ -126,7 +129,7 @@ def compile_put(catalog: Catalog, f: FieldSpec) -> Put:
     ref_obj: str | None = spec.get("ref")
     ref_target = ref_obj or ""
     as_key: Callable[[Any], str | None] | None = None
-    record_id = catalog.ids.record_id
+    ref_id = catalog.ids.for_object(ref_target)
     if ref_obj is not None:
         if "key" in spec and "from" not in spec:
             as_key = _same
@@ -138,6 +141,8 @@ def compile_put(catalog: Catalog, f: FieldSpec) -> Put:
             )
             as_key = ref_key.for_value if ref_key is not None else key_text
     shape = None if ref_obj is not None else _shape(f.kind)
+    as_text = shape is _as_text  # the commonest shape, inline below
+    identity = apply is _same  # no transforms, no default: the value is the raw value
     memo: dict[Any, Any] | None = {} if memoise else None
     lookups = 0  # memo lookups since it was last cleared
 
@@ -146,6 +151,10 @@ def compile_put(catalog: Catalog, f: FieldSpec) -> Put:
         if when is not None and not when(r):
             return
         raw: Any = r.get(col) if read is None else read(r)
+        if raw is None and default is None:  # an empty column, the commonest case: no value
+            if required:
+                raise Rejected(required_reason)
+            return
         try:
             kind = type(raw)
             if memo is not None and (
@@ -164,10 +173,8 @@ def compile_put(catalog: Catalog, f: FieldSpec) -> Put:
                         memo[key] = value
                 if type(value) is dict:  # composites are filled in place: never share one
                     value = dict(value)
-            elif raw is None and default is None:
-                value = None
             else:
-                value = apply(raw)
+                value = raw if identity else apply(raw)
         except InvalidValue as exc:
             if reject_invalid:
                 raise Rejected(f"{path}: {exc}") from exc
@@ -189,7 +196,7 @@ def compile_put(catalog: Catalog, f: FieldSpec) -> Put:
             if ref is None:
                 return
             acc.refs[path] = ref
-            value = record_id(ref_target, ref)
+            value = ref_id(ref)
         elif select is not None:
             if isinstance(value, list):
                 value = [v for v in (select(x, acc) for x in value) if v] or None
@@ -197,11 +204,17 @@ def compile_put(catalog: Catalog, f: FieldSpec) -> Put:
                 value = select(value, acc)
             if value is None:
                 return
+        elif as_text:
+            if type(value) is not str:
+                value = str(value)
         elif shape is not None:
             value = shape(value)
             if value is None:
                 return
-        _place(values, top, sub, value)
+        if sub is None and type(value) is not dict:
+            values[top] = value  # _place's plain case, inline: this runs for most fields
+        else:
+            _place(values, top, sub, value)
 
     return put
 
@@ -287,7 +300,13 @@ def _apply(fns: list[transforms.Transform], default: Any) -> Callable[[Any], Any
         return lambda value: default if is_empty(value) else value
     if len(fns) == 1 and default is None:
         (fn,) = fns
-        return lambda value: value if is_empty(value) else fn(value)
+
+        def apply_one(value: Any) -> Any:
+            if type(value) is str:  # most source values: is_empty's first case, inline
+                return fn(value) if value else value
+            return value if is_empty(value) else fn(value)
+
+        return apply_one
 
     def apply(value: Any) -> Any:
         for fn in fns:
@@ -314,8 +333,12 @@ def _shape(kind: str | None) -> Callable[[Any], Any] | None:
     if kind == "ADDRESS":
         return lambda v: {"addressStreet1": v} if isinstance(v, str) else v
     if kind == "TEXT":
-        return lambda v: v if isinstance(v, str) else str(v)
+        return _as_text
     return None
+
+
+def _as_text(value: Any) -> str:
+    return value if isinstance(value, str) else str(value)
 
 
 def transform_name(item: Any) -> str:

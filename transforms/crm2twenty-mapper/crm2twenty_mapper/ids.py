@@ -12,14 +12,15 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 # A fixed root so that the same namespace string always yields the same id space.
 _ROOT = uuid.UUID("6c1f2d0e-8a57-5b0f-9c7e-2f0c7a1f4d21")
 _COLUMN = re.compile(r"\{([^{}]+)\}")
 # Ids are asked for again and again for the same key (every reference to one company); a
-# bounded memo keeps the hashing off the hot path without growing with the input.
-_MEMO_LIMIT = 50_000
+# bounded memo per object keeps the hashing off the hot path without growing with the input.
+_MEMO_LIMIT = 10_000
 
 
 def namespace_uuid(namespace: str) -> uuid.UUID:
@@ -32,6 +33,8 @@ def namespace_uuid(namespace: str) -> uuid.UUID:
 
 def key_text(value: object) -> str | None:
     """The canonical text of a source key, so that ``12``, ``12.0`` and ``" 12 "`` agree."""
+    if type(value) is str:  # the commonest case first: this runs for every key and reference
+        return value.strip() or None
     if value is None or isinstance(value, bool):
         return None if value is None else str(value).lower()
     if isinstance(value, float) and value.is_integer():
@@ -81,21 +84,43 @@ class IdFactory:
     def __init__(self, namespace: str, source: str) -> None:
         self._ns = namespace_uuid(namespace)
         self._source = source
-        self._memo: dict[tuple[str, str], str] = {}
+        self._makers: dict[str, Callable[[str], str]] = {}
 
     def record_id(self, obj: str, key: str) -> str:
-        """``str(uuid.uuid5(namespace, f"{source}:{obj}:{key}"))``, memoised."""
-        memo = self._memo
-        found = memo.get((obj, key))
+        """``str(uuid.uuid5(namespace, f"{source}:{obj}:{key}"))``."""
+        return self.for_object(obj)(key)
+
+    def for_object(self, obj: str) -> Callable[[str], str]:
+        """:meth:`record_id` of one object: key → id, memoised. The hash of the id's fixed
+        prefix (namespace, source, object) is computed once and copied for each key."""
+        maker = self._makers.get(obj)
+        if maker is None:
+            prefix = hashlib.sha1(
+                self._ns.bytes + f"{self._source}:{obj}:".encode(), usedforsecurity=False
+            )
+            maker = self._makers[obj] = _id_maker(prefix)
+        return maker
+
+
+# The RFC 4122 variant bits (10xx) over the digest's 17th hex digit, as uuid.uuid5 sets them.
+_VARIANT = {d: "89ab"[int(d, 16) & 0x3] for d in "0123456789abcdef"}
+
+
+def _id_maker(prefix: Any) -> Callable[[str], str]:
+    memo: dict[str, str] = {}
+
+    def record_id(key: str) -> str:
+        found = memo.get(key)
         if found is None:
             if len(memo) >= _MEMO_LIMIT:
                 memo.clear()
-            digest = hashlib.sha1(
-                self._ns.bytes + f"{self._source}:{obj}:{key}".encode(), usedforsecurity=False
-            ).hexdigest()
-            # RFC 4122 version 5 and variant bits, as uuid.uuid5 sets them
-            found = memo[(obj, key)] = (
-                f"{digest[:8]}-{digest[8:12]}-5{digest[13:16]}-"
-                f"{(int(digest[16], 16) & 0x3 | 0x8):x}{digest[17:20]}-{digest[20:32]}"
+            sha = prefix.copy()
+            sha.update(key.encode())
+            d = sha.hexdigest()
+            # version 5 in the 13th hex digit, the variant in the 17th
+            found = memo[key] = (
+                f"{d[:8]}-{d[8:12]}-5{d[13:16]}-{_VARIANT[d[16]]}{d[17:20]}-{d[20:32]}"
             )
         return found
+
+    return record_id

@@ -63,7 +63,7 @@ def choose(setting: str | None, extractor_name: str | None, extractor_namespace:
     wanted |= {n.replace("_", "-") for n in wanted}
     for name in builtin_names():
         _, text = _builtin_text(name)
-        data = yaml.safe_load(text) or {}
+        data = _yaml(text) or {}
         if wanted & set(data.get("extractors") or []):
             return name
     raise RulesError(
@@ -86,10 +86,16 @@ def load(ref: str, options: dict[str, Any] | None = None) -> Rules:
     else:
         raise RulesError(f"unknown rules {ref!r}: not a file and not one of {builtin_names()}")
     try:
-        data = yaml.safe_load(text)
+        data = _yaml(text)
     except yaml.YAMLError as exc:
         raise RulesError(f"{where}: not valid YAML: {exc}") from exc
     return parse(data, where, options)
+
+
+def _yaml(text: str) -> Any:
+    """YAML's safe subset, parsed by libyaml when PyYAML has it (about 10× the pure-Python
+    loader's speed, and the same result)."""
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
 
 
 def parse(data: Any, where: str, options: dict[str, Any] | None = None) -> Rules:

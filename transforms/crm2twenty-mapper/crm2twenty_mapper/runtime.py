@@ -134,7 +134,6 @@ class Runtime:
                     tables.setdefault(name, {})[found.lower()] = record[column]
         produced: list[Message] = []
         mapped = False
-        record_id = self.catalog.ids.record_id
         for output, row in _instances(plan.outputs, record):
             if output.primary and mapped:
                 continue  # an earlier primary alternative took this row
@@ -157,7 +156,7 @@ class Runtime:
                     counts.rejected += 1
                     return
                 continue
-            values["id"] = record_id(output.obj, key)
+            values["id"] = output.record_id(key)
             provenance = values[PROVENANCE_PROPERTY] = {
                 "stream": stream,
                 "key": key,

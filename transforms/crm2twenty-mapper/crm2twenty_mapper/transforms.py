@@ -275,6 +275,9 @@ def join_name(values: Any) -> str | None:
 
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# What the taps write for a UTC date-time (singer-sdk's isoformat): its UTC text is the same
+# digits, so only its validity needs parsing.
+_ISO_UTC = re.compile(r"[1-9]\d{3}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00")
 
 
 def _parse_when(value: Any, formats: list[str], dayfirst: bool) -> dt.datetime | dt.date:
@@ -334,6 +337,13 @@ def make_datetime(
     zone = _zone(ctx.timezone)
 
     def datetime(value: Any) -> str | None:
+        if type(value) is str and _ISO_UTC.fullmatch(value):
+            try:
+                dt.datetime.fromisoformat(value)  # the date must exist
+            except ValueError:
+                pass  # the general path below names the error
+            else:
+                return value[:19] + ".000Z"
         if _text(value) is None:
             return None
         when = _parse_when(value, fmts, first)

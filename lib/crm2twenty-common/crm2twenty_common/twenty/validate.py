@@ -19,6 +19,10 @@ URL_PATTERN = re.compile(
     r"^(?:[a-z][a-z0-9+.-]*://)?[^\s/?#]+\.[^\s/?#]+(?:[/?#]\S*)?$", re.IGNORECASE
 )
 _MAILTO = "mailto:"
+# A URL already in the normal form web_url gives (lower-case scheme and host, no port, query or
+# fragment, a path that is not a bare "/"): it is returned as it stands, without a round trip
+# through urlsplit, which costs more than everything else here.
+_NORMAL_URL = re.compile(r"https?://[a-z0-9-]+(?:\.[a-z0-9-]+)+(?:/[^\s?#/][^\s?#]*)?")
 
 
 def is_email(text: str) -> bool:
@@ -44,6 +48,8 @@ def web_url(text: str) -> str | None:
     """``text`` as one canonical URL (``https://`` added when there is no scheme; scheme and host
     lower-cased; a bare ``/`` path and any fragment dropped), or None when it is not a URL."""
     text = text.strip()
+    if _NORMAL_URL.fullmatch(text):
+        return text
     if "://" not in text:
         text = "https://" + text.lstrip("/")
     if not is_url(text):
