@@ -84,3 +84,36 @@ def test_is_url_takes_a_bare_domain_and_refuses_whitespace() -> None:
     assert is_url("https://acme.com/x?y=1")
     assert not is_url("acme")
     assert not is_url("https://acme .com")
+
+
+def test_web_url_fast_path_agrees_with_the_round_trip() -> None:
+    """URLs already in normal form are returned as they stand; for every one the fast path
+    takes, the urlsplit round trip must give the same text (seeded random URLs)."""
+    import random
+    import re
+    import string
+
+    from crm2twenty_common.twenty import validate
+
+    rng = random.Random(7)
+    host = string.ascii_lowercase + string.digits + "-."
+    path = string.ascii_letters + string.digits + "-._~/:@!$&'()*+,;=%é[]"
+    taken = 0
+    for _ in range(20_000):
+        text = rng.choice(["https://", "http://"]) + "".join(
+            rng.choice(host) for _ in range(rng.randint(1, 12))
+        )
+        if rng.random() < 0.8:
+            text += "/" + "".join(rng.choice(path) for _ in range(rng.randint(0, 12)))
+        if not validate._NORMAL_URL.fullmatch(text):
+            continue
+        taken += 1
+        fast = web_url(text)
+        saved, validate._NORMAL_URL = validate._NORMAL_URL, re.compile(r"(?!)")
+        try:
+            assert web_url(text) == fast == text, text
+        finally:
+            validate._NORMAL_URL = saved
+    assert taken > 1000  # the check covered the fast path, not only the slow one
+    assert web_url("https://acme.com/") == "https://acme.com"  # a bare "/" is not taken as is
+    assert web_url("HTTPS://Acme.com/x") == "https://acme.com/x"

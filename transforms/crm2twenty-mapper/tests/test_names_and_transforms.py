@@ -174,3 +174,15 @@ def test_duration_minutes_between_two_date_times() -> None:
     assert fn(["2024-01-01T10:00:00Z", None]) is None
     with pytest.raises(tf.InvalidValue, match="not a date"):  # listed as a repair, not guessed
         fn(["2024-01-01", "not a date"])
+
+
+def test_datetime_utc_fast_path_agrees_with_the_general_path() -> None:
+    """The taps' UTC text ('…+00:00') skips parsing into a datetime; it must give the same text,
+    in any rules timezone, and still refuse a date that does not exist."""
+    for zone in ("UTC", "Europe/Paris"):
+        to_utc = tf.make_datetime(tf.Context(timezone=zone))
+        assert to_utc("2022-10-03T15:30:05+00:00") == "2022-10-03T15:30:05.000Z"
+        # the same instant by the general path (an offset that is not +00:00)
+        assert to_utc("2022-10-03T17:30:05+02:00") == "2022-10-03T15:30:05.000Z"
+        with pytest.raises(tf.InvalidValue, match="not a date"):
+            to_utc("2022-02-30T15:30:05+00:00")
