@@ -36,7 +36,7 @@ from target_twenty.plan import ObjectPlan, provisioning
 from target_twenty.provision import provision
 from target_twenty.registry import Registry
 from target_twenty.report import Mode, ReportContext, RunReport, build_report, write_report
-from target_twenty.spool import Spool
+from target_twenty.spool import Spool, remove_interrupted
 from target_twenty.workspace import Workspace
 from target_twenty.write import WriteJob, Writer
 from target_twenty.write.api import ApiWriter
@@ -80,6 +80,8 @@ class Migration:
         )
         self.run.run_dir.mkdir(parents=True, exist_ok=True)
         self.spool = Spool(self.run.run_dir / "spool.sqlite")
+        for stale in remove_interrupted(output_dir, self.spool.path):
+            logger.info("removed the spool an interrupted run left: %s", stale)
         self.registry = Registry(self.run.state_dir / "registry.sqlite", self.spool.db)
         self.policies = Policies.from_config(config)
         self.intake = Intake(self.spool, workspace, self.policies.on_invalid_value, logger)

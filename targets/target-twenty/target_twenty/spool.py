@@ -16,6 +16,7 @@ checks can join against it.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -23,6 +24,11 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # not on Windows: spools are then told apart by their report alone
+    fcntl = None  # type: ignore[assignment]
 
 _SCHEMA = """
 CREATE TABLE records(
@@ -180,6 +186,9 @@ class Spool:
         if path.exists():
             path.unlink()
         self.path = path
+        # Held while the run lives (the OS drops it when the process dies, kill -9 included),
+        # so a later run can tell a live run's spool from an interrupted one's.
+        self._lock = _hold(_lock_path(path))
         self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         for pragma in (
             "journal_mode=OFF",
@@ -284,6 +293,8 @@ class Spool:
 
     def close(self) -> None:
         self.db.close()
+        os.close(self._lock)
+        _lock_path(self.path).unlink(missing_ok=True)
 
     # ---- a record's fate: the one place rejects and repairs are written -------------------
 
@@ -674,3 +685,48 @@ class ObjectTally:
     merged: int
     rejected: int
     skipped: int
+
+
+# ---- spool files of interrupted runs ----------------------------------------------------
+
+
+def _lock_path(spool: Path) -> Path:
+    return spool.with_name(spool.name + ".lock")
+
+
+def _hold(path: Path) -> int:
+    """A descriptor with an exclusive lock on ``path`` (no lock where the OS has no ``flock``).
+    A bare descriptor, not a file object: a run that dies before closing its spool must not
+    warn about it; the OS releases the lock with the process."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    if fcntl is not None:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    return fd
+
+
+def _in_use(lock: Path) -> bool:
+    if fcntl is None or not lock.exists():
+        return False
+    with lock.open("a") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return True  # a live run holds it
+    return False
+
+
+def remove_interrupted(output_dir: Path, current: Path) -> list[Path]:
+    """Delete the spools that killed or crashed runs left in ``output_dir/<run>/``: a run
+    folder without its report whose spool no live process holds. A finished run's spool is
+    kept (``keep_spool``), and so is a spool another run is using now."""
+    removed = []
+    for spool in sorted(output_dir.glob("*/spool.sqlite")):
+        if spool == current or (spool.parent / "report.json").exists():
+            continue
+        lock = _lock_path(spool)
+        if _in_use(lock):
+            continue
+        for leftover in (spool, lock, *spool.parent.glob("spool.sqlite-*")):
+            leftover.unlink(missing_ok=True)
+        removed.append(spool)
+    return removed

@@ -195,13 +195,22 @@ def _parse_phone(text: str, region: str) -> tuple[str, str, str]:
     return str(parsed.national_number), found, f"+{parsed.country_code}"
 
 
+def _numbers_and_country(value: Any) -> tuple[list, Any]:
+    """``[number, …, country]`` (from ``from_all``: the country comes last) → the numbers and
+    the country; a single value is one number."""
+    if isinstance(value, list):
+        return (list(value[:-1]), value[-1]) if len(value) >= 2 else (list(value), None)
+    return [value], None
+
+
 def make_phone(ctx: Context) -> Transform:
-    """A number, or ``[number, country]``: a national-format number is read in the row's
+    """A number, or ``[number, …, country]``: the first number the row has (a contact with only
+    a mobile keeps it as the primary phone); a national-format number is read in the row's
     country (``020 7946 0958`` with ``United Kingdom``), else the rules' default country."""
 
     def phone(value: Any) -> dict | None:
-        number, country = [*value, None][:2] if isinstance(value, list) else (value, None)
-        text = _text(number)
+        numbers, country = _numbers_and_country(value)
+        text = next((t for t in map(_text, numbers) if t is not None), None)
         if text is None:
             return None
         national, found, calling = _parse_phone(text, region_for(country, ctx.phone_country))
@@ -242,6 +251,19 @@ def make_additional_phones(ctx: Context) -> Transform:
         return result or None
 
     return additional_phones
+
+
+def make_more_phones(ctx: Context) -> Transform:
+    """``[number, …, country]`` → every number after the first the row has, as
+    ``additionalPhones`` items (the first is the primary phone: ``phone`` on the same list)."""
+    additional_phones = make_additional_phones(ctx)
+
+    def more_phones(value: Any) -> list[dict] | None:
+        numbers, country = _numbers_and_country(value)
+        present = [n for n in numbers if _text(n) is not None]
+        return additional_phones([present[1:], country]) if len(present) > 1 else None
+
+    return more_phones
 
 
 def split_name(value: Any) -> dict | None:
@@ -563,6 +585,7 @@ REGISTRY: dict[str, Callable[..., Transform]] = {
     "domain": _plain(domain),
     "phone": lambda ctx, **_kw: make_phone(ctx),
     "additional_phones": lambda ctx, **_kw: make_additional_phones(ctx),
+    "more_phones": lambda ctx, **_kw: make_more_phones(ctx),
     "split_name": _plain(split_name),
     "person_name": _plain(person_name),
     "join_name": _plain(join_name),

@@ -186,3 +186,21 @@ def test_datetime_utc_fast_path_agrees_with_the_general_path() -> None:
         assert to_utc("2022-10-03T17:30:05+02:00") == "2022-10-03T15:30:05.000Z"
         with pytest.raises(tf.InvalidValue, match="not a date"):
             to_utc("2022-02-30T15:30:05+00:00")
+
+
+def test_the_first_number_a_row_has_is_the_primary_phone() -> None:
+    """[phone, mobile, country]: a mobile-only contact keeps its mobile as the primary phone,
+    and a contact with both has the mobile in additionalPhones."""
+    phone, more = tf.make_phone(CTX), tf.make_more_phones(CTX)
+    uk = "United Kingdom"
+    assert phone([None, "07700 900123", uk]) == {
+        "primaryPhoneNumber": "7700900123",
+        "primaryPhoneCountryCode": "GB",
+        "primaryPhoneCallingCode": "+44",
+    }
+    assert more([None, "07700 900123", uk]) is None
+    assert phone(["020 7946 0000", "07700 900123", uk])["primaryPhoneNumber"] == "2079460000"
+    assert more(["020 7946 0000", "07700 900123", uk]) == [
+        {"number": "7700900123", "countryCode": "GB", "callingCode": "+44"}
+    ]
+    assert phone([None, "", uk]) is None and more([None, "", uk]) is None
