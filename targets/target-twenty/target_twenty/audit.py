@@ -103,6 +103,7 @@ class RunInfo:
     rolled_back: str | None
     writes: int
     left: int  # writes not yet undone (a rollback killed half-way leaves some)
+    order: int  # runs started in the same second keep the order they started in
 
 
 class Audit:
@@ -224,8 +225,8 @@ class Audit:
             for row in self.db.execute(
                 "SELECT r.run, r.migration, r.started, r.finished, r.rolled_back, "
                 "(SELECT COUNT(*) FROM writes w WHERE w.run = r.run), "
-                "(SELECT COUNT(*) FROM writes w WHERE w.run = r.run AND w.undone IS NULL) "
-                "FROM runs r ORDER BY r.started, r.run"
+                "(SELECT COUNT(*) FROM writes w WHERE w.run = r.run AND w.undone IS NULL), "
+                "r.rowid FROM runs r ORDER BY r.rowid"
             )
         ]
 

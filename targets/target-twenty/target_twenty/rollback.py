@@ -108,7 +108,7 @@ def rollback(
 
 
 def _after(r: RunInfo, info: RunInfo) -> bool:
-    return (r.started, r.run) > (info.started, info.run)
+    return r.order > info.order
 
 
 def _settle_later(audit: Audit, later: list[RunInfo], destroyed: set[tuple[str, str]]) -> None:

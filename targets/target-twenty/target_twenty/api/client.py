@@ -40,8 +40,10 @@ def stopped(what: str, exc: TwentyError) -> str:
         why = f"Twenty refused the API key ({exc.status} on {exc.method} {exc.path}: "
         why += f"{'; '.join(exc.messages)})"
         fix = "with a valid key for this workspace"
-    elif exc.status == 0 or exc.status >= 500:
+    elif exc.status == 0:
         why, fix = f"Twenty did not answer ({exc})", "once the server answers again"
+    elif exc.status >= 500:
+        why, fix = f"Twenty kept failing ({exc})", "once the server works again"
     else:
         why, fix = f"Twenty refused a request ({exc})", "once that is fixed"
     return (
