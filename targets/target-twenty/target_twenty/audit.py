@@ -155,13 +155,6 @@ class Audit:
         with self.lock:
             self.db.execute("DELETE FROM writes WHERE pending=?", (batch,))
 
-    def record_writes(self, run: str, obj: str, plural: str, writes: list[Write]) -> None:
-        """Confirmed writes with no intent before them (used by tests and one-off writes)."""
-        with self.lock:
-            self.db.execute("BEGIN IMMEDIATE")
-            self._insert(run, obj, plural, writes, None)
-            self.db.execute("COMMIT")
-
     def _insert(
         self, run: str, obj: str, plural: str, writes: list[Write], pending: int | None
     ) -> None:
@@ -207,15 +200,6 @@ class Audit:
     def confirm_metadata(self, seq: int, mid: str) -> None:
         with self.lock:
             self.db.execute("UPDATE metadata SET id=?, pending=NULL WHERE seq=?", (mid, seq))
-
-    def record_metadata(
-        self, run: str, kind: str, mid: str, obj: str | None, name: str | None, prior: Any = None
-    ) -> None:
-        with self.lock:
-            self.db.execute(
-                "INSERT INTO metadata(run, kind, id, object, name, prior) VALUES (?,?,?,?,?,?)",
-                (run, kind, mid, obj, name, None if prior is None else json.dumps(prior)),
-            )
 
     # ---- reading --------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import sqlite3
 from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any
@@ -630,3 +631,40 @@ def test_rollback_batches_its_requests_and_reports_progress(fake, api, caplog) -
     assert {r["name"] for r in fake.live("company")} == {f"C{i}" for i in range(250) if i != 7}
     assert gone not in fake.records["company"]
     assert "writes undone" in caplog.text
+
+
+def test_an_audit_log_from_before_write_ahead_opens_and_rolls_back(fake, api) -> None:
+    """An audit.sqlite of the earlier layout gains the new columns when opened."""
+    api(fake, [COMPANY, record("company", 1, name="Old")])
+    path = api.output / "state" / "audit.sqlite"
+    path.unlink()
+    db = sqlite3.connect(path)
+    db.executescript(
+        "CREATE TABLE runs(run TEXT PRIMARY KEY, migration TEXT, api_url TEXT, started TEXT,"
+        " finished TEXT, rolled_back TEXT);"
+        "CREATE TABLE writes(seq INTEGER PRIMARY KEY AUTOINCREMENT, run TEXT NOT NULL,"
+        " object TEXT NOT NULL, plural TEXT NOT NULL, id TEXT NOT NULL, action TEXT NOT NULL,"
+        " prior TEXT);"
+        "CREATE TABLE metadata(seq INTEGER PRIMARY KEY AUTOINCREMENT, run TEXT NOT NULL,"
+        " kind TEXT NOT NULL, id TEXT NOT NULL, object TEXT, name TEXT, prior TEXT);"
+        "INSERT INTO runs VALUES ('old', 'm', 'u', '2026-01-01T00:00:00Z', NULL, NULL);"
+    )
+    db.execute(
+        "INSERT INTO writes(run, object, plural, id, action, prior) VALUES (?,?,?,?,?,?)",
+        ("old", "company", "companies", rid("company", 1), "updated", '{"name": "A"}'),
+    )
+    db.commit()
+    db.close()
+    (logged,) = _audit(api).writes("old")
+    assert logged.action is Action.UPDATED and not logged.pending and logged.creator is None
+    done = rollback(api.config(fake), "old")  # no creator recorded: read first, then put back
+    assert done["reverted"] == 1 and fake.live("company")[0]["name"] == "A"
+
+
+def test_metadata_a_killed_run_made_unconfirmed_is_found_by_name(fake, api) -> None:
+    run = api(fake, [*base_input()[:4], record("matter", "m1", name="M&A")])
+    audit = _audit(api)
+    # as if killed between Twenty's answer and the confirmation: no ids recorded
+    audit.db.execute("UPDATE metadata SET id='', pending=1 WHERE kind != 'options'")
+    done = rollback(api.config(fake), run.report["run_id"], remove_metadata=True)
+    assert done["metadata"] > 0 and "matter" not in fake.objects
