@@ -106,6 +106,7 @@ RELATION_TARGETS = {
     "assigneeId": "workspaceMember",
     "pointOfContactId": "person",
 }
+DROP = 0  # a status from ``handle``: close the connection without an answer
 MORPH_OWNERS = ("noteTarget", "taskTarget", "attachment", "timelineActivity")
 UNIQUE_SUB = {"EMAILS": "primaryEmail", "LINKS": "primaryLinkUrl"}
 
@@ -152,6 +153,7 @@ class FakeTwenty:
         api_key: str = "test-api-key",
         metadata_shape: str = "objects",
         batch_cap: int = 200,
+        mutation_cap: int = 100,
         rate_limit: int | None = None,
         window: float = 60.0,
         retry_after_headers: bool = False,
@@ -164,9 +166,17 @@ class FakeTwenty:
         self.api_key = api_key
         self.metadata_shape = metadata_shape
         self.batch_cap = batch_cap
+        self.mutation_cap = mutation_cap
         self.rate_limit, self.window = rate_limit, window
         self.retry_after_headers = retry_after_headers
         self.latency, self.fault_rate = latency, fault_rate
+        # Faults on record writes, counted down: answer 503 without writing; or write and drop
+        # the connection before answering (the client never learns the batch landed).
+        self.fail_writes = 0
+        self.drop_writes = 0
+        # Called with (method, path) as each request arrives: tests revoke the key or arm a
+        # fault at a chosen moment.
+        self.hook: Any = None
         self.random = random.Random(seed)
         self.lock = threading.RLock()
         self.objects: dict[str, dict] = {}
@@ -219,6 +229,9 @@ class FakeTwenty:
                 if len(body) < length:
                     return  # the client went away mid-request (killed): nothing to answer
                 status, payload, headers = fake.handle(method, self.path, dict(self.headers), body)
+                if status == DROP:
+                    self.close_connection = True  # no answer at all
+                    return
                 data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header(
@@ -270,6 +283,8 @@ class FakeTwenty:
     def handle(
         self, method: str, raw_path: str, headers: dict, body: bytes
     ) -> tuple[int, Any, dict]:
+        if self.hook is not None:
+            self.hook(method, raw_path)
         if self.latency:
             time.sleep(self.latency)
         parts = urlsplit(raw_path)
@@ -285,6 +300,17 @@ class FakeTwenty:
                     {"statusCode": 401, "error": "Unauthorized", "messages": ["Invalid API key"]},
                 )
             self._throttle()
+            is_write = method != "GET" and path.startswith("/rest/") and "/metadata" not in path
+            dropped = False
+            with self.lock:
+                if is_write and self.fail_writes:
+                    self.fail_writes -= 1
+                    self.counts["faults"] += 1
+                    raise HttpError(503, {"statusCode": 503, "error": "Service Unavailable"})
+                if is_write and self.drop_writes:
+                    self.drop_writes -= 1
+                    self.counts["faults"] += 1
+                    dropped = True
             if self.fault_rate and self.random.random() < self.fault_rate:
                 self.counts["faults"] += 1
                 if self.random.random() < 0.5:
@@ -300,7 +326,7 @@ class FakeTwenty:
                     result = self._route(method, path, query, payload)
             status, out = result
             entry["status"] = status
-            return status, out, {}
+            return (DROP if dropped else status), out, {}
         except HttpError as err:
             entry["status"] = err.status
             return err.status, err.body, err.headers
@@ -506,7 +532,8 @@ class FakeTwenty:
         upsert = query.get("upsert") == "true"
         staged = dict(self.records[obj["nameSingular"]])
         added: dict[tuple[str, str], str] = {}
-        result = []
+        updated: list[dict] = []
+        made: list[dict] = []
         for raw in items:
             rec = copy.deepcopy(raw)
             rec.setdefault("id", str(uuid.uuid4()))
@@ -535,7 +562,7 @@ class FakeTwenty:
                 existing["updatedAt"] = now_iso()
                 staged[existing["id"]] = existing
                 added.update(dict.fromkeys(self._unique_keys(obj, existing), existing["id"]))
-                result.append(existing)
+                updated.append(existing)
             else:
                 created = {"createdAt": now_iso(), **rec, "updatedAt": now_iso(), "deletedAt": None}
                 if not (rec.get("createdBy") or {}).get("name"):
@@ -546,10 +573,15 @@ class FakeTwenty:
                     }
                 staged[created["id"]] = created
                 added.update(dict.fromkeys(self._unique_keys(obj, created), created["id"]))
-                result.append(created)
+                made.append(created)
+        # the answer lists the updated records first, then the created ones
+        # (docs/twenty-contract.md §2.5)
+        result = updated + made
         # all-or-nothing: only now is the batch committed
         self.records[obj["nameSingular"]] = staged
         self._index(obj).update(added)
+        self._timeline(obj, updated, "updated")
+        self._timeline(obj, made, "created")
         for rec in result:
             self.attached_files.update(f["fileId"] for f in rec.get("file") or [])
         cap = obj["namePlural"][:1].upper() + obj["namePlural"][1:]
@@ -602,6 +634,7 @@ class FakeTwenty:
         self._check_values(obj, payload)
         row.update(payload)
         row["updatedAt"] = now_iso()
+        self._timeline(obj, [row], "updated")
         self._index(obj).update(dict.fromkeys(self._unique_keys(obj, row), rid))
         single = obj["nameSingular"][:1].upper() + obj["nameSingular"][1:]
         return 200, {"data": {f"update{single}": row}}
@@ -613,20 +646,61 @@ class FakeTwenty:
         if soft:
             rows[rid]["deletedAt"] = now_iso()
         else:
-            self._cascade(obj, rid)
+            self._cascade(obj, {rid})
             del rows[rid]
         single = obj["nameSingular"][:1].upper() + obj["nameSingular"][1:]
         return 200, {"data": {f"{'delete' if soft else 'destroy'}{single}": {"id": rid}}}
 
-    def _cascade(self, obj: dict, rid: str) -> None:
-        """Destroying a record: children pointing at it lose the link (or go, for targets)."""
+    def _timeline(self, obj: dict, recs: list[dict], verb: str) -> None:
+        """The server writes a timeline activity for every record created or updated
+        (docs/twenty-contract.md §4.2); a note or task target also lands on its target's
+        timeline, naming the note or task as the linked record (§2.11)."""
+        name = obj["nameSingular"]
+        if name in ("timelineActivity", "workspaceMember"):
+            return
+        columns = self.join_columns(self.objects["timelineActivity"])
+        entries = []
+        own = f"target{name[:1].upper()}{name[1:]}Id"
+        linked = {"noteTarget": "noteId", "taskTarget": "taskId"}.get(name)
+        for rec in recs:
+            if own in columns:
+                entries.append({own: rec["id"], "name": f"{name}.{verb}", "linkedRecordId": None})
+            if not linked or verb != "created":
+                continue
+            for column, value in rec.items():
+                if column.startswith("target") and column in columns and value:
+                    entries.append(
+                        {
+                            column: value,
+                            "name": f"linked-{linked[:-2]}.created",
+                            "linkedRecordId": rec.get(linked),
+                        }
+                    )
+        for entry in entries:
+            aid = str(uuid.uuid4())
+            stamp = now_iso()
+            self.records["timelineActivity"][aid] = {
+                "id": aid,
+                "happensAt": stamp,
+                "createdAt": stamp,
+                "updatedAt": stamp,
+                "deletedAt": None,
+                **entry,
+            }
+
+    def _cascade(self, obj: dict, ids: set[str]) -> None:
+        """Destroying a record: children pointing at it go or lose the link, as the join
+        field's ``onDelete`` says (docs/twenty-contract.md §2.11); without one, targets go."""
         for other in self.objects.values():
-            for column in self.join_columns(other):
+            for column, join in self.join_columns(other).items():
                 if self.target_of(other, column) != obj["nameSingular"]:
                     continue
+                on_delete = (join.get("settings") or {}).get("onDelete")
                 for child_id, child in list(self.records[other["nameSingular"]].items()):
-                    if child.get(column) == rid:
-                        if other["nameSingular"] in MORPH_OWNERS:
+                    if child.get(column) in ids:
+                        if on_delete == "CASCADE" or (
+                            on_delete is None and other["nameSingular"] in MORPH_OWNERS
+                        ):
                             del self.records[other["nameSingular"]][child_id]
                         else:
                             child[column] = None
@@ -637,8 +711,21 @@ class FakeTwenty:
         condition = parse_filter(query["filter"])
         soft = query.get("soft_delete") == "true"
         gone = [r["id"] for r in self._visible(obj, True) if condition(r)]
+        if len(gone) > self.mutation_cap:
+            # MUTATION_MAXIMUM_AFFECTED_RECORDS (default 100) caps filter deletes
+            # (docs/twenty-contract.md §2.8): a filter matching more is refused (§2.11)
+            raise bad_request(
+                f"Cannot delete {len(gone)} records at once: the maximum is {self.mutation_cap}",
+                "TOO_MANY_RECORDS_AFFECTED",
+            )
+        rows = self.records[obj["nameSingular"]]
+        if not soft:
+            self._cascade(obj, set(gone))
         for rid in gone:
-            self._delete(obj, rid, soft)
+            if soft:
+                rows[rid]["deletedAt"] = now_iso()
+            else:
+                del rows[rid]
         return 200, {"data": {f"delete{obj['namePlural']}": [{"id": r} for r in gone]}}
 
     def _restore(self, obj: dict, rid: str) -> tuple[int, Any]:
@@ -913,7 +1000,9 @@ class FakeTwenty:
     # ---- test conveniences ------------------------------------------------------------
 
     def snapshot(self) -> dict:
-        """Every object's fields and every record, for before/after comparisons."""
+        """Every object's fields and every record, for before/after comparisons; timeline
+        activities left out (the server's history grows with every write: ``orphan_activities``
+        checks those)."""
         with self.lock:
             return {
                 "fields": {
@@ -927,8 +1016,24 @@ class FakeTwenty:
                     )
                     for n, o in self.objects.items()
                 },
-                "records": copy.deepcopy(self.records),
+                "records": {
+                    n: copy.deepcopy(r) for n, r in self.records.items() if n != "timelineActivity"
+                },
             }
+
+    def orphan_activities(self) -> list[dict]:
+        """Timeline activities whose record, or linked record, is gone."""
+        targets = [
+            c for c in self.join_columns(self.objects["timelineActivity"]) if c.startswith("target")
+        ]
+        every = {rid for rows in self.records.values() for rid in rows}
+        with self.lock:
+            return [
+                a
+                for a in self.records["timelineActivity"].values()
+                if not any(a.get(c) for c in targets)
+                or (a.get("linkedRecordId") and a["linkedRecordId"] not in every)
+            ]
 
     def live(self, name: str) -> list[dict]:
         return [r for r in self.records[name].values() if not r.get("deletedAt")]

@@ -2,15 +2,27 @@
 
 For each record a run wrote: whether it created it, updated it (with the values it had before,
 so a rollback can put them back) or restored it from the trash; and every piece of metadata
-it created or changed. Writes are recorded right after Twenty confirms them, in order, so an
-interrupted run's audit is still complete up to its last confirmed batch.
+it created or changed.
+
+The log is written ahead: a batch's intent (its ids, and for updates the values they replace)
+is recorded *before* the request leaves, marked pending, and confirmed with Twenty's answer
+(or dropped when Twenty refused the batch: batches are all or nothing, docs/twenty-contract.md
+§2.5). A run killed at any moment therefore leaves at most a pending batch that may or may not
+have landed, and rollback undoes it as if it had: destroying ids that do not exist and putting
+back values that were never replaced are both harmless.
+
+Rollback marks each write undone as its request is confirmed, so a rollback killed half-way
+resumes where it stopped and undoes nothing twice.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 import time
+from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +41,69 @@ CREATE TABLE IF NOT EXISTS metadata(
     id TEXT NOT NULL, object TEXT, name TEXT, prior TEXT
 );
 """
+# Added after the first release; an older audit.sqlite gets them on open.
+_COLUMNS = {
+    "writes": {"pending": "INTEGER", "undone": "TEXT", "creator": "TEXT"},
+    "metadata": {"pending": "INTEGER", "undone": "TEXT"},
+}
+
+
+class Action(str, Enum):
+    CREATED = "created"
+    UPDATED = "updated"
+    RESTORED = "restored"  # taken out of the trash
+    # Twenty matched our record to another one through a unique value (§2.6) and updated that
+    # one; its earlier values were not read, so a rollback leaves it as written.
+    MATCHED = "matched"
+
+
+@dataclass(frozen=True)
+class Write:
+    id: str
+    action: Action
+    prior: dict[str, Any] | None = None
+    # an updated record's creator (``creator_of``): a rollback that finds another creator in
+    # Twenty's answer knows its upsert made the record anew (someone had destroyed it)
+    creator: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Logged:
+    """A write as the audit log holds it."""
+
+    seq: int
+    object: str
+    plural: str
+    id: str
+    action: Action
+    prior: dict[str, Any] | None
+    pending: bool  # sent (or about to be) but never confirmed: the run was killed
+    undone: bool
+    creator: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class MetaWrite:
+    seq: int
+    kind: str  # object | field | options
+    id: str
+    object: str | None
+    name: str | None
+    prior: Any
+    pending: bool
+    undone: bool
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    run: str
+    migration: str
+    started: str
+    finished: str | None
+    rolled_back: str | None
+    writes: int
+    left: int  # writes not yet undone (a rollback killed half-way leaves some)
+    order: int  # runs started in the same second keep the order they started in
 
 
 class Audit:
@@ -38,6 +113,12 @@ class Audit:
         self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.executescript(_TABLES)
+        for table, columns in _COLUMNS.items():
+            have = {r[1] for r in self.db.execute(f"PRAGMA table_info({table})")}
+            for name, kind in columns.items():
+                if name not in have:
+                    self.db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+        self.lock = threading.Lock()  # the loader's batches confirm from several threads
 
     def start(self, run: str, migration: str, api_url: str) -> None:
         self.db.execute(
@@ -48,39 +129,107 @@ class Audit:
     def finish(self, run: str) -> None:
         self.db.execute("UPDATE runs SET finished=? WHERE run=?", (_now(), run))
 
-    def record_writes(
-        self, run: str, obj: str, plural: str, rows: list[tuple[str, str, Any]]
+    # ---- record writes, ahead of the request ------------------------------------------
+
+    def intend(self, run: str, obj: str, plural: str, writes: list[Write]) -> int:
+        """Record a batch about to be sent, pending; returns its handle for confirm/drop."""
+        with self.lock:
+            self.db.execute("BEGIN IMMEDIATE")
+            (batch,) = self.db.execute(
+                "SELECT COALESCE(MAX(pending), 0) + 1 FROM writes"
+            ).fetchone()
+            self._insert(run, obj, plural, writes, batch)
+            self.db.execute("COMMIT")
+        return int(batch)
+
+    def confirm(self, batch: int, run: str, obj: str, plural: str, writes: list[Write]) -> None:
+        """Twenty answered: the pending intent becomes what it confirmed, in one transaction."""
+        with self.lock:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.execute("DELETE FROM writes WHERE pending=?", (batch,))
+            self._insert(run, obj, plural, writes, None)
+            self.db.execute("COMMIT")
+
+    def drop(self, batch: int) -> None:
+        """Twenty refused the batch: nothing of it was written."""
+        with self.lock:
+            self.db.execute("DELETE FROM writes WHERE pending=?", (batch,))
+
+    def _insert(
+        self, run: str, obj: str, plural: str, writes: list[Write], pending: int | None
     ) -> None:
-        """``rows``: (id, created|updated|restored, prior values or None)."""
-        self.db.execute("BEGIN")
         self.db.executemany(
-            "INSERT INTO writes(run, object, plural, id, action, prior) VALUES (?,?,?,?,?,?)",
+            "INSERT INTO writes(run, object, plural, id, action, prior, pending, creator) "
+            "VALUES (?,?,?,?,?,?,?,?)",
             [
-                (run, obj, plural, rid, action, None if prior is None else json.dumps(prior))
-                for rid, action, prior in rows
+                (
+                    run,
+                    obj,
+                    plural,
+                    w.id,
+                    w.action.value,
+                    None if w.prior is None else json.dumps(w.prior),
+                    pending,
+                    None if w.creator is None else json.dumps(w.creator),
+                )
+                for w in writes
             ],
         )
-        self.db.execute("COMMIT")
 
-    def record_metadata(
-        self, run: str, kind: str, mid: str, obj: str | None, name: str | None, prior: Any = None
-    ) -> None:
-        self.db.execute(
-            "INSERT INTO metadata(run, kind, id, object, name, prior) VALUES (?,?,?,?,?,?)",
-            (run, kind, mid, obj, name, None if prior is None else json.dumps(prior)),
-        )
+    # ---- metadata writes ----------------------------------------------------------------
 
-    def runs(self) -> list[tuple]:
-        return self.db.execute(
-            "SELECT r.run, r.migration, r.started, r.finished, r.rolled_back, "
-            "(SELECT COUNT(*) FROM writes w WHERE w.run = r.run) FROM runs r ORDER BY r.started"
-        ).fetchall()
+    def intend_metadata(
+        self,
+        run: str,
+        kind: str,
+        obj: str | None,
+        name: str | None,
+        prior: Any = None,
+        mid: str = "",
+    ) -> int:
+        """Before a metadata write. A new object or field has no id yet (rollback finds a
+        pending one by its name); returns the row to confirm with the id Twenty gives."""
+        with self.lock:
+            cur = self.db.execute(
+                "INSERT INTO metadata(run, kind, id, object, name, prior, pending) "
+                "VALUES (?,?,?,?,?,?,1)",
+                (run, kind, mid, obj, name, None if prior is None else json.dumps(prior)),
+            )
+        return int(cur.lastrowid or 0)
 
-    def writes(self, run: str) -> list[tuple[str, str, str, str, Any]]:
+    def confirm_metadata(self, seq: int, mid: str) -> None:
+        with self.lock:
+            self.db.execute("UPDATE metadata SET id=?, pending=NULL WHERE seq=?", (mid, seq))
+
+    # ---- reading --------------------------------------------------------------------------
+
+    def runs(self) -> list[RunInfo]:
         return [
-            (obj, plural, rid, action, json.loads(prior) if prior else None)
-            for obj, plural, rid, action, prior in self.db.execute(
-                "SELECT object, plural, id, action, prior FROM writes WHERE run=? ORDER BY seq",
+            RunInfo(*row)
+            for row in self.db.execute(
+                "SELECT r.run, r.migration, r.started, r.finished, r.rolled_back, "
+                "(SELECT COUNT(*) FROM writes w WHERE w.run = r.run), "
+                "(SELECT COUNT(*) FROM writes w WHERE w.run = r.run AND w.undone IS NULL), "
+                "r.rowid FROM runs r ORDER BY r.rowid"
+            )
+        ]
+
+    def writes(self, run: str) -> list[Logged]:
+        return [
+            Logged(
+                seq,
+                obj,
+                plural,
+                rid,
+                Action(action),
+                json.loads(prior) if prior else None,
+                pending is not None,
+                undone is not None,
+                json.loads(creator) if creator else None,
+            )
+            for seq, obj, plural, rid, action, prior, pending, undone, creator in self.db.execute(
+                "SELECT seq, object, plural, id, action, prior, pending, undone, creator "
+                "FROM writes WHERE run=? ORDER BY seq",
                 (run,),
             )
         ]
@@ -88,31 +237,63 @@ class Audit:
     def confirmed(self, run: str) -> set[tuple[str, str]]:
         """(object, id) of every record the run created or updated, as Twenty confirmed."""
         return {
-            (obj, rid)
-            for obj, _p, rid, action, _prior in self.writes(run)
-            if action in ("created", "updated")
+            (w.object, w.id)
+            for w in self.writes(run)
+            if not w.pending and w.action in (Action.CREATED, Action.UPDATED)
         }
 
     def written_ids(self, run: str, obj: str) -> set[str]:
         return {
             r[0]
-            for r in self.db.execute("SELECT id FROM writes WHERE run=? AND object=?", (run, obj))
+            for r in self.db.execute(
+                "SELECT id FROM writes WHERE run=? AND object=? AND pending IS NULL", (run, obj)
+            )
         }
 
-    def metadata(self, run: str) -> list[tuple[str, str, str | None, str | None, Any]]:
+    def metadata(self, run: str) -> list[MetaWrite]:
         return [
-            (kind, mid, obj, name, json.loads(prior) if prior else None)
-            for kind, mid, obj, name, prior in self.db.execute(
-                "SELECT kind, id, object, name, prior FROM metadata WHERE run=? ORDER BY seq",
+            MetaWrite(
+                seq,
+                kind,
+                mid,
+                obj,
+                name,
+                json.loads(prior) if prior else None,
+                pending is not None,
+                undone is not None,
+            )
+            for seq, kind, mid, obj, name, prior, pending, undone in self.db.execute(
+                "SELECT seq, kind, id, object, name, prior, pending, undone FROM metadata "
+                "WHERE run=? ORDER BY seq",
                 (run,),
             )
         ]
+
+    # ---- rollback's progress --------------------------------------------------------------
+
+    def mark_undone(self, seqs: list[int], *, metadata: bool = False) -> None:
+        table = "metadata" if metadata else "writes"
+        with self.lock:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.executemany(
+                f"UPDATE {table} SET undone=? WHERE seq=?",  # noqa: S608
+                [(_now(), s) for s in seqs],
+            )
+            self.db.execute("COMMIT")
 
     def mark_rolled_back(self, run: str) -> None:
         self.db.execute("UPDATE runs SET rolled_back=? WHERE run=?", (_now(), run))
 
     def close(self) -> None:
         self.db.close()
+
+
+def creator_of(record: dict[str, Any]) -> dict[str, Any] | None:
+    """Who made a record, as its ``createdBy`` says (an update leaves it as it was)."""
+    made = record.get("createdBy")
+    if not isinstance(made, dict):
+        return None
+    return {k: made.get(k) for k in ("source", "name", "workspaceMemberId")}
 
 
 def _now() -> str:

@@ -69,8 +69,9 @@ def provision(
         }
         if plan.root.get("description"):
             body["description"] = plan.root["description"]
+        intent = audit.intend_metadata(run, "object", plan.name, plan.name)
         created = _call(client.create_object, body, f"custom object {plan.name}")
-        audit.record_metadata(run, "object", created["id"], plan.name, plan.name)
+        audit.confirm_metadata(intent, created["id"])
         logger.info("created custom object %s", plan.name)
     if prov.objects:
         workspace = fetch_workspace(client)
@@ -82,13 +83,14 @@ def provision(
             raise ProvisioningError(f"object {plan.name} is missing after provisioning")
         if fp.name in obj.fields or (fp.kind == "RELATION" and obj.by_join_column(fp.column or "")):
             continue
+        intent = audit.intend_metadata(run, "field", plan.name, fp.name)
         if fp.kind == "RELATION":
             created = _relation(client, workspace, obj.id or "", plan, fp)
         else:
             created = _call(
                 client.create_field, _field_body(obj.id or "", fp), f"field {plan.name}.{fp.name}"
             )
-        audit.record_metadata(run, "field", created["id"], plan.name, fp.name)
+        audit.confirm_metadata(intent, created["id"])
         logger.info("created field %s.%s (%s)", plan.name, fp.name, fp.kind)
     for plan, fp, options in prov.options:
         found = workspace.find(plan.name)
@@ -112,12 +114,15 @@ def provision(
             )
         if not added:
             continue
+        intent = audit.intend_metadata(
+            run, "options", plan.name, fp.name, prior=existing, mid=field.id or ""
+        )
         _call(
             lambda body, fid=field.id or "": client.patch_field(fid, body),
             {"options": existing + added},
             f"options of {plan.name}.{fp.name}",
         )
-        audit.record_metadata(run, "options", field.id or "", plan.name, fp.name, prior=existing)
+        audit.confirm_metadata(intent, field.id or "")
         logger.info("added options %s to %s.%s", [a["value"] for a in added], plan.name, fp.name)
     return fetch_workspace(client)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import sqlite3
 from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any
@@ -15,8 +16,11 @@ from typing import Any
 import pytest
 import requests
 from fakes.twenty import FakeTwenty
+from target_twenty.api.loader import _pair_by_unique
+from target_twenty.audit import Action, Audit
 from target_twenty.rollback import rollback
 from target_twenty.target import TargetTwenty
+from target_twenty.workspace import Workspace
 from twenty_builders import COMPANY, OPPORTUNITY, PERSON, Run, prop, record, rid, schema
 
 KEY = {"Authorization": "Bearer test-api-key"}
@@ -334,6 +338,8 @@ def test_rollback_puts_the_workspace_back(fake, api) -> None:
     done = rollback(api.config(fake), run.report["run_id"], remove_metadata=True)
     assert done["destroyed"] > 0 and done["reverted"] == 2 and done["metadata"] > 0
     assert _comparable(fake.snapshot()) == before
+    # the activities Twenty wrote for the destroyed opportunity and matter are gone too
+    assert done["activities"] > 0 and fake.orphan_activities() == []
     again = api(fake, base_input())  # the registry forgot what was rolled back
     assert again.report["balanced"] and rid("company", 1) in fake.records["company"]
 
@@ -518,3 +524,147 @@ def test_attachments_on_an_older_server_use_the_legacy_upload(api, tmp_path) -> 
         assert stored["fullPath"].endswith("/a.txt") and "file" not in stored
         assert next(iter(fake.files.values()))["bytes"] == b"hello"
         assert fake.violations == []
+
+
+def _audit(api: ApiRunner) -> Audit:
+    return Audit(api.output / "state" / "audit.sqlite")
+
+
+def test_answers_are_paired_by_id_and_priors_are_the_same_records(fake, api, caplog) -> None:
+    """Twenty answers with the updated records first (docs/twenty-contract.md §2.5): sent new,
+    old, new, old, the answer is old, old, new, new."""
+    api(fake, [COMPANY, record("company", 1, name="One"), record("company", 3, name="Three")])
+    mixed = [
+        COMPANY,
+        record("company", 2, name="Two"),
+        record("company", 1, name="One renamed"),
+        record("company", 4, name="Four"),
+        record("company", 3, name="Three renamed"),
+    ]
+    caplog.clear()
+    run = api(fake, mixed)
+    assert "matched" not in caplog.text
+    assert run.report["api"]["created"] == {"company": 2}
+    assert run.report["api"]["updated"] == {"company": 2}
+    logged = {w.id: w for w in _audit(api).writes(run.report["run_id"])}
+    assert {i: w.action for i, w in logged.items()} == {
+        rid("company", 2): Action.CREATED,
+        rid("company", 1): Action.UPDATED,
+        rid("company", 4): Action.CREATED,
+        rid("company", 3): Action.UPDATED,
+    }
+    assert (logged[rid("company", 1)].prior or {})["name"] == "One"
+    assert (logged[rid("company", 3)].prior or {})["name"] == "Three"
+    rollback(api.config(fake), run.report["run_id"])
+    assert {r["id"]: r["name"] for r in fake.live("company")} == {
+        rid("company", 1): "One",
+        rid("company", 3): "Three",
+    }
+
+
+def test_a_record_twenty_matches_by_a_unique_value_is_audited_as_that_record(
+    fake, api, caplog
+) -> None:
+    """Someone adds ana@acme.com between the pre-flight and the load: Twenty updates that
+    record (keeping its id, §2.6); the audit names it, and rollback does not destroy it."""
+    theirs = str(__import__("uuid").uuid4())
+
+    def race(method: str, path: str) -> None:
+        if method == "POST" and path.startswith("/rest/batch/people") and fake.hook:
+            fake.hook = None
+            with fake.lock:
+                fake._create(
+                    fake._by_plural("people"),
+                    [{"id": theirs, "emails": {"primaryEmail": "ana@acme.com"}}],
+                    {"upsert": "true"},
+                    batch=True,
+                )
+
+    fake.hook = race
+    people = [
+        record("person", 1, emails={"primaryEmail": "Ana@Acme.com"}, jobTitle="CEO"),
+        record("person", 2, emails={"primaryEmail": "bo@acme.com"}),
+    ]
+    run = api(fake, [PERSON, *people])
+    logged = _audit(api).writes(run.report["run_id"])
+    assert {(w.id, w.action) for w in logged} == {
+        (theirs, Action.MATCHED),
+        (rid("person", 2), Action.CREATED),
+    }
+    warnings = [r for r in caplog.records if "unique value" in r.getMessage()]
+    assert len(warnings) == 1 and "1 records" in warnings[0].getMessage()
+    rollback(api.config(fake), run.report["run_id"])
+    assert [r["id"] for r in fake.live("person")] == [theirs]
+
+
+def test_pairing_by_unique_value_compares_as_twenty_does() -> None:
+    person = Workspace.bundled().require("person")
+    missing = [("ours", {"id": "ours", "emails": {"primaryEmail": " Ana@Acme.COM"}})]
+    strays = [{"id": "theirs", "emails": {"primaryEmail": "ana@acme.com"}}]
+    assert _pair_by_unique(person, missing, strays) == {"ours": "theirs"}
+    assert _pair_by_unique(person, missing, [{"id": "x", "emails": {"primaryEmail": "b@c"}}]) == {}
+
+
+def test_rollback_batches_its_requests_and_reports_progress(fake, api, caplog) -> None:
+    companies = [record("company", i, name=f"C{i}") for i in range(250)]
+    api(fake, [COMPANY, *companies], batch_size=200)
+    changed = [record("company", i, name=f"C{i} renamed") for i in range(230)]
+    before = len(fake.log)
+    run = api(fake, [COMPANY, *changed, record("company", 999, name="New")], batch_size=200)
+    loaded = [e for e in fake.log[before:] if e["method"] != "GET"]
+    assert len(loaded) == 2  # 231 records in two batches
+    # someone destroys a renamed company: putting its old name back must not make it anew
+    gone = rid("company", 7)
+    requests.delete(f"{fake.url}/rest/companies/{gone}", headers=KEY, timeout=10)
+    before = len(fake.log)
+    caplog.set_level("INFO", logger="target-twenty.rollback")
+    done = rollback(api.config(fake, progress_seconds=0), run.report["run_id"])
+    sent = [e for e in fake.log[before:] if "/metadata/" not in e["path"]]
+    assert done["reverted"] == 229 and done["destroyed"] == 1 and done["missing"] == 1
+    # one destroy, two batch upserts of the earlier values, one destroy of the record made anew
+    assert sorted((e["method"], e["path"]) for e in sent) == [
+        ("DELETE", "/rest/companies"),
+        ("DELETE", "/rest/companies"),
+        ("POST", "/rest/batch/companies"),
+        ("POST", "/rest/batch/companies"),
+    ]
+    assert {r["name"] for r in fake.live("company")} == {f"C{i}" for i in range(250) if i != 7}
+    assert gone not in fake.records["company"]
+    assert "writes undone" in caplog.text
+
+
+def test_an_audit_log_from_before_write_ahead_opens_and_rolls_back(fake, api) -> None:
+    """An audit.sqlite of the earlier layout gains the new columns when opened."""
+    api(fake, [COMPANY, record("company", 1, name="Old")])
+    path = api.output / "state" / "audit.sqlite"
+    path.unlink()
+    db = sqlite3.connect(path)
+    db.executescript(
+        "CREATE TABLE runs(run TEXT PRIMARY KEY, migration TEXT, api_url TEXT, started TEXT,"
+        " finished TEXT, rolled_back TEXT);"
+        "CREATE TABLE writes(seq INTEGER PRIMARY KEY AUTOINCREMENT, run TEXT NOT NULL,"
+        " object TEXT NOT NULL, plural TEXT NOT NULL, id TEXT NOT NULL, action TEXT NOT NULL,"
+        " prior TEXT);"
+        "CREATE TABLE metadata(seq INTEGER PRIMARY KEY AUTOINCREMENT, run TEXT NOT NULL,"
+        " kind TEXT NOT NULL, id TEXT NOT NULL, object TEXT, name TEXT, prior TEXT);"
+        "INSERT INTO runs VALUES ('old', 'm', 'u', '2026-01-01T00:00:00Z', NULL, NULL);"
+    )
+    db.execute(
+        "INSERT INTO writes(run, object, plural, id, action, prior) VALUES (?,?,?,?,?,?)",
+        ("old", "company", "companies", rid("company", 1), "updated", '{"name": "A"}'),
+    )
+    db.commit()
+    db.close()
+    (logged,) = _audit(api).writes("old")
+    assert logged.action is Action.UPDATED and not logged.pending and logged.creator is None
+    done = rollback(api.config(fake), "old")  # no creator recorded: read first, then put back
+    assert done["reverted"] == 1 and fake.live("company")[0]["name"] == "A"
+
+
+def test_metadata_a_killed_run_made_unconfirmed_is_found_by_name(fake, api) -> None:
+    run = api(fake, [*base_input()[:4], record("matter", "m1", name="M&A")])
+    audit = _audit(api)
+    # as if killed between Twenty's answer and the confirmation: no ids recorded
+    audit.db.execute("UPDATE metadata SET id='', pending=1 WHERE kind != 'options'")
+    done = rollback(api.config(fake), run.report["run_id"], remove_metadata=True)
+    assert done["metadata"] > 0 and "matter" not in fake.objects

@@ -3,6 +3,11 @@
 The target runs as its own process (as under Meltano) and is killed with SIGKILL — no chance to
 clean up — at seeded random moments of an API-mode load into the fake Twenty, with latency so
 the kills land mid-load. A last run must leave exactly the input in Twenty, once.
+
+Then the other faults, each at a chosen moment (the fake's ``hook``): a key revoked mid-load,
+an answer dropped after the server wrote the batch, a server failing past the retries, a kill
+while a batch is in flight, and a rollback stopped by a revoked key or a kill. Each gives a
+clear message and the same command, run again, finishes; nothing is undone twice.
 """
 
 from __future__ import annotations
@@ -12,10 +17,19 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from fakes.twenty import FakeTwenty
+from target_twenty.audit import Action, Audit
+from target_twenty.rollback import main as rollback_main
+from target_twenty.rollback import rollback
+from target_twenty.write.api import LoadStopped
+from test_api_mode import ApiRunner
 from twenty_builders import COMPANY, OPPORTUNITY, PERSON, record, rid
 
 BIN = Path(sys.executable).parent
@@ -115,3 +129,195 @@ def test_kill_minus_nine_anywhere_then_rerun_loses_and_duplicates_nothing(tmp_pa
             for r in fake.live("opportunity")
         )
         assert fake.violations == []
+
+
+# ---- faults mid-batch, and rollbacks interrupted -----------------------------------------
+
+
+def _writes(fake: FakeTwenty, since: int = 0) -> list[dict]:
+    return [e for e in fake.log[since:] if e["method"] != "GET" and "/metadata" not in e["path"]]
+
+
+def _arm_at(fake: FakeTwenty, nth: int, when: Callable[[str, str], bool], act: Callable) -> None:
+    """Call ``act`` as the ``nth`` request ``when`` selects arrives (before it is served)."""
+    seen = [0]
+
+    def hook(method: str, path: str) -> None:
+        if when(method, path):
+            seen[0] += 1
+            if seen[0] == nth:
+                act()
+
+    fake.hook = hook
+
+
+def _batch(method: str, path: str) -> bool:
+    return method == "POST" and path.startswith("/rest/batch/")
+
+
+def _loaded(fake: FakeTwenty) -> dict[str, int]:
+    return {o: len(fake.live(o)) for o in ("company", "person", "opportunity")}
+
+
+def _runs(tmp_path: Path) -> list:
+    return Audit(tmp_path / "out" / "state" / "audit.sqlite").runs()
+
+
+def _clean_after_rollbacks(fake: FakeTwenty, tmp_path: Path, api: ApiRunner) -> None:
+    for info in reversed(_runs(tmp_path)):
+        if not info.rolled_back:
+            rollback(api.config(fake), info.run)
+    assert _loaded(fake) == {"company": 0, "person": 0, "opportunity": 0}
+    assert fake.orphan_activities() == []
+
+
+def test_a_revoked_key_mid_load_stops_it_clearly_and_the_rerun_finishes(tmp_path: Path) -> None:
+    api = ApiRunner(tmp_path)
+    with FakeTwenty() as fake:
+        _arm_at(fake, 2, _batch, lambda: setattr(fake, "api_key", "revoked"))
+        with pytest.raises(LoadStopped, match=r"refused the API key \(401") as stopped:
+            api(fake, migration_input(), batch_size=50)
+        assert "run the same command again" in str(stopped.value)
+        assert "test-api-key" not in str(stopped.value)
+        fake.hook, fake.api_key = None, "test-api-key"
+        run = api(fake, migration_input(), batch_size=50)
+        assert run.report["balanced"]
+        assert _loaded(fake) == {"company": 60, "person": 240, "opportunity": 120}
+        _clean_after_rollbacks(fake, tmp_path, api)
+
+
+def test_a_dropped_answer_is_retried_and_audited_as_what_it_did(tmp_path: Path) -> None:
+    """The server writes the batch and the connection drops before the answer: the retry
+    finds the records there, yet they are the ones this run created."""
+    api = ApiRunner(tmp_path)
+    with FakeTwenty() as fake:
+        _arm_at(fake, 2, _batch, lambda: setattr(fake, "drop_writes", 1))
+        run = api(fake, migration_input(), batch_size=50, max_retries=2)
+        assert fake.counts["faults"] == 1
+        assert run.report["api"]["created"] == {"company": 60, "person": 240, "opportunity": 120}
+        logged = Audit(tmp_path / "out" / "state" / "audit.sqlite").writes(run.report["run_id"])
+        assert {w.action for w in logged} == {Action.CREATED} and len(logged) == 420
+        assert not any(w.pending for w in logged)
+        _clean_after_rollbacks(fake, tmp_path, api)
+
+
+def test_a_server_failing_mid_load_stops_it_clearly_and_the_rerun_finishes(
+    tmp_path: Path,
+) -> None:
+    api = ApiRunner(tmp_path)
+    with FakeTwenty() as fake:
+        _arm_at(fake, 3, _batch, lambda: setattr(fake, "fail_writes", 10))
+        with pytest.raises(LoadStopped, match=r"Twenty kept failing .*503"):
+            api(fake, migration_input(), batch_size=50, max_retries=1)
+        fake.hook, fake.fail_writes = None, 0
+        api(fake, migration_input(), batch_size=50)
+        assert _loaded(fake) == {"company": 60, "person": 240, "opportunity": 120}
+        _clean_after_rollbacks(fake, tmp_path, api)
+
+
+def test_kill_minus_nine_mid_batch_leaves_nothing_rollback_cannot_undo(tmp_path: Path) -> None:
+    """Killed while Twenty writes a batch it will never answer: the audit holds that batch
+    as pending, and a rollback of the killed run undoes it with the rest."""
+    source = tmp_path / "input.singer"
+    source.write_text("".join(json.dumps(m) + "\n" for m in migration_input()))
+    with FakeTwenty(latency=0.3) as fake:
+        config = tmp_path / "config.json"
+        settings = {"mode": "api", "batch_size": 40, "max_concurrency": 1}
+        config.write_text(json.dumps(ApiRunner(tmp_path).config(fake, **settings)))
+        in_flight = threading.Event()
+        _arm_at(fake, 4, _batch, in_flight.set)
+        proc = start(config, source)
+        assert in_flight.wait(120)
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate()
+        deadline = time.monotonic() + 10
+        while len([e for e in fake.log if e["path"].startswith("/rest/batch/")]) < 4:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        landed = sum(_loaded(fake).values())
+        assert landed == 60 + 80  # companies (40 + 20), then people: the fourth landed unanswered
+        (killed,) = _runs(tmp_path)
+        logged = Audit(tmp_path / "out" / "state" / "audit.sqlite").writes(killed.run)
+        assert len([w for w in logged if w.pending]) == 40
+        assert {w.id for w in logged} >= {r["id"] for o in _loaded(fake) for r in fake.live(o)}
+        done = rollback(ApiRunner(tmp_path).config(fake), killed.run)
+        assert done["destroyed"] == landed
+        assert _loaded(fake) == {"company": 0, "person": 0, "opportunity": 0}
+
+
+def test_rollback_stopped_by_a_revoked_key_or_kill_minus_nine_resumes_and_undoes_once(
+    tmp_path: Path,
+) -> None:
+    api = ApiRunner(tmp_path)
+    with FakeTwenty(latency=0.05) as fake:
+        run = api(fake, migration_input(), batch_size=100)
+        config = tmp_path / "rollback.json"
+        config.write_text(json.dumps(api.config(fake)))
+        command = [str(BIN / "target-twenty"), "rollback", "--config", str(config)]
+        since = len(fake.log)
+
+        def deletes() -> list[dict]:
+            return [e for e in _writes(fake, since) if e["status"] == 200]
+
+        # a revoked key after the second request: a clear message, nothing more undone
+        _arm_at(fake, 2, lambda m, p: m == "DELETE", lambda: setattr(fake, "api_key", "x"))
+        first = subprocess.run(
+            [*command, "--run", run.report["run_id"]], capture_output=True, text=True
+        )
+        assert first.returncode != 0
+        assert "refused the API key (401" in first.stderr
+        assert "run the same command again" in first.stderr
+        fake.api_key = "test-api-key"
+        assert len(deletes()) == 1
+        # killed while a request is in flight
+        in_flight = threading.Event()
+        _arm_at(fake, 4, lambda m, p: m == "DELETE", in_flight.set)
+        proc = subprocess.Popen([*command, "--run", run.report["run_id"]])
+        assert in_flight.wait(60)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        fake.hook = None
+        listed = subprocess.run([*command, "--list"], capture_output=True, text=True).stdout
+        assert "partly (" in listed
+        last = subprocess.run(
+            [*command, "--run", run.report["run_id"]], capture_output=True, text=True
+        )
+        assert last.returncode == 0, last.stderr
+        assert _loaded(fake) == {"company": 0, "person": 0, "opportunity": 0}
+        assert fake.orphan_activities() == []
+        # only the group the revoked key stopped and the one in flight when killed went twice
+        # (their requests match nothing the second time); every finished group went once
+        sent = Counter(e["path"] + e["query"]["filter"] for e in deletes())
+        assert max(sent.values()) == 2 and len([n for n in sent.values() if n == 2]) <= 3
+        assert len(sent) == 8  # 120 opportunities (and their activities), 240 people, 60 companies
+        again = subprocess.run(
+            [*command, "--run", run.report["run_id"]], capture_output=True, text=True
+        )
+        assert again.returncode != 0 and "already rolled back" in again.stderr
+
+
+def test_after_force_later_runs_whose_records_are_gone_are_listed_rolled_back(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    api = ApiRunner(tmp_path)
+    with FakeTwenty() as fake:
+        companies = [record("company", i, name=f"C{i}") for i in range(10)]
+        first = api(fake, [COMPANY, *companies])
+        renamed = [record("company", i, name=f"R{i}") for i in range(10)]
+        api(fake, [COMPANY, *renamed])  # updates only: nothing left once the first is undone
+        third = api(fake, [COMPANY, record("company", 0, name="X"), record("company", 10)])
+        with pytest.raises(SystemExit, match="later runs wrote after this one"):
+            rollback(api.config(fake), first.report["run_id"])
+        rollback(api.config(fake), first.report["run_id"], force=True)
+        assert [r["id"] for r in fake.live("company")] == [rid("company", 10)]
+        runs = _runs(tmp_path)
+        assert [bool(r.rolled_back) for r in runs] == [True, True, False]
+        assert (runs[2].writes, runs[2].left) == (2, 1)
+        config = tmp_path / "config.json"
+        config.write_text(json.dumps(api.config(fake)))
+        assert rollback_main(["--config", str(config), "--list"]) == 0
+        listed = capsys.readouterr().out.splitlines()
+        assert listed[3].split()[0] == third.report["run_id"]
+        assert "partly (1 writes left)" in listed[3]
+        rollback(api.config(fake), third.report["run_id"])
+        assert fake.live("company") == []

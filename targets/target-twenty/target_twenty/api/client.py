@@ -33,6 +33,25 @@ class TwentyError(Exception):
         super().__init__(f"{method} {path} → {status}: {'; '.join(messages)}")
 
 
+def stopped(what: str, exc: TwentyError) -> str:
+    """The message for a load or a rollback a failed request stopped: what failed, and that
+    the same command, run again, finishes (the audit log keeps what was done)."""
+    if exc.status in (401, 403):
+        why = f"Twenty refused the API key ({exc.status} on {exc.method} {exc.path}: "
+        why += f"{'; '.join(exc.messages)})"
+        fix = "with a valid key for this workspace"
+    elif exc.status == 0:
+        why, fix = f"Twenty did not answer ({exc})", "once the server answers again"
+    elif exc.status >= 500:
+        why, fix = f"Twenty kept failing ({exc})", "once the server works again"
+    else:
+        why, fix = f"Twenty refused a request ({exc})", "once that is fixed"
+    return (
+        f"{what} stopped: {why}. What was done so far is recorded in the audit log; "
+        f"{fix}, run the same command again to finish."
+    )
+
+
 def _messages(response: requests.Response) -> list[str]:
     try:
         body = response.json()
@@ -194,6 +213,13 @@ class TwentyClient:
             or []
         )
 
+    def delete_where(self, plural: str, filter_: str, *, soft: bool = False) -> list[dict]:
+        """``DELETE /rest/{plural}?filter=…``: destroys (or with ``soft``, trashes) every
+        record the filter matches, at most ``MUTATION_MAXIMUM_AFFECTED_RECORDS`` (default 100)
+        of them (docs/twenty-contract.md §2.8); the answer lists them."""
+        params = {"filter": filter_, **({"soft_delete": "true"} if soft else {})}
+        return unwrap(self.request("DELETE", f"/rest/{plural}", params=params)) or []
+
     def update(self, plural: str, rid: str, body: dict) -> dict:
         return unwrap(self.request("PATCH", f"/rest/{plural}/{rid}", body=body))
 
@@ -244,6 +270,11 @@ class TwentyClient:
         if isinstance(body, dict) and body.get("errors"):
             raise TwentyError(200, [e.get("message", "") for e in body["errors"]], "POST", endpoint)
         return unwrap(body)
+
+
+def id_filter(ids: list[str], column: str = "id") -> str:
+    """``id[in]:["…","…"]``: the records with these ids (docs/twenty-contract.md §2.9)."""
+    return f"{column}[in]:[{','.join(json.dumps(x) for x in ids)}]"
 
 
 def client_for(config: dict[str, Any], logger: Any) -> TwentyClient:

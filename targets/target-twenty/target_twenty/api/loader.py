@@ -5,13 +5,13 @@ with ``POST /rest/batch/{plural}?upsert=true`` and our deterministic ids, so a r
 instead of duplicating. A batch Twenty refuses is bisected until the bad rows are alone; those
 are rejected with Twenty's own message while the good rows land. ``Maximum number of records
 to upsert is N`` shrinks the batch size to N. Batches of one object run concurrently only when
-the round-trip time, not the rate limit, is what holds the load back. Every confirmed write goes
-to the audit log (with the values it replaced) before the next batch starts.
+the round-trip time, not the rate limit, is what holds the load back. Each batch's intent (ids,
+and the values an update replaces) goes to the audit log before the request, and Twenty's answer,
+paired by id, confirms it (audit.py).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import re
@@ -21,16 +21,16 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from target_twenty.api.bodies import Bodies
-from target_twenty.api.client import TwentyClient, TwentyError
+from target_twenty.api.client import TwentyClient, TwentyError, id_filter
 from target_twenty.api.preflight import Restore
 from target_twenty.api.progress import Progress
-from target_twenty.audit import Audit
+from target_twenty.audit import Action, Audit, Write, creator_of
 from target_twenty.outcome import ObjectRef
 from target_twenty.owners import Owners
 from target_twenty.plan import ObjectPlan
 from target_twenty.registry import Registry
 from target_twenty.spool import Spool
-from target_twenty.workspace import Obj, Workspace
+from target_twenty.workspace import Obj, Workspace, unique_key
 
 CAP = re.compile(r"Maximum number of records to upsert is (\d+)")
 RETRY_CHUNK = 60
@@ -80,6 +80,7 @@ class Loader:
             client, spool, owners, self.known, self.failed_ids, self.lock, migration_name
         )
         self.priors: dict[str, dict] = {}
+        self.matched: dict[str, int] = {}  # per object: records Twenty matched by a unique value
 
     # ---- driving ------------------------------------------------------------------------
 
@@ -91,8 +92,10 @@ class Loader:
     ) -> LoadResult:
         with self.progress.running(self._count(order)):
             for r in restores:
+                restored = [Write(r.id, Action.RESTORED)]
+                batch = self.audit.intend(self.run, r.object, r.plural, restored)
                 self.client.restore(r.plural, r.id)
-                self.audit.record_writes(self.run, r.object, r.plural, [(r.id, "restored", None)])
+                self.audit.confirm(batch, self.run, r.object, r.plural, restored)
                 self.result.restored.append(ObjectRef(r.object, r.id))
             for name in order:
                 self._load_object(self.plans[name])
@@ -142,6 +145,14 @@ class Loader:
                     done, pending = wait(pending, return_when=FIRST_COMPLETED)
                     for future in done:
                         future.result()  # a fatal error stops the load here
+        if self.matched.get(plan.name):
+            self.logger.warning(
+                "%s: Twenty matched %d records to existing ones through a unique value and "
+                "updated those; their earlier values were not read, so a rollback leaves them "
+                "as written",
+                obj.plural,
+                self.matched[plan.name],
+            )
 
     # ---- one batch ----------------------------------------------------------------------
 
@@ -167,8 +178,7 @@ class Loader:
             self.priors.setdefault(rid, {})  # placeholder: filled below if Twenty has it
         wanted = [rid for rid in ids if rid in self.priors and not self.priors[rid]]
         for i in range(0, len(wanted), RETRY_CHUNK):
-            flt = f"id[in]:[{','.join(json.dumps(x) for x in wanted[i : i + RETRY_CHUNK])}]"
-            for row in self.client.records(obj.plural, flt):
+            for row in self.client.records(obj.plural, id_filter(wanted[i : i + RETRY_CHUNK])):
                 self.priors[row["id"]] = row
         for rid in wanted:  # known to us but gone from Twenty: it will be created again
             if not self.priors.get(rid):
@@ -186,11 +196,16 @@ class Loader:
             chunk = stack.pop()
             if not chunk:
                 continue
+            with self.lock:
+                intent = self._intent(chunk, second_pass)
+            # written ahead: a kill from here on leaves this batch pending, for rollback
+            batch = self.audit.intend(self.run, plan.name, obj.plural, intent)
             try:
                 returned = self.client.batch_upsert(obj.plural, [b for _, _, b in chunk])
             except TwentyError as exc:
                 if exc.status != 400 and exc.status != 422:
-                    raise
+                    raise  # the batch may have landed: its intent stays pending
+                self.audit.drop(batch)  # refused: all or nothing (docs/twenty-contract.md §2.5)
                 text = "; ".join(exc.messages)
                 cap = CAP.search(text)
                 if cap and len(chunk) > int(cap.group(1)):
@@ -220,51 +235,67 @@ class Loader:
                 half = len(chunk) // 2
                 stack.extend([chunk[half:], chunk[:half]])
                 continue
-            self._confirm(plan, obj, chunk, returned, second_pass)
+            self._confirm(plan, obj, chunk, intent, batch, returned, second_pass)
+
+    def _intent(self, chunk: list[tuple[int, str, dict]], second_pass: bool) -> list[Write]:
+        """What the batch will do to each record, from the values read before it is sent."""
+        writes: list[Write] = []
+        for _seq, rid, body in chunk:
+            prior = self.priors.get(rid)
+            if second_pass:
+                before = prior or {}
+                values = {k: before.get(k) for k in body if k != "id"}
+                writes.append(Write(rid, Action.UPDATED, values, creator_of(before)))
+            elif prior is None:
+                writes.append(Write(rid, Action.CREATED))
+            else:
+                if prior.get("deletedAt"):
+                    # the upsert takes it out of the trash; listed first so a rollback puts the
+                    # old values back before trashing it again
+                    writes.append(Write(rid, Action.RESTORED))
+                values = {k: prior.get(k) for k in body if k not in ("id", "createdBy")}
+                writes.append(Write(rid, Action.UPDATED, values, creator_of(prior)))
+        return writes
 
     def _confirm(
         self,
         plan: ObjectPlan,
         obj: Obj,
         chunk: list[tuple[int, str, dict]],
+        intent: list[Write],
+        batch: int,
         returned: list[dict],
         second_pass: bool,
     ) -> None:
-        writes: list[tuple[str, str, dict | None]] = []
+        """Twenty's answer, paired with what was sent by id, never by position: it returns the
+        records it updated first, then those it created (docs/twenty-contract.md §2.5)."""
+        if second_pass:
+            self.audit.confirm(batch, self.run, plan.name, obj.plural, intent)
+            return
+        sent = {rid for _, rid, _ in chunk}
+        answered = {row.get("id") for row in returned if isinstance(row, dict)}
+        strays = [row for row in returned if isinstance(row, dict) and row.get("id") not in sent]
+        missing = [(rid, body) for _, rid, body in chunk if rid not in answered]
+        matched = _pair_by_unique(obj, missing, strays) if strays else {}
+        writes = [
+            Write(matched[w.id], Action.MATCHED) if w.id in matched else w
+            for w in intent
+            if w.id not in matched or w.action is Action.CREATED
+        ]
+        self.audit.confirm(batch, self.run, plan.name, obj.plural, writes)
         with self.lock:
-            if second_pass:
-                writes = [
-                    (
-                        rid,
-                        "updated",
-                        {k: (self.priors.get(rid) or {}).get(k) for k in body if k != "id"},
-                    )
-                    for _, rid, body in chunk
-                ]
-                self.audit.record_writes(self.run, plan.name, obj.plural, writes)
-                return
-            for (_seq, rid, body), row in zip(chunk, returned, strict=False):
-                actual = row.get("id", rid) if isinstance(row, dict) else rid
-                if actual != rid:
-                    self.logger.warning(
-                        "%s %s matched existing record %s in Twenty", obj.name, rid, actual
-                    )
-                prior = self.priors.get(actual)
-                if prior is None:
-                    writes.append((actual, "created", None))
-                    self.result.created[plan.name] = self.result.created.get(plan.name, 0) + 1
+            result, name = self.result, plan.name
+            for w in writes:
+                if w.action is Action.CREATED:
+                    result.created[name] = result.created.get(name, 0) + 1
+                elif w.action is Action.RESTORED:
+                    result.restored.append(ObjectRef(name, w.id))
                 else:
-                    if prior.get("deletedAt"):
-                        # the upsert took it out of the trash; listed first so a rollback puts
-                        # the old values back before trashing it again
-                        writes.append((actual, "restored", None))
-                        self.result.restored.append(ObjectRef(plan.name, actual))
-                    sent = [k for k in body if k not in ("id", "createdBy")]
-                    writes.append((actual, "updated", {k: prior.get(k) for k in sent}))
-                    self.result.updated[plan.name] = self.result.updated.get(plan.name, 0) + 1
-                self.result.written[plan.name] = self.result.written.get(plan.name, 0) + 1
-                self.progress.done += 1
-            self.audit.record_writes(self.run, plan.name, obj.plural, writes)
+                    result.updated[name] = result.updated.get(name, 0) + 1
+            result.written[name] = result.written.get(name, 0) + len(chunk)
+            self.progress.done += len(chunk)
+            if matched:
+                self.matched[name] = self.matched.get(name, 0) + len(matched)
 
     def _reject(self, plan: ObjectPlan, seq: int, rid: str, reason: str) -> None:
         with self.lock:
@@ -294,3 +325,18 @@ class Loader:
     def _written_ids(self, plan: ObjectPlan) -> set[str]:
         with self.lock:
             return self.audit.written_ids(self.run, plan.name)
+
+
+def _pair_by_unique(
+    obj: Obj, missing: list[tuple[str, dict]], strays: list[dict]
+) -> dict[str, str]:
+    """Our id → the id of the existing record Twenty matched it to through a unique value
+    (person e-mail, company domain, custom unique fields: docs/twenty-contract.md §2.6)."""
+    pairs: dict[str, str] = {}
+    for f in obj.unique_fields():
+        theirs = {key: row["id"] for row in strays if (key := unique_key(f.type, row.get(f.name)))}
+        for rid, body in missing:
+            key = unique_key(f.type, body.get(f.name))
+            if rid not in pairs and key in theirs:
+                pairs[rid] = theirs[key]
+    return pairs

@@ -3,7 +3,7 @@
 The ``Writer`` for API mode. A dry run estimates the requests (api/dryrun.py) and writes
 nothing; a sample run loads a few records of each object and diffs them (api/sample.py);
 otherwise the paced, idempotent load (api/loader.py) writes every pending record, each
-confirmed write going to the audit log first.
+batch's intent going to the audit log before it is sent (audit.py).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from target_twenty.api.client import TwentyClient
+from target_twenty.api.client import TwentyClient, TwentyError, stopped
 from target_twenty.api.dryrun import estimate
 from target_twenty.api.loader import Loader
 from target_twenty.api.sample import choose_sample, diff_sample
@@ -22,6 +22,10 @@ from target_twenty.registry import Registry
 from target_twenty.spool import Spool
 from target_twenty.workspace import Workspace
 from target_twenty.write import WriteJob
+
+
+class LoadStopped(RuntimeError):
+    """A request failed past its retries (or the key was refused): the load stops."""
 
 
 class ApiWriter:
@@ -76,7 +80,11 @@ class ApiWriter:
             logger=self.logger,
             only=sample,
         )
-        loaded = loader.load(job.order.objects, job.order.deferred, restores)
+        try:
+            loaded = loader.load(job.order.objects, job.order.deferred, restores)
+        except TwentyError as exc:
+            # no STATE has been emitted: the same command loads what is left
+            raise LoadStopped(stopped(f"the load of run {self.run_id}", exc)) from exc
         outcome = job.outcome(loaded.written)
         stats = self.client.stats
         outcome.api = ApiStats(
