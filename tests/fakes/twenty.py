@@ -153,7 +153,7 @@ class FakeTwenty:
         api_key: str = "test-api-key",
         metadata_shape: str = "objects",
         batch_cap: int = 200,
-        mutation_cap: int = 100,
+        mutation_cap: int | None = None,
         rate_limit: int | None = None,
         window: float = 60.0,
         retry_after_headers: bool = False,
@@ -711,9 +711,9 @@ class FakeTwenty:
         condition = parse_filter(query["filter"])
         soft = query.get("soft_delete") == "true"
         gone = [r["id"] for r in self._visible(obj, True) if condition(r)]
-        if len(gone) > self.mutation_cap:
-            # MUTATION_MAXIMUM_AFFECTED_RECORDS (default 100) caps filter deletes
-            # (docs/twenty-contract.md §2.8): a filter matching more is refused (§2.11)
+        if self.mutation_cap is not None and len(gone) > self.mutation_cap:
+            # v2.21.0 destroys every match (docs/twenty-contract.md §2.11, observed); an older
+            # server refused a filter matching more than MUTATION_MAXIMUM_AFFECTED_RECORDS
             raise bad_request(
                 f"Cannot delete {len(gone)} records at once: the maximum is {self.mutation_cap}",
                 "TOO_MANY_RECORDS_AFFECTED",

@@ -4,7 +4,8 @@ The run's writes are taken newest first and grouped: consecutive writes of one o
 same undo become one request —
 
 - records it created are destroyed by id filter, ``DELETE /rest/{plural}?filter=id[in]:[…]``,
-  at most 100 a request (``MUTATION_MAXIMUM_AFFECTED_RECORDS``, docs/twenty-contract.md §2.8);
+  200 ids a request (what the URL holds; v2.21.0 has no record cap on them,
+  docs/twenty-contract.md §2.11);
 - records it updated get their earlier values back by a batch upsert of those values with the
   records' ids (§2.5, §2.6), at most 200 a request; a record someone destroyed since is made
   anew by that upsert, which its creator in the answer shows, and is destroyed again;
@@ -35,7 +36,7 @@ from typing import Any
 from target_twenty.api.client import TwentyClient, TwentyError, id_filter
 from target_twenty.audit import Action, Audit, Logged, creator_of
 
-DELETE_CAP = 100  # MUTATION_MAXIMUM_AFFECTED_RECORDS' default (docs/twenty-contract.md §2.8)
+DELETE_CAP = 200  # ids per filter delete: the URL, not a record count, caps it (docs/twenty-contract.md §2.11)
 UPSERT_CAP = 200  # records per batch upsert on v2.21.0 (§2.5); shrunk if Twenty names less
 CAP = re.compile(r"Maximum number of records to upsert is (\d+)")
 ACTIVITIES = "timelineActivities"
@@ -221,9 +222,10 @@ class Undoer:
         return self._activity_columns.get(obj)
 
     def _delete_all(self, plural: str, flt: str) -> int:
-        """Destroy every record the filter matches, whether Twenty refuses a filter matching
-        more than its cap (then they are listed and destroyed by id, a hundred at a time) or
-        deletes only the first ones (then the same filter goes again) (§2.8)."""
+        """Destroy every record the filter matches. v2.21.0 destroys them all at once; an older
+        server may refuse a filter matching more than its cap (then they are listed and
+        destroyed by id) or delete only the first ones (then the same filter goes again)
+        (§2.11)."""
         deleted = 0
         while True:
             try:
