@@ -36,7 +36,8 @@ from typing import Any
 from target_twenty.api.client import TwentyClient, TwentyError, id_filter
 from target_twenty.audit import Action, Audit, Logged, creator_of
 
-DELETE_CAP = 200  # ids per filter delete: the URL, not a record count, caps it (docs/twenty-contract.md §2.11)
+# ids per filter delete: the URL, not a record count, caps it (docs/twenty-contract.md §2.11)
+DELETE_CAP = 200
 UPSERT_CAP = 200  # records per batch upsert on v2.21.0 (§2.5); shrunk if Twenty names less
 CAP = re.compile(r"Maximum number of records to upsert is (\d+)")
 ACTIVITIES = "timelineActivities"
