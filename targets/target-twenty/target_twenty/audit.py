@@ -38,12 +38,21 @@ class Audit:
         self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.executescript(_TABLES)
+        columns = {r[1] for r in self.db.execute("PRAGMA table_info(runs)")}
+        if "workspace" not in columns:  # the API key's workspace (docs/twenty-contract.md §2.11)
+            self.db.execute("ALTER TABLE runs ADD COLUMN workspace TEXT")
 
-    def start(self, run: str, migration: str, api_url: str) -> None:
+    def start(self, run: str, migration: str, api_url: str, workspace: str | None = None) -> None:
         self.db.execute(
-            "INSERT OR IGNORE INTO runs(run, migration, api_url, started) VALUES (?,?,?,?)",
-            (run, migration, api_url, _now()),
+            "INSERT OR IGNORE INTO runs(run, migration, api_url, started, workspace) "
+            "VALUES (?,?,?,?,?)",
+            (run, migration, api_url, _now(), workspace),
         )
+
+    def workspace(self, run: str) -> str | None:
+        """The workspace the run wrote to (None: a run from before workspaces were recorded)."""
+        row = self.db.execute("SELECT workspace FROM runs WHERE run=?", (run,)).fetchone()
+        return row[0] if row else None
 
     def finish(self, run: str) -> None:
         self.db.execute("UPDATE runs SET finished=? WHERE run=?", (_now(), run))

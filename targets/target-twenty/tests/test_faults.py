@@ -81,7 +81,7 @@ def test_kill_minus_nine_anywhere_then_rerun_loses_and_duplicates_nothing(tmp_pa
                 {
                     "mode": "api",
                     "api_url": fake.url,
-                    "api_key": "test-api-key",
+                    "api_key": fake.api_key,
                     "output_dir": str(tmp_path / "out"),
                     "batch_size": 10,
                     "requests_per_minute": 100000,

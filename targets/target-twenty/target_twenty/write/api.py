@@ -75,6 +75,7 @@ class ApiWriter:
             progress_seconds=float(self.config.get("progress_seconds", 30)),
             logger=self.logger,
             only=sample,
+            rewrite_unchanged=bool(self.config.get("rewrite_unchanged")),
         )
         loaded = loader.load(job.order.objects, job.order.deferred, restores)
         outcome = job.outcome(loaded.written)
