@@ -143,8 +143,10 @@ class Registry:
         self.db.execute("COMMIT")
 
     def forget(self, run: str, ids: list[tuple[str, str]]) -> None:
-        """After a rollback: the records that run created are gone."""
+        """After a rollback: the records that run created are gone, and those it last wrote
+        hold other values again, so their hashes no longer say what Twenty has."""
         self.db.execute("BEGIN")
+        self.db.execute("UPDATE reg.known SET hash=NULL WHERE run=?", (run,))
         self.db.executemany("DELETE FROM reg.known WHERE object=? AND id=?", ids)
         self.db.executemany("DELETE FROM reg.known_uniques WHERE object=? AND id=?", ids)
         self.db.execute("COMMIT")

@@ -363,6 +363,18 @@ def test_rollback_puts_the_workspace_back(fake, api) -> None:
     assert again.report["balanced"] and rid("company", 1) in fake.records["company"]
 
 
+def test_after_a_rollback_of_updates_the_same_delta_is_sent_again(fake, api) -> None:
+    api(fake, base_input())
+    renamed = [COMPANY, record("company", 2, name="Acme UK Ltd", parentCompanyId=rid("company", 1))]
+    delta = api(fake, renamed)
+    assert delta.report["api"]["updated"] == {"company": 1}
+    rollback(api.config(fake), delta.report["run_id"])
+    assert fake.records["company"][rid("company", 2)]["name"] == "Acme UK"
+    again = api(fake, renamed)  # the registry no longer vouches for the rolled-back payload
+    assert again.report["api"]["updated"] == {"company": 1}
+    assert fake.records["company"][rid("company", 2)]["name"] == "Acme UK Ltd"
+
+
 def _comparable(snapshot: dict) -> dict:
     """Equal workspaces: the same fields and records; ``updatedAt`` is the server's own, a
     record trashed again is in the trash (at a new time), a field set back to null equals one
