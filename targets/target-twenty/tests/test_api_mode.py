@@ -469,6 +469,19 @@ def test_a_delta_sends_only_the_changed_records_whatever_their_stream(fake, api)
     assert [e for e in fake.log[logged:] if e["method"] != "GET"] == []
 
 
+def test_a_dry_run_after_a_load_plans_only_what_changed(fake, api) -> None:
+    api(fake, base_input())
+    posted = len(writes(fake))
+    changed = base_input()
+    changed[4]["record"]["name"] = "Acme Group"  # company 1
+    plan = api(fake, changed, dry_run=True)
+    assert len(writes(fake)) == posted
+    planned = {o["object"]: o["records"] for o in plan.report["dry_run"]["objects"]}
+    assert planned == {"company": 1, "person": 0, "opportunity": 0, "matter": 0}
+    assert plan.report["dry_run"]["requests"] == 1
+    assert {o["object"]: o.get("unchanged") for o in plan.report["objects"]}["company"] == 1
+
+
 def test_state_of_another_workspace_is_refused_naming_both(fake, api) -> None:
     api(fake, base_input())
     with FakeTwenty(workspace_id="0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9") as other:
