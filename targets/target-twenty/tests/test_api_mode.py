@@ -482,6 +482,25 @@ def test_a_dry_run_after_a_load_plans_only_what_changed(fake, api) -> None:
     assert {o["object"]: o.get("unchanged") for o in plan.report["objects"]}["company"] == 1
 
 
+def test_csv_mode_writes_everything_and_vouches_for_nothing(fake, api, tmp_path) -> None:
+    state = str(tmp_path / "shared-state")
+    messages = [COMPANY, record("company", 1, name="Acme"), record("company", 2, name="B")]
+
+    def csv_run() -> Run:
+        out = tmp_path / "csv"
+        with redirect_stdout(io.StringIO()):
+            TargetTwenty(config={"output_dir": str(out), "state_dir": state}).listen(
+                io.StringIO("".join(json.dumps(m) + "\n" for m in messages))
+            )
+        return Run(out, "")
+
+    assert len(csv_run().csv("*companies*")) == 2
+    loaded = api(fake, messages, state_dir=state)  # nothing confirms the CSV import: all sent
+    assert loaded.report["api"]["created"] == {"company": 2}
+    assert api(fake, messages, state_dir=state).report["api"]["updated"] == {}
+    assert len(csv_run().csv("*companies*")) == 2  # CSV batches carry every record, every run
+
+
 def test_state_of_another_workspace_is_refused_naming_both(fake, api) -> None:
     api(fake, base_input())
     with FakeTwenty(workspace_id="0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9") as other:
