@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from target_twenty.registry import WorkspaceMismatch
+
 _TABLES = """
 CREATE TABLE IF NOT EXISTS runs(
     run TEXT PRIMARY KEY, migration TEXT, api_url TEXT, started TEXT, finished TEXT,
@@ -53,6 +55,14 @@ class Audit:
         """The workspace the run wrote to (None: a run from before workspaces were recorded)."""
         row = self.db.execute("SELECT workspace FROM runs WHERE run=?", (run,)).fetchone()
         return row[0] if row else None
+
+    def check_workspace(self, run: str, workspace: str) -> None:
+        """Refuse to undo a run with a key for another workspace: its ids mean nothing there."""
+        wrote = self.workspace(run)
+        if wrote is not None and wrote != workspace:
+            raise WorkspaceMismatch(
+                f"run {run}", wrote, workspace, f"Roll it back with a key of workspace {wrote}."
+            )
 
     def finish(self, run: str) -> None:
         self.db.execute("UPDATE runs SET finished=? WHERE run=?", (_now(), run))

@@ -40,14 +40,12 @@ _CHUNK = 500  # ids per query, well under SQLite's limit on parameters
 
 
 class WorkspaceMismatch(RuntimeError):
-    """The state directory belongs to another workspace than the API key's."""
+    """State (or a run) belongs to another workspace than the API key's."""
 
-    def __init__(self, state_dir: Path, bound: str, given: str) -> None:
+    def __init__(self, what: str, bound: str, given: str, remedy: str) -> None:
         super().__init__(
-            f"the state in {state_dir} belongs to Twenty workspace {bound}, but the API key is "
-            f"for workspace {given}: refusing to mix them (their ids would claim records "
-            f"workspace {given} does not have). Use another `state_dir` for workspace {given}, "
-            f"or the key of workspace {bound}."
+            f"{what} belongs to Twenty workspace {bound}, but the API key is for workspace "
+            f"{given}: refusing to mix them. {remedy}"
         )
         self.bound, self.given = bound, given
 
@@ -76,7 +74,13 @@ class Registry:
         (state from before workspaces were recorded is adopted by the first that uses it)."""
         bound = self.workspace()
         if bound is not None and bound != workspace:
-            raise WorkspaceMismatch(self.path.parent, bound, workspace)
+            raise WorkspaceMismatch(
+                f"the state in {self.path.parent}",
+                bound,
+                workspace,
+                f"Use another `state_dir` for workspace {workspace}, or the key of workspace "
+                f"{bound}.",
+            )
         if bound is None and bind:
             self.db.execute(
                 "INSERT INTO reg.meta(key, value) VALUES ('workspace', ?)", (workspace,)

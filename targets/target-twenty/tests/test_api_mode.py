@@ -18,6 +18,7 @@ import requests
 from fakes.twenty import TEST_API_KEY, FakeTwenty
 from singer_sdk.exceptions import ConfigValidationError
 from target_twenty.audit import Audit
+from target_twenty.registry import WorkspaceMismatch
 from target_twenty.rollback import rollback
 from target_twenty.target import TargetTwenty
 from twenty_builders import COMPANY, OPPORTUNITY, PERSON, Run, prop, record, rid, schema
@@ -526,6 +527,9 @@ def test_the_audit_records_the_workspace_of_each_run(fake, api) -> None:
     run = api(fake, base_input())
     audit = Audit(Path(api.output) / "state" / "audit.sqlite")
     assert audit.workspace(run.report["run_id"]) == fake.workspace_id
+    audit.check_workspace(run.report["run_id"], fake.workspace_id)
+    with pytest.raises(WorkspaceMismatch, match=f"run {run.report['run_id']} belongs to"):
+        audit.check_workspace(run.report["run_id"], "another-workspace")
 
 
 def test_csv_leftovers_load_in_api_mode(fake, tmp_path, api) -> None:

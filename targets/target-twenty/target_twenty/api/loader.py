@@ -174,7 +174,7 @@ class Loader:
             with self.lock:
                 if confirmed.get(rid) == digest:
                     self.spool.mark(seq, Status.UNCHANGED, reason="as Twenty confirmed it before")
-                    self.progress.done += 1
+                    self.progress.total -= 1  # progress and ETA count what is sent
                     unchanged += 1
                     continue
                 self.spool.set_hash(seq, digest)
