@@ -364,6 +364,24 @@ def test_rollback_puts_the_workspace_back(fake, api) -> None:
     assert again.report["balanced"] and rid("company", 1) in fake.records["company"]
 
 
+def test_a_changed_record_trashed_since_is_restored_and_audited_as_restored(fake, api) -> None:
+    api(fake, base_input())
+    uk = rid("company", 2)
+    requests.delete(
+        f"{fake.url}/rest/companies/{uk}", params={"soft_delete": "true"}, headers=KEY, timeout=10
+    )
+    delta = api(fake, [COMPANY, record("company", 2, name="Acme UK Ltd")])
+    assert not fake.records["company"][uk]["deletedAt"]
+    actions = [
+        a
+        for _o, _p, r, a, _x in Audit(api.output / "state" / "audit.sqlite").writes(
+            delta.report["run_id"]
+        )
+        if r == uk
+    ]
+    assert actions == ["restored", "updated"]  # a rollback puts it back in the trash
+
+
 def test_after_a_rollback_of_updates_the_same_delta_is_sent_again(fake, api) -> None:
     api(fake, base_input())
     renamed = [COMPANY, record("company", 2, name="Acme UK Ltd", parentCompanyId=rid("company", 1))]
