@@ -581,10 +581,12 @@ class Spool:
         self, obj: str, field: str, *, unregistered: bool = False
     ) -> list[tuple[str, list[int]]]:
         """(value as sent, seqs) of the pending records' values of one unique field; with
-        ``unregistered``, only values the registry does not already give to the same record."""
+        ``unregistered``, only values the registry does not already give to the same record as
+        Twenty confirmed it (a payload hash: CSV batches are not confirmed)."""
         mine = (
-            " AND NOT EXISTS (SELECT 1 FROM reg.known_uniques k WHERE k.object = u.object "
-            "AND k.field = u.field AND k.ukey = u.ukey AND k.id = r.id)"
+            " AND NOT EXISTS (SELECT 1 FROM reg.known_uniques k JOIN reg.known w ON "
+            "w.object = k.object AND w.id = k.id AND w.hash IS NOT NULL WHERE "
+            "k.object = u.object AND k.field = u.field AND k.ukey = u.ukey AND k.id = r.id)"
             if unregistered
             else ""
         )
