@@ -80,7 +80,7 @@ def scenario(name: str, total: int, batch: int, fault_rate: float, work: Path) -
                 {
                     "mode": "api",
                     "api_url": fake.url,
-                    "api_key": "test-api-key",
+                    "api_key": fake.api_key,
                     "output_dir": str(work / name),
                     "requests_per_minute": LIMIT,
                     "batch_size": batch,

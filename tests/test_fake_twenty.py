@@ -12,9 +12,9 @@ import uuid
 
 import pytest
 import requests
-from fakes.twenty import SHARED, FakeTwenty
+from fakes.twenty import SHARED, TEST_API_KEY, FakeTwenty
 
-KEY = {"Authorization": "Bearer test-api-key"}
+KEY = {"Authorization": f"Bearer {TEST_API_KEY}"}
 
 
 @pytest.fixture

@@ -32,6 +32,8 @@ It follows Twenty's contract as observed on a real v2.21.0 server (docs/twenty-c
   ``targetFieldLabel``), option PATCHes that replace the whole list (options sent without
   their ids get new ids and records using them are reset — docs/twenty-contract.md §3.3);
   created objects and fields come back bare, not wrapped in ``data``;
+- API keys are JWTs whose claims carry the workspace id (docs/twenty-contract.md §2.12); each
+  fake is one workspace with its own id (``workspace_id``) and key;
 - file upload: multipart GraphQL ``uploadFilesFieldFile`` on ``/metadata``; a file id can be
   attached once only.
 
@@ -41,6 +43,7 @@ Every request is also checked against the server's own OpenAPI documents
 
 from __future__ import annotations
 
+import base64
 import copy
 import datetime as dt
 import functools
@@ -144,13 +147,41 @@ def metadata_error(code: str, message: str) -> HttpError:
     )
 
 
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def api_key_for(workspace_id: str) -> str:
+    """A key shaped like Twenty's: an ES256 JWT with ``sub``/``workspaceId`` = the workspace,
+    ``type`` API_KEY, ``jti`` = the key's id, 100 years of validity (docs/twenty-contract.md
+    §2.12). The fake compares keys as strings, so the signature is random bytes."""
+    now = int(time.time())
+    header = {"alg": "ES256", "typ": "JWT", "kid": str(uuid.uuid4())}
+    claims = {
+        "sub": workspace_id,
+        "type": "API_KEY",
+        "workspaceId": workspace_id,
+        "iat": now,
+        "exp": now + 100 * 365 * 86400,
+        "jti": str(uuid.uuid4()),
+    }
+    parts = [_b64url(json.dumps(x, separators=(",", ":")).encode()) for x in (header, claims)]
+    return ".".join([*parts, _b64url(os.urandom(64))])
+
+
+# The default workspace of every fake, and its key (a module constant so tests can send it).
+TEST_WORKSPACE = "2b7e4f0c-5a1d-4c3e-9f6a-0d1e2f3a4b5c"
+TEST_API_KEY = api_key_for(TEST_WORKSPACE)
+
+
 class FakeTwenty:
     """State and behaviour; ``start()`` serves it on 127.0.0.1 in a thread."""
 
     def __init__(
         self,
         *,
-        api_key: str = "test-api-key",
+        api_key: str | None = None,
+        workspace_id: str | None = None,
         metadata_shape: str = "objects",
         batch_cap: int = 200,
         mutation_cap: int | None = None,
@@ -163,7 +194,10 @@ class FakeTwenty:
         members: tuple[str, ...] = ("admin@acme.test", "Bob.Owner@acme.test"),
         legacy_attachments: bool = False,
     ) -> None:
-        self.api_key = api_key
+        self.workspace_id = workspace_id or TEST_WORKSPACE
+        self.api_key = api_key or (
+            TEST_API_KEY if self.workspace_id == TEST_WORKSPACE else api_key_for(self.workspace_id)
+        )
         self.metadata_shape = metadata_shape
         self.batch_cap = batch_cap
         self.mutation_cap = mutation_cap

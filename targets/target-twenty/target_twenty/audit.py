@@ -26,6 +26,8 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from target_twenty.registry import WorkspaceMismatch
+
 _TABLES = """
 CREATE TABLE IF NOT EXISTS runs(
     run TEXT PRIMARY KEY, migration TEXT, api_url TEXT, started TEXT, finished TEXT,
@@ -45,6 +47,7 @@ CREATE TABLE IF NOT EXISTS metadata(
 _COLUMNS = {
     "writes": {"pending": "INTEGER", "undone": "TEXT", "creator": "TEXT"},
     "metadata": {"pending": "INTEGER", "undone": "TEXT"},
+    "runs": {"workspace": "TEXT"},  # the API key's workspace (docs/twenty-contract.md §2.12)
 }
 
 
@@ -104,6 +107,7 @@ class RunInfo:
     writes: int
     left: int  # writes not yet undone (a rollback killed half-way leaves some)
     order: int  # runs started in the same second keep the order they started in
+    workspace: str | None = None  # None: a run from before workspaces were recorded
 
 
 class Audit:
@@ -120,11 +124,25 @@ class Audit:
                     self.db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
         self.lock = threading.Lock()  # the loader's batches confirm from several threads
 
-    def start(self, run: str, migration: str, api_url: str) -> None:
+    def start(self, run: str, migration: str, api_url: str, workspace: str | None = None) -> None:
         self.db.execute(
-            "INSERT OR IGNORE INTO runs(run, migration, api_url, started) VALUES (?,?,?,?)",
-            (run, migration, api_url, _now()),
+            "INSERT OR IGNORE INTO runs(run, migration, api_url, started, workspace) "
+            "VALUES (?,?,?,?,?)",
+            (run, migration, api_url, _now(), workspace),
         )
+
+    def workspace(self, run: str) -> str | None:
+        """The workspace the run wrote to (None: a run from before workspaces were recorded)."""
+        row = self.db.execute("SELECT workspace FROM runs WHERE run=?", (run,)).fetchone()
+        return row[0] if row else None
+
+    def check_workspace(self, run: str, workspace: str) -> None:
+        """Refuse to undo a run with a key for another workspace: its ids mean nothing there."""
+        wrote = self.workspace(run)
+        if wrote is not None and wrote != workspace:
+            raise WorkspaceMismatch(
+                f"run {run}", wrote, workspace, f"Roll it back with a key of workspace {wrote}."
+            )
 
     def finish(self, run: str) -> None:
         self.db.execute("UPDATE runs SET finished=? WHERE run=?", (_now(), run))
@@ -210,7 +228,7 @@ class Audit:
                 "SELECT r.run, r.migration, r.started, r.finished, r.rolled_back, "
                 "(SELECT COUNT(*) FROM writes w WHERE w.run = r.run), "
                 "(SELECT COUNT(*) FROM writes w WHERE w.run = r.run AND w.undone IS NULL), "
-                "r.rowid FROM runs r ORDER BY r.rowid"
+                "r.rowid, r.workspace FROM runs r ORDER BY r.rowid"
             )
         ]
 

@@ -83,6 +83,9 @@ class Migration:
         for stale in remove_interrupted(output_dir, self.spool.path):
             logger.info("removed the spool an interrupted run left: %s", stale)
         self.registry = Registry(self.run.state_dir / "registry.sqlite", self.spool.db)
+        if self.run.mode == "api" and client is not None:
+            # before any input is read: state of another workspace is refused, naming both
+            self.registry.check_workspace(client.workspace_id, bind=not bool(config.get("dry_run")))
         self.policies = Policies.from_config(config)
         self.intake = Intake(self.spool, workspace, self.policies.on_invalid_value, logger)
 
@@ -118,7 +121,9 @@ class Migration:
         audit = Audit(run.state_dir / "audit.sqlite") if api is not None else None
         if audit is not None and not dry_run:
             assert api is not None
-            audit.start(run.run_id, self.config.get("migration_name", ""), api.base)
+            audit.start(
+                run.run_id, self.config.get("migration_name", ""), api.base, api.workspace_id
+            )
         # provision
         needs = provisioning(list(intake.plans.values()))
         if api is not None and audit is not None and not dry_run and not needs.is_empty():
@@ -170,6 +175,7 @@ class Migration:
             mode=Mode(run.mode),
             migration=self.config.get("migration_name", "crm2twenty migration"),
             workspace=self.intake.workspace.source,
+            workspace_id=self.client.workspace_id if self.client is not None else None,
             started=run.started,
             run_dir=run.run_dir,
             fallback_owner_email=self.config.get("fallback_owner_email"),
@@ -185,7 +191,12 @@ class Migration:
         def against_workspace() -> None:
             nonlocal found
             found = run_preflight(
-                api, self.spool, intake.plans, intake.workspace, self.policies.on_duplicate
+                api,
+                self.spool,
+                intake.plans,
+                intake.workspace,
+                self.policies.on_duplicate,
+                trust_registry=not self.config.get("rewrite_unchanged"),
             )
 
         checks = run_checks(

@@ -6,6 +6,12 @@ that reference would look dangling. The registry remembers each written record's
 values, so a delta run resolves references and duplicates against everything loaded before.
 (In CSV mode "written" means written to the CSV batches, which the user imports before the next
 run; delete the state directory to start over.)
+
+In API mode it also keeps, per record, a hash of the body Twenty last confirmed, so a re-run or a
+delta sends only what changed (CSV mode stores no hash: nothing confirms the files were imported).
+The registry belongs to one workspace, the one the API key names (docs/twenty-contract.md §2.12):
+the ids are derived from the source keys, so another workspace's registry would claim records
+that workspace does not have.
 """
 
 from __future__ import annotations
@@ -19,13 +25,29 @@ if TYPE_CHECKING:
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS reg.known(
-    object TEXT NOT NULL, id TEXT NOT NULL, run TEXT NOT NULL, PRIMARY KEY(object, id)
+    object TEXT NOT NULL, id TEXT NOT NULL, run TEXT NOT NULL, hash TEXT,
+    PRIMARY KEY(object, id)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS reg.meta(key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS reg.known_uniques(
     object TEXT NOT NULL, field TEXT NOT NULL, ukey TEXT NOT NULL, id TEXT NOT NULL,
     PRIMARY KEY(object, field, ukey)
 ) WITHOUT ROWID;
 """
+
+
+_CHUNK = 500  # ids per query, well under SQLite's limit on parameters
+
+
+class WorkspaceMismatch(RuntimeError):
+    """State (or a run) belongs to another workspace than the API key's."""
+
+    def __init__(self, what: str, bound: str, given: str, remedy: str) -> None:
+        super().__init__(
+            f"{what} belongs to Twenty workspace {bound}, but the API key is for workspace "
+            f"{given}: refusing to mix them. {remedy}"
+        )
+        self.bound, self.given = bound, given
 
 
 class Registry:
@@ -38,6 +60,46 @@ class Registry:
         self.db = db
         db.execute("ATTACH DATABASE ? AS reg", (str(path),))
         db.executescript(_TABLES)
+        columns = {r[1] for r in db.execute("PRAGMA reg.table_info(known)")}
+        if "hash" not in columns:  # a registry from before payload hashes: none is trusted
+            db.execute("ALTER TABLE reg.known ADD COLUMN hash TEXT")
+
+    def workspace(self) -> str | None:
+        """The workspace this state belongs to (None: not tied yet)."""
+        row = self.db.execute("SELECT value FROM reg.meta WHERE key='workspace'").fetchone()
+        return row[0] if row else None
+
+    def check_workspace(self, workspace: str, *, bind: bool) -> None:
+        """Refuse state of another workspace; with ``bind``, tie untied state to this one
+        (state from before workspaces were recorded is adopted by the first that uses it)."""
+        bound = self.workspace()
+        if bound is not None and bound != workspace:
+            raise WorkspaceMismatch(
+                f"the state in {self.path.parent}",
+                bound,
+                workspace,
+                f"Use another `state_dir` for workspace {workspace}, or the key of workspace "
+                f"{bound}.",
+            )
+        if bound is None and bind:
+            self.db.execute(
+                "INSERT INTO reg.meta(key, value) VALUES ('workspace', ?)", (workspace,)
+            )
+
+    def hashes(self, obj: str, ids: list[str]) -> dict[str, str]:
+        """id → hash of the payload Twenty last confirmed, for those of these ids that have one."""
+        out: dict[str, str] = {}
+        for i in range(0, len(ids), _CHUNK):
+            chunk = ids[i : i + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            out.update(
+                self.db.execute(
+                    f"SELECT id, hash FROM reg.known WHERE object=? AND id IN ({marks}) "  # noqa: S608
+                    "AND hash IS NOT NULL",
+                    (obj, *chunk),
+                ).fetchall()
+            )
+        return out
 
     def known(self, obj: str, ids: list[str]) -> set[str]:
         """Which of these ids an earlier run of this migration wrote."""
@@ -60,12 +122,13 @@ class Registry:
         confirmed: set[tuple[str, str]] | None = None,
     ) -> None:
         """After a successful write: every record of ``objects`` that was to be written (with
-        ``confirmed``, just those (object, id) Twenty confirmed)."""
+        ``confirmed``, just those (object, id) Twenty confirmed, with the hash of what was sent;
+        without, CSV mode: no hash)."""
         if not objects:
             return
         records = [
-            (obj, rid, run)
-            for obj, rid in spool.written(objects)
+            (obj, rid, run, None if confirmed is None else payload_hash)
+            for obj, rid, payload_hash in spool.written(objects)
             if confirmed is None or (obj, rid) in confirmed
         ]
         uniques = [
@@ -75,7 +138,7 @@ class Registry:
         ]
         self.db.execute("BEGIN")
         self.db.executemany(
-            "INSERT OR REPLACE INTO reg.known(object, id, run) VALUES (?,?,?)", records
+            "INSERT OR REPLACE INTO reg.known(object, id, run, hash) VALUES (?,?,?,?)", records
         )
         self.db.executemany(
             "INSERT OR REPLACE INTO reg.known_uniques(object, field, ukey, id) VALUES (?,?,?,?)",
@@ -84,8 +147,10 @@ class Registry:
         self.db.execute("COMMIT")
 
     def forget(self, run: str, ids: list[tuple[str, str]]) -> None:
-        """After a rollback: the records that run created are gone."""
+        """After a rollback: the records that run created are gone, and those it last wrote
+        hold other values again, so their hashes no longer say what Twenty has."""
         self.db.execute("BEGIN")
+        self.db.execute("UPDATE reg.known SET hash=NULL WHERE run=?", (run,))
         self.db.executemany("DELETE FROM reg.known WHERE object=? AND id=?", ids)
         self.db.executemany("DELETE FROM reg.known_uniques WHERE object=? AND id=?", ids)
         self.db.execute("COMMIT")

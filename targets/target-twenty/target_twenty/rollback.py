@@ -37,7 +37,7 @@ from target_twenty.api.client import (
     stopped,
 )
 from target_twenty.audit import Action, Audit, MetaWrite, RunInfo
-from target_twenty.registry import Registry
+from target_twenty.registry import Registry, WorkspaceMismatch
 from target_twenty.undo import Undoer, plan
 from target_twenty.workspace import Workspace
 
@@ -80,6 +80,10 @@ def rollback(
         )
     config.setdefault("requests_per_minute", 100 if "twenty.com" not in config["api_url"] else 50)
     client = client_for(config, LOG)
+    try:  # a key for another workspace would find none of the run's ids there
+        audit.check_workspace(run, client.workspace_id)
+    except WorkspaceMismatch as exc:
+        raise SystemExit(str(exc)) from exc
     writes = audit.writes(run)
     groups, nothing = plan(writes)
     audit.mark_undone([w.seq for w in nothing])

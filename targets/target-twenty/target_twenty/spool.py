@@ -40,9 +40,10 @@ CREATE TABLE records(
     location TEXT,                -- file:line when the tap knew it
     is_primary INTEGER NOT NULL,  -- the record that stands for its source row
     data TEXT NOT NULL,           -- JSON of the record, mapper property names
-    status TEXT,                  -- Status: NULL = to write | rejected | merged | skipped
+    status TEXT,                  -- Status: NULL = to write; rejected, merged, skipped, unchanged
     reason TEXT,
-    survivor TEXT                 -- id of the record a merged one was merged into
+    survivor TEXT,                -- id of the record a merged one was merged into
+    payload_hash TEXT             -- API mode: hash of the body sent (the registry keeps it)
 );
 CREATE TABLE refs(                -- relations by id, extracted on arrival
     seq INTEGER NOT NULL, object TEXT NOT NULL, id TEXT NOT NULL, prop TEXT NOT NULL,
@@ -87,6 +88,7 @@ class Status(Enum):
     REJECTED = "rejected"
     MERGED = "merged"
     SKIPPED = "skipped"  # a dry run or a sample left it out: a full run writes it
+    UNCHANGED = "unchanged"  # API mode: the payload Twenty confirmed last time; not sent
 
 
 class ProblemKind(Enum):
@@ -454,11 +456,15 @@ class Spool:
     def set_data(self, seq: int, record: dict[str, Any]) -> None:
         self.db.execute("UPDATE records SET data=? WHERE seq=?", (json.dumps(record), seq))
 
-    def written(self, objects: list[str]) -> list[tuple[str, str]]:
-        """(object, id) of every record of ``objects`` that was to be written."""
+    def set_hash(self, seq: int, payload_hash: str | None) -> None:
+        """The hash of the body sent for this record (None: do not trust what was sent)."""
+        self.db.execute("UPDATE records SET payload_hash=? WHERE seq=?", (payload_hash, seq))
+
+    def written(self, objects: list[str]) -> list[tuple[str, str, str | None]]:
+        """(object, id, payload hash) of every record of ``objects`` that was to be written."""
         marks = ",".join("?" * len(objects))
         return self.db.execute(
-            f"SELECT object, id FROM records WHERE status IS NULL "  # noqa: S608
+            f"SELECT object, id, payload_hash FROM records WHERE status IS NULL "  # noqa: S608
             f"AND object IN ({marks})",
             objects,
         ).fetchall()
@@ -582,13 +588,24 @@ class Spool:
             ).fetchall()
         ]
 
-    def unique_values(self, obj: str, field: str) -> list[tuple[str, list[int]]]:
-        """(value as sent, seqs) of the pending records' values of one unique field."""
+    def unique_values(
+        self, obj: str, field: str, *, unregistered: bool = False
+    ) -> list[tuple[str, list[int]]]:
+        """(value as sent, seqs) of the pending records' values of one unique field; with
+        ``unregistered``, only values the registry does not already give to the same record as
+        Twenty confirmed it (a payload hash: CSV batches are not confirmed)."""
+        mine = (
+            " AND NOT EXISTS (SELECT 1 FROM reg.known_uniques k JOIN reg.known w ON "
+            "w.object = k.object AND w.id = k.id AND w.hash IS NOT NULL WHERE "
+            "k.object = u.object AND k.field = u.field AND k.ukey = u.ukey AND k.id = r.id)"
+            if unregistered
+            else ""
+        )
         return [
             (value, [int(s) for s in seqs.split(",")])
             for value, seqs in self.db.execute(
-                "SELECT u.value, GROUP_CONCAT(u.seq) FROM uniques u JOIN records r ON "
-                "r.seq = u.seq AND r.status IS NULL WHERE u.object=? AND u.field=? "
+                "SELECT u.value, GROUP_CONCAT(u.seq) FROM uniques u JOIN records r ON "  # noqa: S608
+                f"r.seq = u.seq AND r.status IS NULL WHERE u.object=? AND u.field=?{mine} "
                 "GROUP BY u.value",
                 (obj, field),
             ).fetchall()
@@ -652,14 +669,19 @@ class Spool:
     # all_of(): the counts that reconcile every object and source stream.
 
     def object_tallies(self) -> list[ObjectTally]:
-        """Per object, by name: how many records arrived and how many were merged, rejected
-        or skipped (the rest are written, or to be)."""
+        """Per object, by name: how many records arrived and how many were merged, rejected,
+        skipped or unchanged (the rest are written, or to be)."""
         return [
-            ObjectTally(obj, received, merged or 0, rejected or 0, skipped or 0)
-            for obj, received, merged, rejected, skipped in self.db.execute(
-                "SELECT object, COUNT(*), SUM(status=?), SUM(status=?), SUM(status=?) "
-                "FROM records GROUP BY object ORDER BY object",
-                (Status.MERGED.value, Status.REJECTED.value, Status.SKIPPED.value),
+            ObjectTally(obj, received, merged or 0, rejected or 0, skipped or 0, unchanged or 0)
+            for obj, received, merged, rejected, skipped, unchanged in self.db.execute(
+                "SELECT object, COUNT(*), SUM(status=?), SUM(status=?), SUM(status=?), "
+                "SUM(status=?) FROM records GROUP BY object ORDER BY object",
+                (
+                    Status.MERGED.value,
+                    Status.REJECTED.value,
+                    Status.SKIPPED.value,
+                    Status.UNCHANGED.value,
+                ),
             )
         ]
 
@@ -685,6 +707,7 @@ class ObjectTally:
     merged: int
     rejected: int
     skipped: int
+    unchanged: int = 0
 
 
 # ---- spool files of interrupted runs ----------------------------------------------------

@@ -13,6 +13,7 @@ from singer_sdk.target_base import Target
 
 from target_twenty.api.client import client_for, fetch_workspace
 from target_twenty.migration import Migration
+from target_twenty.registry import WorkspaceMismatch
 from target_twenty.sinks import SpoolSink
 from target_twenty.workspace import Workspace
 
@@ -109,6 +110,15 @@ class TargetTwenty(DrainsOnlyAtEndOfInput, StopsWithoutStateOnSignal, Target):
             "`sample-diff.csv` and the report.",
         ),
         th.Property(
+            "rewrite_unchanged",
+            th.BooleanType,
+            default=False,
+            description="API mode: also send records whose payload is the same as the one "
+            "an earlier run wrote and Twenty confirmed (by default they are counted "
+            "as `unchanged` and not sent). Set it when records were edited or "
+            "deleted in Twenty since, to put the migrated values back.",
+        ),
+        th.Property(
             "progress_seconds",
             th.NumberType,
             default=30,
@@ -127,8 +137,11 @@ class TargetTwenty(DrainsOnlyAtEndOfInput, StopsWithoutStateOnSignal, Target):
             "state_dir",
             th.StringType,
             description="Folder for what must outlive a run: the registry of records "
-            "already written, used by delta runs to resolve references and "
-            "duplicates against earlier runs. Default: `<output_dir>/state`.",
+            "already written (with a hash of what was sent, so unchanged records "
+            "are not sent again), used by delta runs to resolve references and "
+            "duplicates against earlier runs, and the audit log for rollback. It "
+            "belongs to one Twenty workspace: a key for another workspace is "
+            "refused. Default: `<output_dir>/state`.",
         ),
         th.Property(
             "migration_name",
@@ -228,7 +241,10 @@ class TargetTwenty(DrainsOnlyAtEndOfInput, StopsWithoutStateOnSignal, Target):
                     "come from TARGET_TWENTY_API_KEY)"
                 )
             config.setdefault("requests_per_minute", default_rate(config["api_url"]))
-            client = client_for(config, self.logger)
+            try:
+                client = client_for(config, self.logger)
+            except ValueError as exc:  # the key names no workspace
+                raise ConfigValidationError(str(exc), errors=[str(exc)]) from None
             workspace = fetch_workspace(client)
         elif config.get("metadata_file"):
             workspace = Workspace.from_file(config["metadata_file"])
@@ -236,7 +252,10 @@ class TargetTwenty(DrainsOnlyAtEndOfInput, StopsWithoutStateOnSignal, Target):
             workspace = Workspace.bundled()
         if config.get("requests_per_minute") is None:
             config.pop("requests_per_minute", None)
-        self.migration = Migration(config, workspace, self.logger, client)
+        try:
+            self.migration = Migration(config, workspace, self.logger, client)
+        except WorkspaceMismatch as exc:
+            raise ConfigValidationError(str(exc), errors=[str(exc)]) from None
         # Each sink hands its records to this run's migration.
         self.default_sink_class = t.cast(
             "type[SpoolSink]",

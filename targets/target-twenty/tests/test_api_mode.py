@@ -6,6 +6,7 @@ documents (the fixture's teardown).
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import sqlite3
@@ -15,15 +16,17 @@ from typing import Any
 
 import pytest
 import requests
-from fakes.twenty import FakeTwenty
+from fakes.twenty import TEST_API_KEY, FakeTwenty
+from singer_sdk.exceptions import ConfigValidationError
 from target_twenty.api.loader import _pair_by_unique
 from target_twenty.audit import Action, Audit
+from target_twenty.registry import WorkspaceMismatch
 from target_twenty.rollback import rollback
 from target_twenty.target import TargetTwenty
 from target_twenty.workspace import Workspace
 from twenty_builders import COMPANY, OPPORTUNITY, PERSON, Run, prop, record, rid, schema
 
-KEY = {"Authorization": "Bearer test-api-key"}
+KEY = {"Authorization": f"Bearer {TEST_API_KEY}"}
 MATTER = schema(
     "matter",
     {
@@ -58,7 +61,7 @@ class ApiRunner:
         cfg = {
             "mode": "api",
             "api_url": server.url,
-            "api_key": "test-api-key",
+            "api_key": server.api_key,
             "output_dir": str(self.output),
             "requests_per_minute": 6000,
             "progress_seconds": 60,
@@ -73,7 +76,7 @@ class ApiRunner:
     def config(self, server: FakeTwenty, **extra: Any) -> dict[str, Any]:
         return {
             "api_url": server.url,
-            "api_key": "test-api-key",
+            "api_key": server.api_key,
             "output_dir": str(self.output),
             **extra,
         }
@@ -156,7 +159,7 @@ def test_a_second_run_provisions_nothing_and_duplicates_nothing(fake, api) -> No
     api(fake, base_input())
     before = fake.snapshot()
     metadata_writes = len([e for e in writes(fake) if "/metadata/" in e["path"]])
-    second = api(fake, base_input())
+    second = api(fake, base_input(), rewrite_unchanged=True)
     assert len([e for e in writes(fake) if "/metadata/" in e["path"]]) == metadata_writes
     assert second.report["provisioning"] == {"objects": [], "fields": [], "options": []}
     after = fake.snapshot()
@@ -170,6 +173,28 @@ def test_a_second_run_provisions_nothing_and_duplicates_nothing(fake, api) -> No
         "opportunity": 1,
         "matter": 1,
     }
+
+
+def test_an_unchanged_rerun_sends_nothing_and_says_unchanged(fake, api) -> None:
+    api(fake, base_input())
+    logged = len(fake.log)
+    rerun = api(fake, base_input())
+    sent = fake.log[logged:]
+    assert [e for e in sent if e["method"] != "GET"] == []
+    # no pre-flight read of a unique value our own records hold, no read-back for the audit:
+    # only the member list (owners) is read
+    reads = [e["path"] for e in sent if "/metadata" not in e["path"]]
+    assert reads == ["/rest/workspaceMembers"]
+    counts = {o["object"]: (o["written"], o.get("unchanged")) for o in rerun.report["objects"]}
+    assert counts == {
+        "company": (0, 2),
+        "person": (0, 1),
+        "opportunity": (0, 1),
+        "matter": (0, 1),
+    }
+    assert rerun.report["balanced"]
+    assert rerun.report["sources"] and all(s.get("unchanged") for s in rerun.report["sources"])
+    assert rerun.report["workspace_id"] == fake.workspace_id
 
 
 def test_dry_run_writes_nothing_and_predicts_the_exact_requests(fake, api) -> None:
@@ -344,6 +369,34 @@ def test_rollback_puts_the_workspace_back(fake, api) -> None:
     assert again.report["balanced"] and rid("company", 1) in fake.records["company"]
 
 
+def test_a_changed_record_trashed_since_is_restored_and_audited_as_restored(fake, api) -> None:
+    api(fake, base_input())
+    uk = rid("company", 2)
+    requests.delete(
+        f"{fake.url}/rest/companies/{uk}", params={"soft_delete": "true"}, headers=KEY, timeout=10
+    )
+    delta = api(fake, [COMPANY, record("company", 2, name="Acme UK Ltd")])
+    assert not fake.records["company"][uk]["deletedAt"]
+    actions = [
+        w.action.value
+        for w in Audit(api.output / "state" / "audit.sqlite").writes(delta.report["run_id"])
+        if w.id == uk
+    ]
+    assert actions == ["restored", "updated"]  # a rollback puts it back in the trash
+
+
+def test_after_a_rollback_of_updates_the_same_delta_is_sent_again(fake, api) -> None:
+    api(fake, base_input())
+    renamed = [COMPANY, record("company", 2, name="Acme UK Ltd", parentCompanyId=rid("company", 1))]
+    delta = api(fake, renamed)
+    assert delta.report["api"]["updated"] == {"company": 1}
+    rollback(api.config(fake), delta.report["run_id"])
+    assert fake.records["company"][rid("company", 2)]["name"] == "Acme UK"
+    again = api(fake, renamed)  # the registry no longer vouches for the rolled-back payload
+    assert again.report["api"]["updated"] == {"company": 1}
+    assert fake.records["company"][rid("company", 2)]["name"] == "Acme UK Ltd"
+
+
 def _comparable(snapshot: dict) -> dict:
     """Equal workspaces: the same fields and records; ``updatedAt`` is the server's own, a
     record trashed again is in the trash (at a new time), a field set back to null equals one
@@ -401,6 +454,103 @@ def test_a_delta_run_updates_in_place_and_audits_prior_values(fake, api) -> None
     assert len(writes(fake)) - posted_before == 1  # one batch
     assert run.report["api"]["created"] == {"company": 1}
     assert run.report["api"]["updated"] == {"company": 1}
+
+
+def test_a_delta_sends_only_the_changed_records_whatever_their_stream(fake, api) -> None:
+    first = [*base_input()[:-1], record("company", 3, name="Holding")]
+    api(fake, first)
+    logged = len(fake.log)
+    delta = copy.deepcopy(first)  # the taps re-send every row of non-incremental streams
+    for message in delta[4:]:
+        rec = message["record"]
+        if rec["id"] == rid("matter", "m1"):
+            rec["name"] = "M&A (closed)"
+        if rec["id"] == rid("person", 1):
+            rec["name"] = {"firstName": "Ana", "lastName": "Ruiz-Soto"}
+        if rec["id"] == rid("company", 2):
+            rec["parentCompanyId"] = rid("company", 3)  # a deferred (second-pass) relation
+    run = api(fake, delta)
+    posted = [e["path"] for e in fake.log[logged:] if e["method"] != "GET"]
+    assert sorted(posted) == [
+        "/rest/batch/companies",  # company 2, first pass
+        "/rest/batch/companies",  # and its new parent, second pass
+        "/rest/batch/matters",
+        "/rest/batch/people",
+    ]
+    assert fake.records["matter"][rid("matter", "m1")]["name"] == "M&A (closed)"
+    assert fake.records["company"][rid("company", 2)]["parentCompanyId"] == rid("company", 3)
+    assert run.report["api"]["updated"] == {"company": 1, "person": 1, "matter": 1}
+    unchanged = {o["object"]: o.get("unchanged") for o in run.report["objects"]}
+    assert unchanged == {"company": 2, "person": None, "opportunity": 1, "matter": None}
+    audit = Audit(Path(api.output) / "state" / "audit.sqlite")
+    priors = {w.id: w.prior for w in audit.writes(run.report["run_id"])}
+    assert (priors[rid("matter", "m1")] or {})["name"] == "M&A"  # rollback puts the old name back
+    # the next run finds the changed records confirmed: nothing to send
+    logged = len(fake.log)
+    api(fake, delta)
+    assert [e for e in fake.log[logged:] if e["method"] != "GET"] == []
+
+
+def test_a_dry_run_after_a_load_plans_only_what_changed(fake, api) -> None:
+    api(fake, base_input())
+    posted = len(writes(fake))
+    changed = base_input()
+    changed[4]["record"]["name"] = "Acme Group"  # company 1
+    plan = api(fake, changed, dry_run=True)
+    assert len(writes(fake)) == posted
+    planned = {o["object"]: o["records"] for o in plan.report["dry_run"]["objects"]}
+    assert planned == {"company": 1, "person": 0, "opportunity": 0, "matter": 0}
+    assert plan.report["dry_run"]["requests"] == 1
+    assert {o["object"]: o.get("unchanged") for o in plan.report["objects"]}["company"] == 1
+
+
+def test_csv_mode_writes_everything_and_vouches_for_nothing(fake, api, tmp_path) -> None:
+    state = str(tmp_path / "shared-state")
+    messages = [COMPANY, record("company", 1, name="Acme"), record("company", 2, name="B")]
+
+    def csv_run() -> Run:
+        out = tmp_path / "csv"
+        with redirect_stdout(io.StringIO()):
+            TargetTwenty(config={"output_dir": str(out), "state_dir": state}).listen(
+                io.StringIO("".join(json.dumps(m) + "\n" for m in messages))
+            )
+        return Run(out, "")
+
+    assert len(csv_run().csv("*companies*")) == 2
+    loaded = api(fake, messages, state_dir=state)  # nothing confirms the CSV import: all sent
+    assert loaded.report["api"]["created"] == {"company": 2}
+    assert api(fake, messages, state_dir=state).report["api"]["updated"] == {}
+    assert len(csv_run().csv("*companies*")) == 2  # CSV batches carry every record, every run
+
+
+def test_state_of_another_workspace_is_refused_naming_both(fake, api) -> None:
+    api(fake, base_input())
+    with FakeTwenty(workspace_id="0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9") as other:
+        with pytest.raises(ConfigValidationError) as refused:
+            api(other, base_input())
+        # refused before any record was read or written (only the schema was read)
+        assert [e["path"] for e in other.log] == ["/rest/metadata/objects"]
+        text = str(refused.value)
+        assert fake.workspace_id in text and other.workspace_id in text and "state_dir" in text
+        assert other.api_key not in text
+        # its own state directory works
+        run = api(other, base_input(), state_dir=str(Path(api.output) / "state-other"))
+        assert run.report["workspace_id"] == other.workspace_id
+
+
+def test_a_key_that_names_no_workspace_is_refused_clearly(fake, api) -> None:
+    with pytest.raises(ConfigValidationError, match="not a Twenty API key") as refused:
+        api(fake, base_input(), api_key="not-a-jwt")
+    assert "not-a-jwt" not in str(refused.value)
+
+
+def test_the_audit_records_the_workspace_of_each_run(fake, api) -> None:
+    run = api(fake, base_input())
+    audit = Audit(Path(api.output) / "state" / "audit.sqlite")
+    assert audit.workspace(run.report["run_id"]) == fake.workspace_id
+    audit.check_workspace(run.report["run_id"], fake.workspace_id)
+    with pytest.raises(WorkspaceMismatch, match=f"run {run.report['run_id']} belongs to"):
+        audit.check_workspace(run.report["run_id"], "another-workspace")
 
 
 def test_csv_leftovers_load_in_api_mode(fake, tmp_path, api) -> None:

@@ -95,7 +95,7 @@ def test_kill_minus_nine_anywhere_then_rerun_loses_and_duplicates_nothing(tmp_pa
                 {
                     "mode": "api",
                     "api_url": fake.url,
-                    "api_key": "test-api-key",
+                    "api_key": fake.api_key,
                     "output_dir": str(tmp_path / "out"),
                     "batch_size": 10,
                     "requests_per_minute": 100000,
@@ -174,12 +174,13 @@ def _clean_after_rollbacks(fake: FakeTwenty, tmp_path: Path, api: ApiRunner) -> 
 def test_a_revoked_key_mid_load_stops_it_clearly_and_the_rerun_finishes(tmp_path: Path) -> None:
     api = ApiRunner(tmp_path)
     with FakeTwenty() as fake:
+        key = fake.api_key
         _arm_at(fake, 2, _batch, lambda: setattr(fake, "api_key", "revoked"))
         with pytest.raises(LoadStopped, match=r"refused the API key \(401") as stopped:
             api(fake, migration_input(), batch_size=50)
         assert "run the same command again" in str(stopped.value)
-        assert "test-api-key" not in str(stopped.value)
-        fake.hook, fake.api_key = None, "test-api-key"
+        assert key not in str(stopped.value)
+        fake.hook, fake.api_key = None, key
         run = api(fake, migration_input(), batch_size=50)
         assert run.report["balanced"]
         assert _loaded(fake) == {"company": 60, "person": 240, "opportunity": 120}
@@ -260,6 +261,7 @@ def test_rollback_stopped_by_a_revoked_key_or_kill_minus_nine_resumes_and_undoes
             return [e for e in _writes(fake, since) if e["status"] == 200]
 
         # a revoked key after the second request: a clear message, nothing more undone
+        key = fake.api_key
         _arm_at(fake, 2, lambda m, p: m == "DELETE", lambda: setattr(fake, "api_key", "x"))
         first = subprocess.run(
             [*command, "--run", run.report["run_id"]], capture_output=True, text=True
@@ -267,7 +269,7 @@ def test_rollback_stopped_by_a_revoked_key_or_kill_minus_nine_resumes_and_undoes
         assert first.returncode != 0
         assert "refused the API key (401" in first.stderr
         assert "run the same command again" in first.stderr
-        fake.api_key = "test-api-key"
+        fake.api_key = key
         assert len(deletes()) == 1
         # killed while a request is in flight
         in_flight = threading.Event()

@@ -2,13 +2,21 @@
 
 Properties become Twenty's field names (relations their join column); owner e-mails become
 workspace member ids; ``createdBy`` says the record came from an import; an attachment's file is
-uploaded first and its body points at the upload. A relation to a record Twenty refused
-earlier in this load is dangling: left empty (a repair), or the record is rejected when the
-relation is required.
+uploaded (``attach``, once the record is known to be sent) and its body points at the upload.
+A relation to a record Twenty refused earlier in this load is dangling: left empty (a repair),
+or the record is rejected when the relation is required.
+
+``fingerprint`` is what the registry keeps of a confirmed body, so a re-run sends only records
+whose body changed: the body without what differs every run though the record did not
+(``createdBy``, which names the migration; it is taken before the upload adds its file id),
+plus what a later step sends (the deferred relations) and the export's file, which the upload
+reads.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -61,11 +69,21 @@ class Bodies:
             body[fp.column or fp.name] = value
         if "createdBy" in obj.fields:
             body["createdBy"] = dict(self.created_by)
-        if obj.name == "attachment":
-            problem = self._attach_file(obj, rid, record, body)
-            if problem:
-                return body, problem
         return body, None
+
+    @staticmethod
+    def fingerprint(plan: ObjectPlan, body: dict, record: dict) -> str:
+        """A hash of what this record's writes carry, stable from run to run."""
+        file = dict(record.get("_file") or {})
+        if file.get("relativePath"):
+            file.pop("path", None)  # the export may have moved; its relative path is the file
+        material = {
+            "body": {k: v for k, v in body.items() if k != "createdBy"},  # before ``attach``
+            "deferred": {p: record.get(p) for p, fp in plan.fields.items() if fp.deferred},
+            "file": file,
+        }
+        text = json.dumps(material, sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(text.encode()).hexdigest()
 
     def dangling(self, seq: int, fp: FieldPlan, target_id: str) -> str | None:
         reason = f"{fp.prop} points at {fp.target} {target_id}, which Twenty refused"
@@ -79,7 +97,10 @@ class Bodies:
         with self.lock:
             return self.owners.resolve(email)
 
-    def _attach_file(self, obj: Obj, rid: str, record: dict, body: dict) -> str | None:
+    def attach(self, obj: Obj, rid: str, record: dict, body: dict) -> str | None:
+        """An attachment's file, uploaded and pointed at by ``body`` (a problem, or None)."""
+        if obj.name != "attachment":
+            return None
         info = record.get("_file") or {}
         if self.known(obj.name, [rid]):
             return None  # uploaded by an earlier run; a file can be attached once only

@@ -9,6 +9,8 @@ one request of the rate limit.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import logging
 import mimetypes
@@ -74,6 +76,26 @@ def _messages(response: requests.Response) -> list[str]:
     return [str(body)[:500]]
 
 
+def workspace_of(api_key: str) -> str:
+    """The workspace id a Twenty API key is for: its JWT claims carry ``workspaceId``
+    (docs/twenty-contract.md §2.12). Read without verifying the signature (only Twenty can);
+    the key itself never appears in the error."""
+    parts = api_key.split(".")
+    try:
+        if len(parts) != 3:
+            raise ValueError("not three dot-separated parts")
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+        workspace = claims.get("workspaceId") or claims.get("sub")
+        if not isinstance(workspace, str) or not workspace:
+            raise ValueError("no workspaceId claim")
+    except (ValueError, binascii.Error, AttributeError) as exc:
+        raise ValueError(
+            "the API key is not a Twenty API key (a JWT whose claims name its workspace: "
+            f"{exc}); copy it again from Settings → APIs & Webhooks"
+        ) from None
+    return workspace
+
+
 def unwrap(body: Any) -> Any:
     """The payload of a response: the single value under ``data`` (or the bare body)."""
     if isinstance(body, dict) and "data" in body:
@@ -96,6 +118,7 @@ class TwentyClient:
         logger: logging.Logger | None = None,
     ) -> None:
         self.base = api_url.rstrip("/")
+        self.workspace_id = workspace_of(api_key)  # state is tied to it (registry, audit)
         self.session = requests.Session()
         self.session.headers["Authorization"] = f"Bearer {api_key}"
         # A second of margin on the window: the server counts arrivals, we count departures,

@@ -8,6 +8,8 @@ to upsert is N`` shrinks the batch size to N. Batches of one object run concurre
 the round-trip time, not the rate limit, is what holds the load back. Each batch's intent (ids,
 and the values an update replaces) goes to the audit log before the request, and Twenty's answer,
 paired by id, confirms it (audit.py).
+A record whose body hashes as the one Twenty confirmed last time (the registry's) is not sent:
+it is ``UNCHANGED``, so a re-run or a delta costs what changed (unless ``rewrite_unchanged``).
 """
 
 from __future__ import annotations
@@ -22,14 +24,14 @@ from dataclasses import dataclass, field
 
 from target_twenty.api.bodies import Bodies
 from target_twenty.api.client import TwentyClient, TwentyError, id_filter
-from target_twenty.api.preflight import Restore
+from target_twenty.api.preflight import TRASH_TOO, Restore
 from target_twenty.api.progress import Progress
 from target_twenty.audit import Action, Audit, Write, creator_of
 from target_twenty.outcome import ObjectRef
 from target_twenty.owners import Owners
 from target_twenty.plan import ObjectPlan
 from target_twenty.registry import Registry
-from target_twenty.spool import Spool
+from target_twenty.spool import Spool, Status
 from target_twenty.workspace import Obj, Workspace, unique_key
 
 CAP = re.compile(r"Maximum number of records to upsert is (\d+)")
@@ -63,12 +65,15 @@ class Loader:
         progress_seconds: float,
         logger: logging.Logger,
         only: set[int] | None = None,
+        rewrite_unchanged: bool = False,
     ) -> None:
         self.client, self.spool, self.plans, self.ws = client, spool, plans, workspace
         self.audit, self.run = audit, run
         self.batch_size = batch_size
         self.owners = owners  # e-mail → workspace member id
         self.known = registry.known  # ids among these that earlier runs wrote
+        self.hashes = registry.hashes  # their confirmed payloads' hashes
+        self.rewrite_unchanged = rewrite_unchanged
         self.max_concurrency = max(1, max_concurrency)
         self.progress = Progress(client, progress_seconds, logger)
         self.logger = logger
@@ -104,6 +109,13 @@ class Loader:
         self.result.uploads = self.bodies.uploads
         return self.result
 
+    def set_aside_unchanged(self, order: list[str]) -> None:
+        """A dry run: mark what a load would not send (unchanged), so the plan counts the rest."""
+        for name in order:
+            obj = self.ws.find(name)
+            if obj is not None:  # an object the run would create holds nothing of ours yet
+                self._changed(self.plans[name], obj, list(self._rows(self.plans[name])))
+
     def _count(self, order: list[str]) -> int:
         total = 0
         for name in order:
@@ -129,7 +141,7 @@ class Loader:
         obj = self.ws.find(plan.name)
         if obj is None:
             raise RuntimeError(f"object {plan.name} is not in the workspace after provisioning")
-        rows = list(self._rows(plan))
+        rows = self._changed(plan, obj, list(self._rows(plan)))
         if not rows:
             return
         self.logger.info("loading %d %s", len(rows), obj.plural)
@@ -154,16 +166,46 @@ class Loader:
                 self.matched[plan.name],
             )
 
-    # ---- one batch ----------------------------------------------------------------------
-
-    def _batch(self, plan: ObjectPlan, obj: Obj, rows: list[tuple[int, str, dict]]) -> None:
-        items = []
+    def _changed(
+        self, plan: ObjectPlan, obj: Obj, rows: list[tuple[int, str, dict]]
+    ) -> list[tuple[int, str, dict, dict]]:
+        """(seq, id, body, record) of the records to send: the others are rejected, or
+        unchanged since Twenty confirmed them."""
+        with self.lock:
+            confirmed = (
+                {} if self.rewrite_unchanged else self.hashes(plan.name, [r[1] for r in rows])
+            )
+        out, unchanged = [], 0
         for seq, rid, record in rows:
             body, problem = self.bodies.body(plan, obj, seq, rid, record)
             if problem:
                 self._reject(plan, seq, rid, problem)
                 continue
+            digest = self.bodies.fingerprint(plan, body, record)
+            with self.lock:
+                if confirmed.get(rid) == digest:
+                    self.spool.mark(seq, Status.UNCHANGED, reason="as Twenty confirmed it before")
+                    self.progress.total -= 1  # progress and ETA count what is sent
+                    unchanged += 1
+                    continue
+                self.spool.set_hash(seq, digest)
+            out.append((seq, rid, body, record))
+        if unchanged:
+            self.logger.info("%d %s unchanged since the last run: not sent", unchanged, obj.plural)
+        return out
+
+    # ---- one batch ----------------------------------------------------------------------
+
+    def _batch(self, plan: ObjectPlan, obj: Obj, rows: list[tuple[int, str, dict, dict]]) -> None:
+        items = []
+        for seq, rid, body, record in rows:
+            problem = self.bodies.attach(obj, rid, record, body)
+            if problem:
+                self._reject(plan, seq, rid, problem)
+                continue
             items.append((seq, rid, body))
+        if not items:
+            return
         self._fetch_priors(plan, obj, [rid for _, rid, _ in items])
         self._send(plan, obj, items)
 
@@ -178,7 +220,10 @@ class Loader:
             self.priors.setdefault(rid, {})  # placeholder: filled below if Twenty has it
         wanted = [rid for rid in ids if rid in self.priors and not self.priors[rid]]
         for i in range(0, len(wanted), RETRY_CHUNK):
-            for row in self.client.records(obj.plural, id_filter(wanted[i : i + RETRY_CHUNK])):
+            # the trash too: the upsert restores a record of ours trashed since
+            # (docs/twenty-contract.md §2.6), and the audit must say so
+            flt = f"and({id_filter(wanted[i : i + RETRY_CHUNK])},{TRASH_TOO})"
+            for row in self.client.records(obj.plural, flt):
                 self.priors[row["id"]] = row
         for rid in wanted:  # known to us but gone from Twenty: it will be created again
             if not self.priors.get(rid):
@@ -223,6 +268,7 @@ class Loader:
                     seq, rid, body = chunk[0]
                     if second_pass:  # the record is in; only this link is not
                         with self.lock:
+                            self.spool.set_hash(seq, None)  # not as hashed: send it next run
                             self.spool.repair(
                                 seq,
                                 next(k for k in body if k != "id"),

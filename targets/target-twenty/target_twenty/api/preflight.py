@@ -12,7 +12,9 @@ query per chunk of values, trash included), and ``on_duplicate`` decides:
 - ``reject``: our record is rejected, naming the record that holds the value.
 
 References to records that are neither in this run nor in the registry are looked up by id,
-so a delta run (or the CSV leftovers) can point at records loaded some other way.
+so a delta run (or the CSV leftovers) can point at records loaded some other way. A unique value
+the registry says our own record (same id) already holds is not looked up: a re-run would only
+find that record (``trust_registry``; off with ``rewrite_unchanged``).
 """
 
 from __future__ import annotations
@@ -93,6 +95,8 @@ def run_preflight(
     plans: dict[str, ObjectPlan],
     workspace: Workspace,
     policy: Decision,
+    *,
+    trust_registry: bool = True,
 ) -> Preflight:
     """The records already holding our unique values, and what ``policy`` made of each."""
     out = Preflight()
@@ -103,10 +107,14 @@ def run_preflight(
         uniques = [
             f for f in obj.unique_fields() if any(fp.name == f.name for fp in plan.fields.values())
         ]
-        if not uniques or not _any_records(client, obj.plural):
+        values = {
+            u.name: spool.unique_values(plan.name, u.name, unregistered=trust_registry)
+            for u in uniques
+        }
+        if not any(values.values()) or not _any_records(client, obj.plural):
             continue
         for ufield in uniques:
-            rows = spool.unique_values(plan.name, ufield.name)
+            rows = values[ufield.name]
             if not rows:
                 continue
             sub = UNIQUE_SUBFIELDS.get(ufield.type, (None,))[0]

@@ -39,6 +39,7 @@ class ReportContext:
     run_dir: Path
     fallback_owner_email: str | None
     plans: dict[str, ObjectPlan]
+    workspace_id: str | None = None  # API mode: the workspace the API key names
 
 
 def build_report(run: ReportContext, spool: Spool, outcome: WriteOutcome) -> RunReport:
@@ -54,6 +55,7 @@ def build_report(run: ReportContext, spool: Spool, outcome: WriteOutcome) -> Run
         mode=run.mode,
         migration=run.migration,
         workspace=run.workspace,
+        workspace_id=run.workspace_id,
         started_at=_instant(run.started),
         finished_at=_instant(time.time()),
         order=outcome.order.objects,

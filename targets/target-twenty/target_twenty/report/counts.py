@@ -1,8 +1,9 @@
 """Reconciliation: does every record read come out somewhere? (report.builder calls these.)
 
-Per Twenty object: received = written + merged + rejected (+ skipped). Per source stream:
-read = written + merged + rejected + ignored (+ skipped), where a source row's fate is its
-primary record's fate, or the tap's or mapper's reject. ``balanced`` says whether it adds up.
+Per Twenty object: received = written + merged + rejected (+ skipped, + unchanged). Per source
+stream: read = written + merged + rejected + ignored (+ skipped, + unchanged), where a source
+row's fate is its primary record's fate, or the tap's or mapper's reject. ``balanced``
+says whether it adds up.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ def object_counts(spool: Spool, written: dict[str, int]) -> list[ObjectCount]:
                 merged=t.merged,
                 rejected=t.rejected,
                 skipped=t.skipped or None,
-                balanced=t.received == wrote + t.merged + t.rejected + t.skipped,
+                unchanged=t.unchanged or None,
+                balanced=t.received == wrote + t.merged + t.rejected + t.skipped + t.unchanged,
             )
         )
     return rows
@@ -58,6 +60,7 @@ def source_counts(spool: Spool, written_objects: set[str]) -> list[SourceCount]:
         primary = sum(f.values())
         written, merged = f["written"], f[Status.MERGED.value]
         skipped = f[Status.SKIPPED.value]
+        unchanged = f[Status.UNCHANGED.value]
         by_tap, by_mapper = u["rejected_by_tap"], u["rejected_by_mapper"]
         by_target = f[Status.REJECTED.value]
         read = summary.get("read", primary + by_tap + by_mapper)
@@ -75,11 +78,12 @@ def source_counts(spool: Spool, written_objects: set[str]) -> list[SourceCount]:
                 merged=merged,
                 rejected_by_target=by_target,
                 skipped=skipped or None,
+                unchanged=unchanged or None,
                 lost_in_transit=summary.get("mapped", 0) - primary
                 if summary and summary.get("mapped") != primary
                 else None,
                 rejected=rejected,
-                balanced=read == written + merged + rejected + ignored + skipped,
+                balanced=read == written + merged + rejected + ignored + skipped + unchanged,
             )
         )
     return rows

@@ -36,7 +36,7 @@ class Mode(str, Enum):
 
 @dataclass
 class ObjectCount:
-    """Per Twenty object: received = written + merged + rejected (+ skipped)."""
+    """Per Twenty object: received = written + merged + rejected (+ skipped, + unchanged)."""
 
     object: str
     received: int
@@ -44,12 +44,14 @@ class ObjectCount:
     merged: int
     rejected: int
     skipped: int | None = None  # a sample or dry run leaves these for the full run
+    unchanged: int | None = None  # API mode: what Twenty confirmed last time, not sent
     balanced: bool = False
 
 
 @dataclass
 class SourceCount:
-    """Per source stream: read = written + merged + rejected + ignored (+ skipped)."""
+    """Per source stream: read = written + merged + rejected + ignored (+ skipped,
+    + unchanged)."""
 
     stream: str
     read: int
@@ -61,6 +63,7 @@ class SourceCount:
     merged: int
     rejected_by_target: int
     skipped: int | None = None
+    unchanged: int | None = None
     lost_in_transit: int | None = None  # the mapper's count and the target's disagree
     rejected: int = 0  # by tap + mapper + target
     balanced: bool = False
@@ -129,6 +132,7 @@ class RunReport:
     dry_run: DryRunPlan | None = None
     sample: SampleDiff | None = None
     preflight: PreflightSummary | None = None  # API mode
+    workspace_id: str | None = None  # API mode: the workspace the API key names
     balanced: bool = False  # every count of objects and sources adds up
 
     def to_data(self) -> dict[str, Any]:

@@ -3,7 +3,8 @@
 The ``Writer`` for API mode. A dry run estimates the requests (api/dryrun.py) and writes
 nothing; a sample run loads a few records of each object and diffs them (api/sample.py);
 otherwise the paced, idempotent load (api/loader.py) writes every pending record, each
-batch's intent going to the audit log before it is sent (audit.py).
+batch's intent going to the audit log before it is sent (audit.py). Records unchanged since
+Twenty confirmed them are not sent, and a dry run does not count them.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ class ApiWriter:
     def write(self, job: WriteJob) -> WriteOutcome:
         restores = job.preflight.restore if job.preflight is not None else []
         if self.config.get("dry_run"):
+            self._loader(job, None).set_aside_unchanged(job.order.objects)
             outcome = job.outcome({})
             outcome.dry_run = estimate(
                 self.spool,
@@ -64,22 +66,7 @@ class ApiWriter:
             return outcome
         size = self.config.get("sample_size")
         sample = choose_sample(self.spool, job.order, int(size)) if size else None
-        loader = Loader(
-            self.client,
-            self.spool,
-            job.plans,
-            self.workspace,
-            self.audit,
-            self.registry,
-            self.run_id,
-            batch_size=int(self.config.get("batch_size", 60)),
-            migration_name=self.config.get("migration_name", "crm2twenty migration"),
-            owners=job.owners,
-            max_concurrency=int(self.config.get("max_concurrency", 4)),
-            progress_seconds=float(self.config.get("progress_seconds", 30)),
-            logger=self.logger,
-            only=sample,
-        )
+        loader = self._loader(job, sample)
         try:
             loaded = loader.load(job.order.objects, job.order.deferred, restores)
         except TwentyError as exc:
@@ -109,3 +96,22 @@ class ApiWriter:
                 self.run_dir,
             )
         return outcome
+
+    def _loader(self, job: WriteJob, sample: set[int] | None) -> Loader:
+        return Loader(
+            self.client,
+            self.spool,
+            job.plans,
+            self.workspace,
+            self.audit,
+            self.registry,
+            self.run_id,
+            batch_size=int(self.config.get("batch_size", 60)),
+            migration_name=self.config.get("migration_name", "crm2twenty migration"),
+            owners=job.owners,
+            max_concurrency=int(self.config.get("max_concurrency", 4)),
+            progress_seconds=float(self.config.get("progress_seconds", 30)),
+            logger=self.logger,
+            only=sample,
+            rewrite_unchanged=bool(self.config.get("rewrite_unchanged")),
+        )
