@@ -555,6 +555,18 @@ class Spool:
     def owner_emails(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT DISTINCT email FROM owners ORDER BY email")]
 
+    def owner_links(self) -> list[tuple[str, int]]:
+        """(owner e-mail, how many owner links name it) over the records written or to be
+        written, skipped ones included (what a full run would match)."""
+        return [
+            (email, int(n))
+            for email, n in self.db.execute(
+                "SELECT o.email, COUNT(*) FROM owners o JOIN records r ON r.seq = o.seq "
+                "WHERE r.status IS NULL OR r.status = ? GROUP BY o.email ORDER BY o.email",
+                (Status.SKIPPED.value,),
+            )
+        ]
+
     # ---- duplicates ----------------------------------------------------------------------------
 
     def same_ids(self) -> list[tuple[str, str, list[int]]]:
