@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sqlite3
+import subprocess
+import sys
 from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any
@@ -373,6 +376,28 @@ def test_rollback_puts_the_workspace_back(fake, api) -> None:
     assert done["activities"] > 0 and fake.orphan_activities() == []
     again = api(fake, base_input())  # the registry forgot what was rolled back
     assert again.report["balanced"] and rid("company", 1) in fake.records["company"]
+
+
+@pytest.mark.slow
+def test_the_reports_rollback_command_undoes_the_run_as_written(fake, api) -> None:
+    before = _comparable(fake.snapshot())
+    run = api(fake, base_input())
+    command = run.report["api"]["rollback"]
+    assert "test-api-key" not in command  # the key stays in the environment
+    assert command in (run.dir / "report.md").read_text(encoding="utf-8")
+    env = {
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "TARGET_TWENTY_API_KEY": "test-api-key",
+    }
+    done = subprocess.run(  # noqa: S602 - run by a shell, as the user would type it
+        command, shell=True, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["destroyed"] > 0
+    after = _comparable(fake.snapshot())  # (the custom object stays: no --remove-metadata)
+    assert {k: v for k, v in after["records"].items() if v} == {
+        k: v for k, v in before["records"].items() if v
+    }
 
 
 def _comparable(snapshot: dict) -> dict:

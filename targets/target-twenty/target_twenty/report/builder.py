@@ -107,8 +107,8 @@ def _owners(spool: Spool, outcome: WriteOutcome, fallback: str | None) -> Owners
         note = (
             f"{matching.links} owner links over the records written or to be written, to "
             f"{len(used)} distinct e-mails: {matching.matched} matched a workspace member by "
-            f"e-mail (case-insensitive), {matching.fallback} were given the fallback member "
-            f"{fallback or ''}, {matching.unowned} were left without owner; "
+            f"e-mail (case-insensitive), {matching.fallback} were given the fallback member"
+            f"{' ' + fallback if fallback else ''}, {matching.unowned} were left without owner; "
             f"{len(outcome.orphans)} e-mails match no member."
         )
     else:
