@@ -421,15 +421,6 @@ class Spool:
             params += (f'$."{needs}"',)
         return int(self.db.execute(sql, params).fetchone()[0])
 
-    def count_uploads(self) -> int:
-        """Pending attachments whose file is in the export (each is one upload request)."""
-        return int(
-            self.db.execute(
-                "SELECT COUNT(*) FROM records WHERE object='attachment' AND status IS NULL "
-                "AND json_extract(data, '$._file.exists')"
-            ).fetchone()[0]
-        )
-
     def first_pending(self, obj: str, limit: int) -> list[int]:
         return [
             r[0]

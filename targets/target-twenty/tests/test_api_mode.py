@@ -205,7 +205,7 @@ def test_dry_run_writes_nothing_and_predicts_every_request(fake, api) -> None:
             == dry["requests"]
             == sum(_kinds(real.report["requests"]).values())
         )
-        predicted = {**_kinds({**dry, "metadata": dry["metadata_requests"]})}
+        predicted = _kinds({**dry, "metadata": dry["metadata_requests"]})
         assert predicted == _kinds(real.report["requests"])
     assert dry["reads"] > plan.report["requests"]["reads"]  # the re-run's prior values
 

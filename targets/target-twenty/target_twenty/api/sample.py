@@ -2,7 +2,8 @@
 
 ``choose_sample`` picks the first ``sample_size`` records of each object plus every record
 they point at (so the sample loads without dangling references) and marks the rest skipped;
-``diff_sample`` reads what was written back from Twenty and writes ``sample-diff.csv``.
+``diff_sample`` reads what was written back from Twenty and writes ``sample-diff.csv``: every
+mapped field, a composite sub-field by sub-field, an owner as the workspace member id.
 """
 
 from __future__ import annotations
@@ -142,7 +143,7 @@ def _compared(
     back = returned if isinstance(returned, dict) else {}
     for sub, value in sent.items():
         if value in (None, "", []) and back.get(sub) in (None, "", []):
-            continue  # nothing sent, nothing stored (Twenty answers [] or "" for null)
+            continue  # empty when sent, empty when read back
         yield (
             f"{name}.{sub}",
             f"{fp.prop}.{sub}",
