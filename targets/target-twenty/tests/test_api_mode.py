@@ -173,6 +173,11 @@ def test_a_second_run_provisions_nothing_and_duplicates_nothing(fake, api) -> No
         "opportunity": 1,
         "matter": 1,
     }
+    # a re-run of everything is a FULL run, and says so
+    assert second.report["scope"] == {"kind": "full", "earlier_records": 5, "carried_again": 5}
+    head = (second.dir / "report.md").read_text(encoding="utf-8").split("\n## ")[0]
+    assert "**FULL run** — a re-run: 5 of its records were written by earlier runs." in head
+    assert head.endswith("**All counts add up.**\n")
 
 
 def _kinds(counts: dict) -> dict:
@@ -514,6 +519,13 @@ def test_a_delta_run_updates_in_place_and_audits_prior_values(fake, api) -> None
     assert len(writes(fake)) - posted_before == 1  # one batch
     assert run.report["api"]["created"] == {"company": 1}
     assert run.report["api"]["updated"] == {"company": 1}
+    # its input leaves out records the first run wrote: a DELTA
+    assert run.report["scope"] == {"kind": "delta", "earlier_records": 5, "carried_again": 1}
+    head = (run.dir / "report.md").read_text(encoding="utf-8").split("\n## ")[0]
+    assert (
+        "**DELTA — this run's input holds what changed:** earlier runs of this migration " in head
+    )
+    assert "wrote 5 records, 4 of which this input does not carry" in head
 
 
 def test_csv_leftovers_load_in_api_mode(fake, tmp_path, api) -> None:
