@@ -43,7 +43,8 @@ def project_dir() -> Path:
         if entry.name not in (".meltano", "output", "meltano.yml"):
             _link(project / entry.name, entry)
     for entry in (ROOT / ".meltano").iterdir():
-        if entry.name not in _PRIVATE:
+        # (the database's -wal and -shm files, which a run in the checkout leaves, too)
+        if entry.name.split("-")[0] not in _PRIVATE:
             _link(project / ".meltano" / entry.name, entry)
     return project
 
@@ -53,15 +54,15 @@ def _link(link: Path, target: Path) -> None:
         link.symlink_to(target)
 
 
-def meltano_run(tap: str, output: Path, suffix: str, env: dict[str, str], *extra: str) -> dict:
-    """One pipeline run with only the given settings (the caller's MELTANO_/TAP_/TARGET_
-    variables are dropped); returns the run folder, its report.json and the log."""
+def meltano(args: list[str], output: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """``meltano <args>`` in the project with only the given settings (the caller's MELTANO_/
+    TAP_/TARGET_ variables are dropped); it must succeed."""
     clean = {
         k: v for k, v in os.environ.items() if not k.startswith(("MELTANO_", "TAP_", "TARGET_"))
     }
     clean |= {"TARGET_TWENTY_OUTPUT_DIR": str(output), **env}
     done = subprocess.run(
-        [MELTANO, "run", "--state-id-suffix", suffix, *extra, tap, "mapper", "target-twenty"],
+        [MELTANO, *args],
         cwd=project_dir(),
         env=clean,
         capture_output=True,
@@ -69,6 +70,15 @@ def meltano_run(tap: str, output: Path, suffix: str, env: dict[str, str], *extra
         timeout=900,
     )
     assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+def meltano_run(tap: str, output: Path, suffix: str, env: dict[str, str], *extra: str) -> dict:
+    """One pipeline run with only the given settings; returns the run folder, its report.json
+    and the log."""
+    done = meltano(
+        ["run", "--state-id-suffix", suffix, *extra, tap, "mapper", "target-twenty"], output, env
+    )
     run = output / (output / "LATEST").read_text().strip()
     return {
         "dir": run,

@@ -35,7 +35,15 @@ from target_twenty.owners import workspace_owners
 from target_twenty.plan import ObjectPlan, provisioning
 from target_twenty.provision import provision
 from target_twenty.registry import Registry
-from target_twenty.report import Mode, ReportContext, RunReport, build_report, write_report
+from target_twenty.report import (
+    Mode,
+    ReportContext,
+    RunReport,
+    RunScope,
+    build_report,
+    write_report,
+)
+from target_twenty.report.scope import run_scope
 from target_twenty.spool import Spool, remove_interrupted
 from target_twenty.workspace import Workspace
 from target_twenty.write import WriteJob, Writer
@@ -94,6 +102,14 @@ class Migration:
         return self.run.mode
 
     @property
+    def moves_bookmarks(self) -> bool:
+        """Whether this run may acknowledge the taps' STATE: not a dry or sample run (API
+        mode), which leave records for the full run."""
+        return not (
+            self.mode == "api" and (self.config.get("dry_run") or self.config.get("sample_size"))
+        )
+
+    @property
     def plans(self) -> dict[str, ObjectPlan]:
         return self.intake.plans
 
@@ -116,6 +132,7 @@ class Migration:
             intake.received,
             len(intake.plans),
         )
+        scope = run_scope(self.config, self.registry, spool)  # before this run is remembered
         api = self.client if run.mode == "api" else None
         dry_run = bool(self.config.get("dry_run"))
         audit = Audit(run.state_dir / "audit.sqlite") if api is not None else None
@@ -154,25 +171,31 @@ class Migration:
             order, intake.plans, intake.schemas, checks, needs, owners, preflight=preflight
         )
         outcome = writer.write(job)
+        outcome.owner_matching = owners.match_all(spool.owner_links())
         # audit
         self._remember(outcome, audit, dry_run)
         # report
-        report = build_report(self._report_context(), spool, outcome)
+        report = build_report(self._report_context(scope), spool, outcome)
         files = write_report(report, run.run_dir)
         (run.output_dir / "LATEST").write_text(run.run_id + "\n", encoding="utf-8")
         self.logger.info("report: %s (and %s)", files.markdown, files.json)
         if not report.balanced:
             self.logger.warning("some counts do not add up: see %s", files.markdown)
+        elif not report.complete:
+            self.logger.info(
+                "%s run: not a finished migration (%s)", scope.kind.value, files.markdown
+            )
         spool.close()
         if not self.config.get("keep_spool"):
             (run.run_dir / "spool.sqlite").unlink(missing_ok=True)
         return report
 
-    def _report_context(self) -> ReportContext:
+    def _report_context(self, scope: RunScope) -> ReportContext:
         run = self.run
         return ReportContext(
             run_id=run.run_id,
             mode=Mode(run.mode),
+            scope=scope,
             migration=self.config.get("migration_name", "crm2twenty migration"),
             workspace=self.intake.workspace.source,
             workspace_id=self.client.workspace_id if self.client is not None else None,

@@ -138,23 +138,60 @@ class PreflightSummary:
     restored: list[ObjectRef]  # trashed workspace records restored so that links can land
 
 
+class RequestKind(str, Enum):
+    """What a request is for: each costs one request of Twenty's rate limit."""
+
+    READ = "reads"  # GET of records (pre-flight, members, prior values, sample read-back)
+    WRITE = "writes"  # record batches, restores
+    METADATA = "metadata"  # /rest/metadata: reading and changing the data model
+    UPLOAD = "uploads"  # a file, on the GraphQL endpoints
+
+
+@dataclass
+class RequestStats:
+    """Requests sent by kind (retries included: each costs one of the limit), retries, 429s,
+    and the seconds requests were held back by the pacer (the limit, or a pause after 429)."""
+
+    reads: int = 0
+    writes: int = 0
+    metadata: int = 0
+    uploads: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    waited_seconds: float = 0.0
+
+    @property
+    def requests(self) -> int:
+        return self.reads + self.writes + self.metadata + self.uploads
+
+    def add(self, kind: RequestKind) -> None:
+        setattr(self, kind.value, getattr(self, kind.value) + 1)
+
+
 @dataclass
 class PlannedObject:
     object: str
     records: int
-    requests: int
+    requests: int  # every request loading it: batches, second-pass batches, uploads, reads
     uploads: int
+    reads: int  # reads of the values its updates replace (for rollback)
+    eta_minutes: float
 
 
 @dataclass
 class DryRunPlan:
-    """What a real run would send, and how long it would take at the configured pace."""
+    """What a real run would send, every request counted (the reads made before the write
+    stage, which a real run makes again, included), and how long it would take at the
+    configured pace."""
 
     objects: list[PlannedObject]
-    metadata_requests: int
+    metadata_requests: int  # reading the data model and provisioning it
     restores: int
-    requests: int
-    reads_so_far: int
+    reads: int  # every read: pre-flight, members, prior values
+    writes: int  # record batches (second pass included) and restores
+    uploads: int
+    requests: int  # all of them
+    reads_so_far: int  # the reads (data model included) this dry run made to plan
     requests_per_minute: int
     batch_size: int
     eta_minutes: float
@@ -171,7 +208,13 @@ class ApiStats:
     rate_limited: int
     batch_size: int
     audit: str
-    rollback: str  # the command that undoes this run
+    rollback: str  # the command that undoes this run, as it can be run
+
+
+@dataclass
+class FieldDiff:
+    compared: int  # values read back (one per record that had the field)
+    mismatches: int
 
 
 @dataclass
@@ -181,10 +224,22 @@ class SampleDiff:
 
     file: str
     records: int
-    fields: int
+    fields: int  # values compared: every mapped field, composites by sub-field, owners
     mismatches: int
+    by_field: dict[str, FieldDiff]  # "object.field" (a composite's "object.field.sub")
     mismatched: list[list[str | None]]  # a record without provenance has no source stream/key
     examples: list[list[str | None]]
+
+
+@dataclass
+class OwnerMatching:
+    """Owner links (a record's owner field with a source e-mail) over the records written or
+    to be written, and what became of them."""
+
+    links: int
+    matched: int  # to the workspace member with that e-mail
+    fallback: int  # to the fallback member (the e-mail matched none)
+    unowned: int  # left empty (no member, no usable fallback)
 
 
 # ---- the write stage's result ------------------------------------------------------------
@@ -199,8 +254,10 @@ class WriteOutcome:
     provisioning: ProvisioningNeeds
     members: dict[str, str]  # workspace members by lower-cased e-mail
     orphans: set[str]  # owner e-mails that matched no member
+    owner_matching: OwnerMatching | None = None  # counted over every record, in every mode
     outputs: CsvOutputs | None = None  # CSV mode
     api: ApiStats | None = None  # API mode, unless a dry run
     dry_run: DryRunPlan | None = None
     sample: SampleDiff | None = None
     preflight: PreflightSummary | None = None  # API mode
+    requests: RequestStats | None = None  # API mode: what this run sent

@@ -8,9 +8,11 @@ workspace and writes member ids.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from target_twenty.api.client import TwentyClient
+from target_twenty.outcome import OwnerMatching
 
 
 class Owners:
@@ -24,15 +26,37 @@ class Owners:
         self.orphans: set[str] = set()
 
     def resolve(self, email: Any) -> Any:
+        """What to write for this owner e-mail (an orphan is listed)."""
+        if email and str(email).lower() not in self.members:
+            self.orphans.add(str(email).lower())
+        return self.member_for(email)
+
+    def member_for(self, email: Any) -> Any:
+        """What to write for this owner e-mail: its member, else the fallback, else None."""
         if not email:
             return None
         hit = self.members.get(str(email).lower())
         if hit:
             return hit
-        self.orphans.add(str(email).lower())
         if not self.fallback:
             return None
         return self.members.get(self.fallback.lower(), self.fallback if self.by_value else None)
+
+    def match_all(self, links: Iterable[tuple[str, int]]) -> OwnerMatching:
+        """Count, over every owner link of the run's records ((e-mail, links) pairs), what
+        the matching makes of it, whether or not the links were written (a dry run too)."""
+        out = OwnerMatching(links=0, matched=0, fallback=0, unowned=0)
+        for email, n in links:
+            out.links += n
+            if str(email).lower() in self.members:
+                out.matched += n
+                continue
+            self.orphans.add(str(email).lower())
+            if self.member_for(email) is None:
+                out.unowned += n
+            else:
+                out.fallback += n
+        return out
 
 
 def fetch_members(client: TwentyClient) -> dict[str, str]:

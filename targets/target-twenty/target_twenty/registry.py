@@ -114,6 +114,10 @@ class Registry:
             )
         }
 
+    def count(self) -> int:
+        """How many records earlier runs of this migration wrote."""
+        return int(self.db.execute("SELECT COUNT(*) FROM reg.known").fetchone()[0])
+
     def remember_written(
         self,
         run: str,

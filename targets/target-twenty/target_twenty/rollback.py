@@ -108,7 +108,7 @@ def rollback(
     audit.mark_rolled_back(run)
     if later:
         _settle_later(audit, later, set(created))
-    return {**undoer.done, "metadata": metadata, "requests": int(client.stats["requests"])}
+    return {**undoer.done, "metadata": metadata, "requests": client.stats.requests}
 
 
 def _after(r: RunInfo, info: RunInfo) -> bool:

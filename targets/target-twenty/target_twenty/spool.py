@@ -423,15 +423,6 @@ class Spool:
             params += (f'$."{needs}"',)
         return int(self.db.execute(sql, params).fetchone()[0])
 
-    def count_uploads(self) -> int:
-        """Pending attachments whose file is in the export (each is one upload request)."""
-        return int(
-            self.db.execute(
-                "SELECT COUNT(*) FROM records WHERE object='attachment' AND status IS NULL "
-                "AND json_extract(data, '$._file.exists')"
-            ).fetchone()[0]
-        )
-
     def first_pending(self, obj: str, limit: int) -> list[int]:
         return [
             r[0]
@@ -560,6 +551,18 @@ class Spool:
 
     def owner_emails(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT DISTINCT email FROM owners ORDER BY email")]
+
+    def owner_links(self) -> list[tuple[str, int]]:
+        """(owner e-mail, how many owner links name it) over the records written or to be
+        written, skipped ones included (what a full run would match)."""
+        return [
+            (email, int(n))
+            for email, n in self.db.execute(
+                "SELECT o.email, COUNT(*) FROM owners o JOIN records r ON r.seq = o.seq "
+                "WHERE r.status IS NULL OR r.status = ? GROUP BY o.email ORDER BY o.email",
+                (Status.SKIPPED.value,),
+            )
+        ]
 
     # ---- duplicates ----------------------------------------------------------------------------
 

@@ -267,6 +267,13 @@ class TargetTwenty(DrainsOnlyAtEndOfInput, StopsWithoutStateOnSignal, Target):
 
     def process_endofpipe(self) -> None:
         self.migration.finish()
+        if not self.migration.moves_bookmarks:
+            # A dry or sample run leaves records for the full run: the taps' STATE would tell
+            # Meltano they were loaded, so none is emitted and the bookmarks stay where they
+            # were. The SDK's end of pipe only drains the sinks (nothing to do: the migration
+            # has run) and writes that STATE, so it is not called.
+            self.logger.info("dry or sample run: no STATE emitted, the taps' bookmarks stay")
+            return
         # Only now, with everything written, may the final STATE be emitted.
         super().process_endofpipe()
 

@@ -139,7 +139,7 @@ class Undoer:
                     label,
                     undone,
                     total,
-                    self.client.stats["requests"],
+                    self.client.stats.requests,
                     last - started,
                 )
 

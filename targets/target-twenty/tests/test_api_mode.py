@@ -9,7 +9,10 @@ from __future__ import annotations
 import copy
 import io
 import json
+import os
 import sqlite3
+import subprocess
+import sys
 from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any
@@ -173,6 +176,11 @@ def test_a_second_run_provisions_nothing_and_duplicates_nothing(fake, api) -> No
         "opportunity": 1,
         "matter": 1,
     }
+    # a re-run of everything is a FULL run, and says so
+    assert second.report["scope"] == {"kind": "full", "earlier_records": 5, "carried_again": 5}
+    head = (second.dir / "report.md").read_text(encoding="utf-8").split("\n## ")[0]
+    assert "**FULL run** — a re-run: 5 of its records were written by earlier runs." in head
+    assert head.endswith("**All counts add up.**\n")
 
 
 def test_an_unchanged_rerun_sends_nothing_and_says_unchanged(fake, api) -> None:
@@ -197,18 +205,39 @@ def test_an_unchanged_rerun_sends_nothing_and_says_unchanged(fake, api) -> None:
     assert rerun.report["workspace_id"] == fake.workspace_id
 
 
-def test_dry_run_writes_nothing_and_predicts_the_exact_requests(fake, api) -> None:
+def _kinds(counts: dict) -> dict:
+    return {k: counts[k] for k in ("reads", "writes", "metadata", "uploads")}
+
+
+def test_dry_run_writes_nothing_and_predicts_every_request(fake, api) -> None:
     plan = api(fake, base_input(), dry_run=True, batch_size=1)
     assert writes(fake) == []
     assert fake.live("company") == []
-    predicted = plan.report["dry_run"]["requests"]
-    assert plan.report["dry_run"]["eta_minutes"] == round(predicted / 6000, 1)
+    dry = plan.report["dry_run"]
+    assert dry["eta_minutes"] == round(dry["requests"] / 6000, 1)
     assert all(o["skipped"] for o in plan.report["objects"]) and plan.report["balanced"]
+    assert plan.report["scope"]["kind"] == "dry_run" and not plan.report["complete"]
+    assert plan.stdout.strip() == ""  # no STATE: the taps' bookmarks stay
     head = (plan.dir / "report.md").read_text(encoding="utf-8").split("\n## ")[0]
-    assert f"**Dry run: nothing was written to Twenty.** A real run would send {predicted} " in head
-    before = len(writes(fake))
-    api(fake, base_input(), batch_size=1)
-    assert len(writes(fake)) - before == predicted
+    assert (
+        f"**DRY RUN — nothing was written to Twenty.** A real run would send {dry['requests']} "
+        in head
+    )
+    assert "All counts add up" not in head
+    # the real run sends exactly that: provisioning, pre-flight and member reads included
+    for batch_size in (1, 2):  # a first load, then a re-run (it reads the values it replaces)
+        plan = api(fake, base_input(), dry_run=True, batch_size=batch_size)
+        dry = plan.report["dry_run"]
+        before = fake.counts["requests"]
+        real = api(fake, base_input(), batch_size=batch_size)
+        assert (
+            fake.counts["requests"] - before
+            == dry["requests"]
+            == sum(_kinds(real.report["requests"]).values())
+        )
+        predicted = _kinds({**dry, "metadata": dry["metadata_requests"]})
+        assert predicted == _kinds(real.report["requests"])
+    assert dry["writes"] == 0  # the re-run: every record unchanged since Twenty confirmed it
 
 
 def test_existing_unique_values_link_merge_or_reject(fake, api) -> None:
@@ -326,6 +355,16 @@ def test_rate_limited_requests_are_retried_and_nothing_is_lost(api, headers: boo
         assert fake.counts["429"] > 0
         assert len(fake.live("company")) == 30
         assert run.report["api"]["rate_limited"] == fake.counts["429"]
+        sent = run.report["requests"]
+        assert (
+            sent["rate_limited"] == fake.counts["429"] and sent["retries"] >= sent["rate_limited"]
+        )
+        assert sent["waited_seconds"] > 0  # paused after each 429
+        assert sum(_kinds(sent).values()) == fake.counts["requests"]
+        assert sent["writes"] == sum(1 for e in fake.log if e["path"].startswith("/rest/batch/"))
+        assert sent["metadata"] == sum(1 for e in fake.log if "/metadata/" in e["path"])
+        md = (run.dir / "report.md").read_text(encoding="utf-8")
+        assert f"{fake.counts['429']} answered 429" in md
 
 
 def test_the_pacer_keeps_under_the_limit(api) -> None:
@@ -397,6 +436,28 @@ def test_after_a_rollback_of_updates_the_same_delta_is_sent_again(fake, api) -> 
     assert fake.records["company"][rid("company", 2)]["name"] == "Acme UK Ltd"
 
 
+@pytest.mark.slow
+def test_the_reports_rollback_command_undoes_the_run_as_written(fake, api) -> None:
+    before = _comparable(fake.snapshot())
+    run = api(fake, base_input())
+    command = run.report["api"]["rollback"]
+    assert fake.api_key not in command  # the key stays in the environment
+    assert command in (run.dir / "report.md").read_text(encoding="utf-8")
+    env = {
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "TARGET_TWENTY_API_KEY": fake.api_key,
+    }
+    done = subprocess.run(  # noqa: S602 - run by a shell, as the user would type it
+        command, shell=True, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["destroyed"] > 0
+    after = _comparable(fake.snapshot())  # (the custom object stays: no --remove-metadata)
+    assert {k: v for k, v in after["records"].items() if v} == {
+        k: v for k, v in before["records"].items() if v
+    }
+
+
 def _comparable(snapshot: dict) -> dict:
     """Equal workspaces: the same fields and records; ``updatedAt`` is the server's own, a
     record trashed again is in the trash (at a new time), a field set back to null equals one
@@ -431,11 +492,68 @@ def test_a_sample_run_loads_a_few_with_their_parents_and_diffs_them(fake, api) -
     sample = run.report["sample"]
     assert sample["mismatches"] == 0 and sample["records"] == 4
     diff = run.side("sample-diff.csv")
-    email = next(r for r in diff if r["field"] == "emails")
-    assert email["twenty_value"] and email["flag"] == ""
+    email = next(r for r in diff if r["field"] == "emails.primaryEmail")
+    assert email["source_value"] == "P@X.COM" and email["flag"] == ""
+    assert email["twenty_value"] == email["sent_value"]
+    assert sample["by_field"]["person.emails.primaryEmail"] == {"compared": 2, "mismatches": 0}
     assert run.counts("person")["skipped"] == 8 and run.report["balanced"]
+    assert run.report["scope"]["kind"] == "sample" and not run.report["complete"]
+    assert run.stdout.strip() == ""  # no STATE: the taps' bookmarks stay
     head = (run.dir / "report.md").read_text(encoding="utf-8").split("\n## ")[0]
-    assert "**Sample run: 4 records were loaded and read back; the other 11 wait" in head
+    assert "**SAMPLE — not a complete migration: 4 records were loaded and read back; the " in head
+    assert "the other 11 were skipped" in head and "All counts add up" not in head
+
+
+def test_the_sample_diff_compares_composites_by_sub_field_and_owners_by_member(fake, api) -> None:
+    run = api(fake, base_input(), sample_size=5)
+    by_field = run.report["sample"]["by_field"]
+    for field in (
+        "company.accountOwnerId",
+        "company.domainName.primaryLinkUrl",
+        "opportunity.amount.amountMicros",
+        "opportunity.amount.currencyCode",
+        "person.emails.primaryEmail",
+        "person.name.firstName",
+    ):
+        assert by_field[field] == {"compared": 1, "mismatches": 0}, field
+    owner = next(r for r in run.side("sample-diff.csv") if r["field"] == "accountOwnerId")
+    bob = next(m["id"] for m in fake.live("workspaceMember") if m["userEmail"].startswith("Bob"))
+    assert owner["sent_value"] == owner["twenty_value"] == bob
+    md = (run.dir / "report.md").read_text(encoding="utf-8")
+    assert "| `opportunity.amount.amountMicros` | 1 | 0 |" in md
+
+
+def test_a_value_twenty_stored_otherwise_is_a_mismatch_in_its_sub_field() -> None:
+    from target_twenty.api.sample import _compared
+    from target_twenty.owners import Owners
+    from target_twenty.plan import FieldPlan
+
+    amount = FieldPlan("amount", "amount", "CURRENCY", "Amount", existing=None, intent={})
+    sent = {"amountMicros": 5_000_000, "currencyCode": "EUR"}
+    got = {"amount": {"amountMicros": 5_000_000.0, "currencyCode": "USD"}}
+    rows = list(_compared(amount, sent, got, Owners({}, None, by_value=False)))
+    assert [(r[0], r[-1]) for r in rows] == [
+        ("amount.amountMicros", True),
+        ("amount.currencyCode", False),
+    ]
+
+
+def test_owner_matching_is_counted_over_every_record_in_a_dry_run(api) -> None:
+    with FakeTwenty(members=("admin@acme.test",)) as fake:
+        messages = [
+            COMPANY,
+            *[record("company", i, name=f"C{i}", accountOwnerId="bob@acme.test") for i in range(3)],
+            record("company", 9, name="Own", accountOwnerId="ADMIN@acme.test"),
+        ]
+        plan = api(fake, messages, dry_run=True)
+        matching = plan.report["owners"]["matching"]
+        assert matching == {"links": 4, "matched": 1, "fallback": 0, "unowned": 3}
+        assert plan.report["owners"]["orphans"] == ["bob@acme.test"]
+        run = api(fake, messages, fallback_owner_email="admin@acme.test")
+        matching = run.report["owners"]["matching"]
+        assert matching == {"links": 4, "matched": 1, "fallback": 3, "unowned": 0}
+        admin = fake.live("workspaceMember")[0]["id"]
+        assert {c["accountOwnerId"] for c in fake.live("company")} == {admin}
 
 
 def test_a_delta_run_updates_in_place_and_audits_prior_values(fake, api) -> None:
@@ -454,6 +572,13 @@ def test_a_delta_run_updates_in_place_and_audits_prior_values(fake, api) -> None
     assert len(writes(fake)) - posted_before == 1  # one batch
     assert run.report["api"]["created"] == {"company": 1}
     assert run.report["api"]["updated"] == {"company": 1}
+    # its input leaves out records the first run wrote: a DELTA
+    assert run.report["scope"] == {"kind": "delta", "earlier_records": 5, "carried_again": 1}
+    head = (run.dir / "report.md").read_text(encoding="utf-8").split("\n## ")[0]
+    assert (
+        "**DELTA — this run's input holds what changed:** earlier runs of this migration " in head
+    )
+    assert "wrote 5 records, 4 of which this input does not carry" in head
 
 
 def test_a_delta_sends_only_the_changed_records_whatever_their_stream(fake, api) -> None:
@@ -500,8 +625,12 @@ def test_a_dry_run_after_a_load_plans_only_what_changed(fake, api) -> None:
     assert len(writes(fake)) == posted
     planned = {o["object"]: o["records"] for o in plan.report["dry_run"]["objects"]}
     assert planned == {"company": 1, "person": 0, "opportunity": 0, "matter": 0}
-    assert plan.report["dry_run"]["requests"] == 1
+    assert plan.report["dry_run"]["writes"] == 1
     assert {o["object"]: o.get("unchanged") for o in plan.report["objects"]}["company"] == 1
+    before = fake.counts["requests"]
+    real = api(fake, changed)  # and the load sends what the plan said, reads included
+    assert fake.counts["requests"] - before == plan.report["dry_run"]["requests"]
+    assert real.report["api"]["updated"] == {"company": 1}
 
 
 def test_csv_mode_writes_everything_and_vouches_for_nothing(fake, api, tmp_path) -> None:

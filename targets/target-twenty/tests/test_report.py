@@ -42,6 +42,10 @@ PARTS: dict[str, type] = {
     "SampleDiff": outcome.SampleDiff,
     "WorkspaceMatch": outcome.WorkspaceMatch,
     "PreflightSummary": outcome.PreflightSummary,
+    "RunScope": model.RunScope,
+    "RequestStats": outcome.RequestStats,
+    "FieldDiff": outcome.FieldDiff,
+    "OwnerMatching": outcome.OwnerMatching,
 }
 
 
@@ -73,6 +77,8 @@ def test_the_schema_is_valid_and_says_what_the_model_writes() -> None:
         if cls is not model.RunOutputs:  # its CSV keys come as a group (dependentRequired)
             assert part["required"] == required, name
     assert SCHEMA["properties"]["mode"]["enum"] == [m.value for m in model.Mode]
+    kind = SCHEMA["$defs"]["RunScope"]["properties"]["kind"]
+    assert kind["enum"] == [k.value for k in model.RunKind]
     decision = SCHEMA["$defs"]["WorkspaceMatch"]["properties"]["decision"]
     assert decision["enum"] == [d.value for d in outcome.Decision]
 

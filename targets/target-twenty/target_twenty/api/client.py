@@ -14,6 +14,7 @@ import binascii
 import json
 import logging
 import mimetypes
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +23,7 @@ from typing import Any
 import requests
 from crm2twenty_common.pacer import Pacer, backoff, retry_after
 
+from target_twenty.outcome import RequestKind, RequestStats
 from target_twenty.workspace import Workspace
 
 RETRYABLE = {429, 500, 502, 503, 504}
@@ -96,6 +98,15 @@ def workspace_of(api_key: str) -> str:
     return workspace
 
 
+def request_kind(method: str, path: str) -> RequestKind:
+    """Metadata reads and writes, file uploads (GraphQL), record reads, record writes."""
+    if path.startswith("/rest/metadata"):
+        return RequestKind.METADATA
+    if not path.startswith("/rest/"):
+        return RequestKind.UPLOAD
+    return RequestKind.READ if method == "GET" else RequestKind.WRITE
+
+
 def unwrap(body: Any) -> Any:
     """The payload of a response: the single value under ``data`` (or the bare body)."""
     if isinstance(body, dict) and "data" in body:
@@ -127,7 +138,14 @@ class TwentyClient:
         self.timeout = timeout
         self.max_retries = max_retries
         self.logger = logger or logging.getLogger("target-twenty.api")
-        self.stats = {"requests": 0, "retries": 0, "rate_limited": 0, "latency_total": 0.0}
+        self.stats = RequestStats()
+        self._stats_lock = threading.Lock()  # batches of one object run in threads
+        self.latency_total = 0.0
+
+    def _count(self, kind: RequestKind, waited: float) -> None:
+        with self._stats_lock:
+            self.stats.add(kind)
+            self.stats.waited_seconds += waited
 
     # ---- transport ----------------------------------------------------------------------
 
@@ -142,10 +160,11 @@ class TwentyClient:
         data: dict | None = None,
     ) -> Any:
         url = f"{self.base}{path}"
+        kind = request_kind(method, path)
         attempt = 0
         while True:
             attempt += 1
-            self.pacer.acquire()
+            waited = self.pacer.acquire() or 0.0
             started = time.monotonic()
             try:
                 response = self.session.request(
@@ -158,18 +177,18 @@ class TwentyClient:
                     json=body if files is None else None,
                 )
             except (requests.ConnectionError, requests.Timeout) as exc:
-                self.stats["requests"] += 1
+                self._count(kind, waited)
                 if attempt > self.max_retries:
                     raise TwentyError(
                         0, [f"no answer after {attempt} tries: {exc}"], method, path
                     ) from exc
                 self._retry_wait(attempt, {}, f"{type(exc).__name__}")
                 continue
-            self.stats["requests"] += 1
-            self.stats["latency_total"] += time.monotonic() - started
+            self._count(kind, waited)
+            with self._stats_lock:
+                self.latency_total += time.monotonic() - started
+                self.stats.rate_limited += response.status_code == 429
             if response.status_code in RETRYABLE:
-                if response.status_code == 429:
-                    self.stats["rate_limited"] += 1
                 if attempt > self.max_retries:
                     raise TwentyError(response.status_code, _messages(response), method, path)
                 self._retry_wait(attempt, response.headers, str(response.status_code))
@@ -184,13 +203,14 @@ class TwentyClient:
         wait = retry_after(headers)
         if wait is None:
             wait = backoff(attempt)
-        self.stats["retries"] += 1
+        with self._stats_lock:
+            self.stats.retries += 1
         self.logger.info("retrying after %s in %.1f s (attempt %d)", why, wait, attempt)
         self.pacer.pause(wait)
 
     @property
     def mean_latency(self) -> float:
-        return self.stats["latency_total"] / max(self.stats["requests"], 1)
+        return self.latency_total / max(self.stats.requests, 1)
 
     # ---- metadata -----------------------------------------------------------------------
 

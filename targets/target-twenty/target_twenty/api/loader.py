@@ -131,7 +131,7 @@ class Loader:
 
     def _workers(self) -> int:
         """More than one request in flight only when latency, not the limit, is the cap."""
-        if self.client.stats["requests"] < 3:
+        if self.client.stats.requests < 3:
             return 1
         per_second = (self.client.pacer.limit or 6000) / self.client.pacer.window
         needed = math.ceil(per_second * self.client.mean_latency * 2)

@@ -48,7 +48,7 @@ class Progress:
         rate = self.done / elapsed
         left = self.total - self.done
         limit = self.client.pacer.limit or 0
-        per_request = self.done / max(self.client.stats["requests"], 1)
+        per_request = self.done / max(self.client.stats.requests, 1)
         eta = left / max(rate, limit / 60 * per_request, 1e-6) if left > 0 else 0
         self.logger.info(
             "progress: %d/%d records (%.1f/s), %d requests (%d in the last minute of %s), "
@@ -56,9 +56,9 @@ class Progress:
             self.done,
             self.total,
             rate,
-            self.client.stats["requests"],
+            self.client.stats.requests,
             self.client.pacer.used_in_window(),
             limit or "unlimited",
-            self.client.stats["retries"],
+            self.client.stats.retries,
             eta,
         )

@@ -2,7 +2,8 @@
 
 ``choose_sample`` picks the first ``sample_size`` records of each object plus every record
 they point at (so the sample loads without dangling references) and marks the rest skipped;
-``diff_sample`` reads what was written back from Twenty and writes ``sample-diff.csv``.
+``diff_sample`` reads what was written back from Twenty and writes ``sample-diff.csv``: every
+mapped field, a composite sub-field by sub-field, an owner as the workspace member id.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import random
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +19,9 @@ from crm2twenty_common.twenty import PROVENANCE_PROPERTY
 
 from target_twenty.api.client import TwentyClient
 from target_twenty.order import LoadOrder
-from target_twenty.outcome import SampleDiff
-from target_twenty.plan import ObjectPlan
+from target_twenty.outcome import FieldDiff, SampleDiff
+from target_twenty.owners import Owners
+from target_twenty.plan import FieldPlan, ObjectPlan
 from target_twenty.spool import Spool
 from target_twenty.values import InvalidValue, normalise
 from target_twenty.workspace import Workspace
@@ -46,15 +49,17 @@ def diff_sample(
     workspace: Workspace,
     written: set[tuple[str, str]],
     run_dir: Path,
+    owners: Owners,
 ) -> SampleDiff:
-    """Read every sampled record back and compare, field by field: the source value, the
-    value sent, the value Twenty returned."""
+    """Read every sampled record back and compare every mapped field: the source value, the
+    value sent, the value Twenty returned. A composite is compared sub-field by sub-field in
+    the shape Twenty returns it (docs/twenty-contract.md §4.1), an owner by workspace member
+    id."""
     path = run_dir / "sample-diff.csv"
     rows_out: list[list[str | None]] = []
     by_object: dict[str, list[str]] = {}
     for obj, rid in written:
         by_object.setdefault(obj, []).append(rid)
-    mismatches = 0
     for obj, ids in sorted(by_object.items()):
         plan = plans[obj]
         plural = workspace.require(obj).plural
@@ -71,24 +76,22 @@ def diff_sample(
             got = back.get(rid, {})
             for prop, sent in record.items():
                 fp = plan.fields.get(prop)
-                if prop.startswith("_") or fp is None or fp.match == "userEmail":
+                if prop.startswith("_") or fp is None:
                     continue
-                returned = got.get(fp.column or fp.name)
-                same = _same(fp.kind, sent, returned)
-                mismatches += not same
-                rows_out.append(
-                    [
-                        obj,
-                        rid,
-                        row.source.stream,
-                        row.source.key,
-                        fp.name,
-                        _text(source.get(prop, "(not kept)")),
-                        _text(sent),
-                        _text(returned),
-                        "" if same else "MISMATCH",
-                    ]
-                )
+                for field, src, value, returned, same in _compared(fp, sent, got, owners):
+                    rows_out.append(
+                        [
+                            obj,
+                            rid,
+                            row.source.stream,
+                            row.source.key,
+                            field,
+                            _text(source.get(src, source.get(prop, "(not kept)"))),
+                            _text(value),
+                            _text(returned),
+                            "" if same else "MISMATCH",
+                        ]
+                    )
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(
@@ -105,15 +108,49 @@ def diff_sample(
             ]
         )
         writer.writerows(rows_out)
+    by_field: dict[str, FieldDiff] = {}
+    for r in rows_out:
+        tally = by_field.setdefault(f"{r[0]}.{r[4]}", FieldDiff(0, 0))
+        tally.compared += 1
+        tally.mismatches += bool(r[-1])
     picked = random.Random(0).sample(rows_out, min(30, len(rows_out)))
     return SampleDiff(
         file=str(path),
         records=len(written),
         fields=len(rows_out),
-        mismatches=mismatches,
+        mismatches=sum(t.mismatches for t in by_field.values()),
+        by_field=dict(sorted(by_field.items())),
         mismatched=[r for r in rows_out if r[-1]][:50],
         examples=sorted(picked),
     )
+
+
+def _compared(
+    fp: FieldPlan, sent: Any, got: dict, owners: Owners
+) -> Iterator[tuple[str, str, Any, Any, bool]]:
+    """(field, its key in the source values, value sent, value returned, same?) for one
+    mapped property: one per sub-field of a composite."""
+    if fp.match == "userEmail":  # an owner: the member the e-mail resolves to
+        column = fp.column or fp.name
+        member = owners.member_for(sent)
+        yield column, fp.prop, member, got.get(column), member == got.get(column)
+        return
+    name = fp.column or fp.name
+    returned = got.get(name)
+    if not isinstance(sent, dict):
+        yield name, fp.prop, sent, returned, _same_scalar(fp.kind, sent, returned)
+        return
+    back = returned if isinstance(returned, dict) else {}
+    for sub, value in sent.items():
+        if value in (None, "", []) and back.get(sub) in (None, "", []):
+            continue  # empty when sent, empty when read back
+        yield (
+            f"{name}.{sub}",
+            f"{fp.prop}.{sub}",
+            value,
+            back.get(sub),
+            _same_scalar(fp.kind, value, back.get(sub)),
+        )
 
 
 def _text(value: Any) -> str:
@@ -122,19 +159,6 @@ def _text(value: Any) -> str:
     return (
         value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
     )
-
-
-def _same(kind: str, sent: Any, returned: Any) -> bool:
-    """Equal as Twenty means it: composites on the sub-fields we sent, instants as instants."""
-    if isinstance(sent, dict):
-        if not isinstance(returned, dict):
-            return False
-        return all(
-            _same_scalar(kind, v, returned.get(k))
-            for k, v in sent.items()
-            if v not in (None, "", [])
-        )
-    return _same_scalar(kind, sent, returned)
 
 
 def _same_scalar(kind: str, sent: Any, returned: Any) -> bool:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from target_twenty.report.builder import ReportContext, build_report
-from target_twenty.report.model import Mode, RunReport
+from target_twenty.report.model import Mode, RunKind, RunReport, RunScope
 from target_twenty.report.render import markdown
 
 SCHEMA_PATH = Path(__file__).with_name("report.schema.json")
@@ -22,7 +22,9 @@ __all__ = [
     "Mode",
     "ReportContext",
     "ReportFiles",
+    "RunKind",
     "RunReport",
+    "RunScope",
     "build_report",
     "markdown",
     "write_report",

@@ -21,8 +21,10 @@ from target_twenty.report.model import (
     OwnersReport,
     RejectsSummary,
     RepairsSummary,
+    RunKind,
     RunOutputs,
     RunReport,
+    RunScope,
 )
 from target_twenty.spool import ProblemKind, Spool
 
@@ -33,6 +35,7 @@ class ReportContext:
 
     run_id: str
     mode: Mode
+    scope: RunScope
     migration: str  # the migration's name
     workspace: str  # where the workspace metadata came from
     started: float  # epoch seconds
@@ -53,6 +56,7 @@ def build_report(run: ReportContext, spool: Spool, outcome: WriteOutcome) -> Run
     report = RunReport(
         run_id=run.run_id,
         mode=run.mode,
+        scope=run.scope,
         migration=run.migration,
         workspace=run.workspace,
         workspace_id=run.workspace_id,
@@ -81,9 +85,14 @@ def build_report(run: ReportContext, spool: Spool, outcome: WriteOutcome) -> Run
         dry_run=outcome.dry_run,
         sample=outcome.sample,
         preflight=outcome.preflight,
+        requests=outcome.requests,
     )
     report.balanced = all(r.balanced for r in report.objects) and all(
         r.balanced for r in report.sources
+    )
+    skipped = any(o.skipped for o in report.objects) or any(s.skipped for s in report.sources)
+    report.complete = (
+        report.balanced and run.scope.kind in (RunKind.FULL, RunKind.DELTA) and not skipped
     )
     return report
 
@@ -95,11 +104,14 @@ def _instant(epoch: float) -> str:
 def _owners(spool: Spool, outcome: WriteOutcome, fallback: str | None) -> OwnersReport:
     used = spool.owner_emails()
     source_users = list(spool.side("_owner"))
-    if outcome.members:
+    matching = outcome.owner_matching if outcome.members else None
+    if matching is not None:
         note = (
-            f"{len(used)} owner e-mails; {len(used) - len(outcome.orphans)} matched workspace "
-            f"members by e-mail (case-insensitive); unmatched ones were given "
-            f"{fallback or 'no owner'}."
+            f"{matching.links} owner links over the records written or to be written, to "
+            f"{len(used)} distinct e-mails: {matching.matched} matched a workspace member by "
+            f"e-mail (case-insensitive), {matching.fallback} were given the fallback member"
+            f"{' ' + fallback if fallback else ''}, {matching.unowned} were left without owner; "
+            f"{len(outcome.orphans)} e-mails match no member."
         )
     else:
         note = (
@@ -109,7 +121,11 @@ def _owners(spool: Spool, outcome: WriteOutcome, fallback: str | None) -> Owners
             "(or set `workspace_members` and re-run)."
         )
     return OwnersReport(
-        used=used, source_users=source_users, orphans=sorted(outcome.orphans), note=note
+        used=used,
+        source_users=source_users,
+        orphans=sorted(outcome.orphans),
+        note=note,
+        matching=matching,
     )
 
 

@@ -22,9 +22,11 @@ from target_twenty.outcome import (
     CsvOutputs,
     DryRunPlan,
     Merge,
+    OwnerMatching,
     PreflightSummary,
     ProvisioningNeeds,
     RecordCycle,
+    RequestStats,
     SampleDiff,
 )
 
@@ -32,6 +34,22 @@ from target_twenty.outcome import (
 class Mode(str, Enum):
     CSV = "csv"
     API = "api"
+
+
+class RunKind(str, Enum):
+    """What the run set out to do (report.scope decides; the top of report.md says it)."""
+
+    DRY_RUN = "dry_run"  # nothing written
+    SAMPLE = "sample"  # a few records of each object; the rest skipped
+    FULL = "full"  # the input carries every record earlier runs wrote (or there were none)
+    DELTA = "delta"  # the input leaves out records earlier runs wrote: it is what changed
+
+
+@dataclass
+class RunScope:
+    kind: RunKind
+    earlier_records: int  # records earlier runs of this migration wrote (the registry)
+    carried_again: int  # of those, how many this run's input carries again
 
 
 @dataclass
@@ -75,6 +93,7 @@ class OwnersReport:
     source_users: list[dict[str, Any]]  # the source's users (the _owner side stream)
     orphans: list[str]  # e-mails that matched no workspace member
     note: str
+    matching: OwnerMatching | None = None  # per owner link, when members are known
 
 
 @dataclass
@@ -109,6 +128,7 @@ class RunOutputs:
 class RunReport:
     run_id: str
     mode: Mode
+    scope: RunScope
     migration: str
     workspace: str  # where the workspace metadata came from
     started_at: str
@@ -133,7 +153,9 @@ class RunReport:
     sample: SampleDiff | None = None
     preflight: PreflightSummary | None = None  # API mode
     workspace_id: str | None = None  # API mode: the workspace the API key names
+    requests: RequestStats | None = None  # API mode: what the run sent, dry runs included
     balanced: bool = False  # every count of objects and sources adds up
+    complete: bool = False  # a FULL or DELTA run that skipped nothing: the migration is done
 
     def to_data(self) -> dict[str, Any]:
         """The report as JSON-ready data, keys in report.json's order."""

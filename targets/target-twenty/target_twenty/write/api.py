@@ -9,7 +9,10 @@ Twenty confirmed them are not sent, and a dry run does not count them.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import os
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -60,9 +63,11 @@ class ApiWriter:
                 job.provisioning,
                 len(restores),
                 self.config,
-                int(self.client.stats["requests"]),
+                dataclasses.replace(self.client.stats),
+                self.registry.known,
             )
             self.spool.skip_pending("dry run: nothing was written")
+            outcome.requests = dataclasses.replace(self.client.stats)
             return outcome
         size = self.config.get("sample_size")
         sample = choose_sample(self.spool, job.order, int(size)) if size else None
@@ -79,12 +84,12 @@ class ApiWriter:
             updated=loaded.updated,
             restored=loaded.restored,
             uploads=loaded.uploads,
-            requests=int(stats["requests"]),
-            retries=int(stats["retries"]),
-            rate_limited=int(stats["rate_limited"]),
+            requests=stats.requests,
+            retries=stats.retries,
+            rate_limited=stats.rate_limited,
             batch_size=loader.batch_size,
             audit=str(self.audit.path),
-            rollback=f"target-twenty rollback --config <config> --run {self.run_id}",
+            rollback=rollback_command(self.run_id, self.client.base, self.audit.path.parent),
         )
         if sample is not None:
             outcome.sample = diff_sample(
@@ -94,7 +99,9 @@ class ApiWriter:
                 self.workspace,
                 self.audit.confirmed(self.run_id),
                 self.run_dir,
+                job.owners,
             )
+        outcome.requests = dataclasses.replace(self.client.stats)
         return outcome
 
     def _loader(self, job: WriteJob, sample: set[int] | None) -> Loader:
@@ -115,3 +122,18 @@ class ApiWriter:
             only=sample,
             rewrite_unchanged=bool(self.config.get("rewrite_unchanged")),
         )
+
+
+def rollback_command(run_id: str, api_url: str, state_dir: Path) -> str:
+    """The command that undoes this run, as it can be typed where the run was started: through
+    Meltano (which gives the rollback this run's settings) when Meltano ran the target, else
+    the executable with the settings it needs in ``TARGET_TWENTY_*`` variables (the API key
+    is never written out: it must be in ``TARGET_TWENTY_API_KEY``)."""
+    loader = os.environ.get("MELTANO_LOADER_NAME")
+    if loader:
+        return f"meltano invoke {shlex.quote(loader)} rollback --run {run_id}"
+    return (
+        f"TARGET_TWENTY_API_URL={shlex.quote(api_url)} "
+        f"TARGET_TWENTY_STATE_DIR={shlex.quote(str(state_dir))} "
+        f"target-twenty rollback --run {run_id}"
+    )

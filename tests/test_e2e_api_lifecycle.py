@@ -1,0 +1,111 @@
+"""End to end: the README's API-mode sequence — dry run, sample run, full run — with the real
+`meltano run tap-allegory-csv mapper target-twenty` (no --full-refresh, one state id) into the
+fake Twenty (tests/fakes/twenty.py).
+
+A dry or sample run must not move the taps' bookmarks: otherwise the full run reads only the
+rows at the bookmark and loads almost nothing. Expected figures come from the export's own
+row counts (examples/allegory/expected.json), not from the code under test.
+
+Every `meltano run` here uses the same state id: a state left by one run would limit the next.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import uuid
+from pathlib import Path
+
+import e2e_run
+import pytest
+from fakes.twenty import FakeTwenty
+
+ROOT = e2e_run.ROOT
+EXPORT = ROOT / "examples/allegory/export"
+EXPECTED = json.loads((ROOT / "examples/allegory/expected.json").read_text(encoding="utf-8"))
+pytestmark = pytest.mark.e2e
+
+
+class Pipeline:
+    """`meltano run tap-allegory-csv mapper target-twenty` into one fake Twenty, every run with
+    the same state id and output folder."""
+
+    def __init__(self, twenty: FakeTwenty, tmp_path: Path) -> None:
+        self.output = tmp_path / "out"
+        self.suffix = f"lifecycle-{uuid.uuid4().hex}"
+        self.env = {
+            "TAP_ALLEGORY_CSV_EXPORT_DIR": str(EXPORT),
+            **e2e_run.api_env(twenty, tmp_path / "state"),
+        }
+
+    def run(self, **settings: str) -> dict:
+        return e2e_run.meltano_run(
+            "tap-allegory-csv", self.output, self.suffix, {**self.env, **settings}
+        )
+
+    def invoke(self, command: str) -> None:
+        """A command a report gives, as written (``meltano …``), in the Meltano project."""
+        words = shlex.split(command)
+        assert words[0] == "meltano", command
+        e2e_run.meltano(words[1:], self.output, self.env)
+
+
+@pytest.fixture
+def twenty():
+    server = FakeTwenty()
+    server.start()
+    yield server
+    server.stop()
+    assert server.violations == []
+
+
+def test_dry_then_sample_then_full_loads_everything(twenty: FakeTwenty, tmp_path: Path) -> None:
+    pipeline = Pipeline(twenty, tmp_path)
+    dry = pipeline.run(TARGET_TWENTY_DRY_RUN="true")
+    assert [e for e in twenty.log if e["method"] != "GET"] == []
+    sample = pipeline.run(TARGET_TWENTY_SAMPLE_SIZE="3")
+    sampled = len(twenty.live("company"))
+    full = pipeline.run()
+    # the dry and sample runs read every row (no bookmark was there before them) …
+    for earlier in (dry, sample):
+        companies = next(s for s in earlier["report"]["sources"] if s["stream"] == "companies")
+        assert companies["read"] == EXPECTED["rows"]["companies"]
+        assert "no STATE emitted" in earlier["log"]
+        assert not earlier["report"]["complete"]
+    assert 0 < sampled < EXPECTED["rows"]["companies"]
+    # … and so does the full run after them: they left the bookmarks where they were
+    report = full["report"]
+    assert report["balanced"] and report["complete"]
+    assert report["scope"]["kind"] == "full"  # it carries the sample's records again
+    sources = {s["stream"]: s for s in report["sources"]}
+    for name, rows in EXPECTED["rows"].items():
+        stream = name.removesuffix(".json").removesuffix(".csv")
+        assert sources[stream]["read"] == rows, stream
+        assert not sources[stream].get("skipped"), stream
+    for obj in report["objects"]:
+        assert not obj.get("skipped"), obj
+        if obj["object"] in ("company", "person", "opportunity", "note", "task", "matter"):
+            assert len(twenty.live(obj["object"])) == obj["written"] > 0, obj
+    links = next(o for o in report["objects"] if o["object"] == "matterPerson")
+    # (after a sample that moved the bookmarks, 299 of 300 links were rejected as dangling)
+    assert links["received"] == EXPECTED["rows"]["matters__contacts"]
+    assert links["rejected"] < 10
+
+
+def test_the_reports_rollback_command_works_and_the_dry_run_predicts_every_request(
+    twenty: FakeTwenty, tmp_path: Path
+) -> None:
+    pipeline = Pipeline(twenty, tmp_path)
+    sample = pipeline.run(TARGET_TWENTY_SAMPLE_SIZE="3")
+    assert twenty.live("company")
+    command = sample["report"]["api"]["rollback"]
+    assert command == f"meltano invoke target-twenty rollback --run {sample['report']['run_id']}"
+    assert command in (sample["dir"] / "report.md").read_text(encoding="utf-8")
+    pipeline.invoke(command)
+    assert twenty.live("company") == [] and twenty.live("person") == []
+    # a dry run, then the full run: it sends what the dry run said, kind by kind
+    plan = pipeline.run(TARGET_TWENTY_DRY_RUN="true")["report"]["dry_run"]
+    sent = pipeline.run()["report"]["requests"]
+    predicted = {**plan, "metadata": plan["metadata_requests"]}
+    for kind in ("reads", "writes", "metadata", "uploads"):
+        assert sent[kind] == predicted[kind], kind
