@@ -947,3 +947,15 @@ def test_metadata_a_killed_run_made_unconfirmed_is_found_by_name(fake, api) -> N
     audit.db.execute("UPDATE metadata SET id='', pending=1 WHERE kind != 'options'")
     done = rollback(api.config(fake), run.report["run_id"], remove_metadata=True)
     assert done["metadata"] > 0 and "matter" not in fake.objects
+
+
+def test_rollback_with_a_key_of_another_workspace_is_refused_before_any_request(fake, api) -> None:
+    run = api(fake, base_input())
+    with FakeTwenty(workspace_id="0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9") as other:
+        config = {**api.config(fake), "api_url": other.url, "api_key": other.api_key}
+        with pytest.raises(SystemExit) as refused:
+            rollback(config, run.report["run_id"])
+        assert other.log == []  # nothing asked of the other workspace
+    text = str(refused.value)
+    assert fake.workspace_id in text and other.workspace_id in text
+    assert fake.live("company")  # and nothing undone in the run's own workspace
