@@ -312,7 +312,7 @@ class FakeTwenty:
             with self.lock:
                 self.log.append(entry)
 
-    def _limited(self, next_token_ms: float) -> HttpError:
+    def _limited(self, next_token_ms: float = 1000.0) -> HttpError:
         self.counts["429"] += 1
         body = json.loads((SHARED / "response-429.json").read_text(encoding="utf-8"))
         headers = {}

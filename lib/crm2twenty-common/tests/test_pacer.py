@@ -1,4 +1,4 @@
-"""The pacer's promise: never a request Twenty's bucket would refuse, never two closer than the gap."""
+"""The pacer's promise: never a request Twenty's bucket would refuse, never two starts too close."""
 
 from __future__ import annotations
 

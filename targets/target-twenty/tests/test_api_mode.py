@@ -306,7 +306,9 @@ def test_a_load_after_another_process_drained_the_bucket_is_never_refused(api) -
     with FakeTwenty(rate_limit=100, window=60) as fake:
         for _ in range(100):
             requests.get(fake.url + "/rest/companies", headers=KEY, timeout=10)
-        assert requests.get(fake.url + "/rest/companies", headers=KEY, timeout=10).status_code == 429
+        assert (
+            requests.get(fake.url + "/rest/companies", headers=KEY, timeout=10).status_code == 429
+        )
         before = fake.counts["429"]
         api(
             fake,
