@@ -111,6 +111,15 @@ class Pacer:
                 self._cond.wait(wait)
                 waited += wait
 
+    def hold(self) -> float:
+        """For a call the remote system does not limit: wait out a pause only, take no token."""
+        waited = 0.0
+        with self._cond:
+            while (wait := self._paused_until - self._clock()) > 0:
+                self._cond.wait(wait)
+                waited += wait
+        return waited
+
     def pause(self, seconds: float) -> None:
         """After a 429 or a server's ``Retry-After``: no request starts for ``seconds``, and
         the bucket is taken as empty (the server refused: it held less than we thought)."""

@@ -160,3 +160,14 @@ def test_backoff_grows_with_jitter_and_is_capped() -> None:
     assert backoff(3, rand=lambda: 1.0) == 4.0
     assert backoff(3, rand=lambda: 0.0) == 2.0
     assert backoff(20, cap=60, rand=lambda: 1.0) == 60.0
+
+
+def test_hold_waits_out_a_pause_but_takes_no_token() -> None:
+    pacer = Pacer(limit=1, window=60)  # empty: acquire() would wait a minute
+    assert pacer.ready_in() > 59
+    assert pacer.hold() == 0.0
+    pacer.pause(0.1)
+    before = time.monotonic()
+    pacer.hold()
+    assert time.monotonic() - before >= 0.09
+    assert pacer.requests == 0

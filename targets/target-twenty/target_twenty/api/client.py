@@ -26,6 +26,13 @@ RETRYABLE = {429, 500, 502, 503, 504}
 PACE_MARGIN = 0.025
 
 
+def limited(path: str) -> bool:
+    """Whether Twenty's rate limit counts this call: record reads and writes do; the metadata API
+    and the file upload on ``/metadata`` do not (docs/twenty-contract.md §2.10, §2.11), so they
+    take no token and wait for none (an older server's ``/graphql`` upload is paced, unknown)."""
+    return not path.startswith("/rest/metadata") and path != "/metadata"
+
+
 class TwentyError(Exception):
     """Twenty refused a request; ``messages`` are the server's own words."""
 
@@ -107,7 +114,10 @@ class TwentyClient:
         attempt = 0
         while True:
             attempt += 1
-            self.pacer.acquire()
+            if limited(path):
+                self.pacer.acquire()
+            else:
+                self.pacer.hold()
             started = time.monotonic()
             try:
                 response = self.session.request(
