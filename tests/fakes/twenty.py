@@ -299,6 +299,8 @@ class FakeTwenty:
                 result = self._upload(path, content_type, body)
             else:
                 payload = json.loads(body) if body else None
+                if isinstance(payload, list):
+                    entry["records"] = len(payload)  # a batch's size, for benchmarks
                 self.validator.check(method, path, query, payload, self)
                 with self.lock:
                     result = self._route(method, path, query, payload)
