@@ -136,6 +136,51 @@ def test_rate_limit_answers_429_without_retry_after_like_v2_21() -> None:
         assert "Retry-After" not in codes[3].headers
 
 
+class Clock:
+    def __init__(self) -> None:
+        self.now = 5000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def companies(fake: FakeTwenty) -> int:
+    return requests.get(fake.url + "/rest/companies", headers=KEY, timeout=10).status_code
+
+
+def test_the_limit_is_a_bucket_refilled_in_whole_tokens_rounded_down() -> None:
+    """3 tokens per 60 s: one every 20 s, counted only when a request is let through."""
+    clock = Clock()
+    with FakeTwenty(rate_limit=3, window=60, clock=clock) as fake:
+        assert [companies(fake) for _ in range(4)] == [200, 200, 200, 429]  # starts full
+        clock.now += 19.999
+        assert companies(fake) == 429  # not a whole token yet; and the refusal costs nothing
+        clock.now += 0.001
+        assert companies(fake) == 200  # 20 s after the last request let through
+        # every 30 s: 1.5 tokens refilled, rounded down to 1 and spent; the halves are lost,
+        # so after 4 such requests (6 tokens' worth of time) there is still none left over
+        for _ in range(4):
+            clock.now += 30
+            assert companies(fake) == 200
+        assert companies(fake) == 429
+        meta = requests.get(fake.url + "/rest/metadata/objects", headers=KEY, timeout=10)
+        assert meta.status_code == 200  # the metadata API is not limited
+        clock.now += 120  # idle two windows: the bucket is forgotten, so full again
+        assert [companies(fake) for _ in range(4)] == [200, 200, 200, 429]
+
+
+def test_batch_upsert_answers_updated_records_first_then_created(fake) -> None:
+    a, b, c, d = (str(uuid.uuid4()) for _ in range(4))
+    post(fake, "/rest/batch/companies", [{"id": b, "name": "B"}, {"id": d, "name": "D"}])
+    answer = post(
+        fake,
+        "/rest/batch/companies",
+        [{"id": i, "name": n} for i, n in ((a, "A"), (b, "B2"), (c, "C"), (d, "D2"))],
+        upsert="true",
+    )
+    assert [r["id"] for r in answer.json()["data"]["createCompanies"]] == [b, d, a, c]
+
+
 def test_rate_limit_with_newer_headers() -> None:
     with FakeTwenty(rate_limit=1, window=60, retry_after_headers=True) as fake:
         requests.get(fake.url + "/rest/companies", headers=KEY, timeout=10)
@@ -327,7 +372,18 @@ def test_uploaded_files_attach_once_and_come_back(fake) -> None:
         "targetCompanyId": cid,
     }
     assert post(fake, "/rest/batch/attachments", [body]).status_code == 201
-    assert post(fake, "/rest/batch/attachments", [body]).status_code == 400
+    again = post(fake, "/rest/batch/attachments", [body])
+    assert again.status_code == 400
+    assert again.json()["messages"] == [
+        f"File {up['id']} is already associated with a permanent files field"
+    ]
+    # a file id that names no file uploaded to this workspace (docs/twenty-contract.md §5.3)
+    stray = str(uuid.uuid4())
+    orphan = {**body, "file": [{"fileId": stray, "label": "x.txt"}]}
+    refused = post(fake, "/rest/batch/attachments", [orphan])
+    assert refused.status_code == 400
+    assert refused.json()["messages"] == [f"File not found: {stray}"]
+    assert len(fake.live("attachment")) == 1
 
 
 def test_latency_and_faults_can_be_injected() -> None:

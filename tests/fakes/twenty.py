@@ -22,9 +22,11 @@ It follows Twenty's contract as observed on a real v2.21.0 server (docs/twenty-c
 - list: ``limit`` default 60, clamped to 200, ``starting_after`` cursors, id order, filters
   ``field[op]:value`` with ``and(…)``/``or(…)``/``not(…)``; soft-deleted rows only when the
   filter names ``deletedAt``;
-- rate limit: N requests per window per workspace, then 429 with the exact body of
-  response-429.json and, like v2.21, no header (or, like newer versions, ``Retry-After`` and
-  ``X-RateLimit-*`` when asked);
+- rate limit: a token bucket of N tokens per window per workspace, refilled continuously but
+  rounded down on every request let through, counting record calls only; then 429 with the
+  exact body of response-429.json and, like v2.21, no header (or, like newer versions,
+  ``Retry-After`` and ``X-RateLimit-*`` when asked);
+- batch upsert answers list the records updated first, then those created;
 - metadata writes: custom objects (a ``name`` field; note/task targets and attachments gain
   ``target<Object>Id``), fields (names ``^[a-z][a-zA-Z0-9]*$``, reserved names, taken →
   ``NOT_AVAILABLE``, option values ``^[A-Z][A-Z0-9_]*$``), relations with
@@ -35,7 +37,7 @@ It follows Twenty's contract as observed on a real v2.21.0 server (docs/twenty-c
 - API keys are JWTs whose claims carry the workspace id (docs/twenty-contract.md §2.12); each
   fake is one workspace with its own id (``workspace_id``) and key;
 - file upload: multipart GraphQL ``uploadFilesFieldFile`` on ``/metadata``; a file id can be
-  attached once only.
+  attached once only; a file id that names no uploaded file is refused.
 
 Every request is also checked against the server's own OpenAPI documents
 (openapi-core.json, openapi-metadata.json); ``violations`` lists what did not match.
@@ -48,13 +50,13 @@ import copy
 import datetime as dt
 import functools
 import json
+import math
 import os
 import random
 import re
 import threading
 import time
 import uuid
-from collections import deque
 from email.parser import BytesParser
 from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -193,6 +195,7 @@ class FakeTwenty:
         seed: int = 7,
         members: tuple[str, ...] = ("admin@acme.test", "Bob.Owner@acme.test"),
         legacy_attachments: bool = False,
+        clock: Any = time.monotonic,
     ) -> None:
         self.workspace_id = workspace_id or TEST_WORKSPACE
         self.api_key = api_key or (
@@ -202,6 +205,7 @@ class FakeTwenty:
         self.batch_cap = batch_cap
         self.mutation_cap = mutation_cap
         self.rate_limit, self.window = rate_limit, window
+        self.clock = clock  # the limiter's (tests move it by hand)
         self.retry_after_headers = retry_after_headers
         self.latency, self.fault_rate = latency, fault_rate
         # Faults on record writes, counted down: answer 503 without writing; or write and drop
@@ -228,7 +232,7 @@ class FakeTwenty:
             attachment["fields"] = [f for f in attachment["fields"] if f["name"] != "file"]
         self.files: dict[str, dict] = {}
         self.attached_files: set[str] = set()
-        self.request_times: deque[float] = deque()
+        self.bucket: tuple[int, int] | None = None  # (tokens, last refill in ms); None: full
         self.log: list[dict] = []
         self.violations: list[str] = []
         self.counts = {"requests": 0, "429": 0, "faults": 0}
@@ -333,7 +337,7 @@ class FakeTwenty:
                     401,
                     {"statusCode": 401, "error": "Unauthorized", "messages": ["Invalid API key"]},
                 )
-            self._throttle()
+            self._throttle(path)
             is_write = method != "GET" and path.startswith("/rest/") and "/metadata" not in path
             dropped = False
             with self.lock:
@@ -355,6 +359,8 @@ class FakeTwenty:
                 result = self._upload(path, content_type, body)
             else:
                 payload = json.loads(body) if body else None
+                if isinstance(payload, list):
+                    entry["records"] = len(payload)  # a batch's size, for benchmarks
                 self.validator.check(method, path, query, payload, self)
                 with self.lock:
                     result = self._route(method, path, query, payload)
@@ -368,13 +374,12 @@ class FakeTwenty:
             with self.lock:
                 self.log.append(entry)
 
-    def _limited(self) -> HttpError:
+    def _limited(self, next_token_ms: float = 1000.0) -> HttpError:
         self.counts["429"] += 1
         body = json.loads((SHARED / "response-429.json").read_text(encoding="utf-8"))
         headers = {}
         if self.retry_after_headers:
-            reset = self.request_times[0] + self.window if self.request_times else time.time()
-            wait = max(int(reset - time.monotonic()) + 1, 1)
+            wait = max(math.ceil(next_token_ms / 1000), 1)
             headers = {
                 "Retry-After": str(wait),
                 "X-RateLimit-Limit": str(self.rate_limit),
@@ -383,17 +388,28 @@ class FakeTwenty:
             }
         return HttpError(429, body, headers)
 
-    def _throttle(self) -> None:
+    def _throttle(self, path: str) -> None:
+        """Twenty v2.21's limiter (docs/twenty-contract.md §2.10, §2.13): per workspace,
+        ``rate_limit`` tokens; a request let through first refills, in whole tokens rounded
+        down, what the time since the last one let through is worth (integer ms), then takes
+        one; a refused request changes nothing. The bucket is kept for two windows, so a
+        workspace idle that long starts full. Only record calls are counted: the metadata API
+        and file uploads are not limited."""
         with self.lock:
             self.counts["requests"] += 1
-            if self.rate_limit is None:
+            if self.rate_limit is None or not _rate_limited(path):
                 return
-            now = time.monotonic()
-            while self.request_times and self.request_times[0] <= now - self.window:
-                self.request_times.popleft()
-            if len(self.request_times) >= self.rate_limit:
-                raise self._limited()
-            self.request_times.append(now)
+            now = int(self.clock() * 1000)
+            window_ms = self.window * 1000
+            tokens, at = self.bucket or (self.rate_limit, now)
+            if now - at >= 2 * window_ms:
+                tokens, at = self.rate_limit, now
+            available = min(
+                tokens + math.floor((now - at) * self.rate_limit / window_ms), self.rate_limit
+            )
+            if available < 1:
+                raise self._limited(at + window_ms / self.rate_limit - now)
+            self.bucket = (available - 1, now)
 
     def _route(self, method: str, path: str, query: dict, payload: Any) -> tuple[int, Any]:
         seg = [s for s in path.split("/") if s]
@@ -507,12 +523,15 @@ class FakeTwenty:
                     "Expected format: 'YYYY-MM-DDTHH:mm:ssZ'"
                 ) from exc
         elif kind == "FILES":
+            # docs/twenty-contract.md §5.3: a file id must name a file uploaded to this
+            # workspace, and one not yet attached. The messages are v2.21's code's: the exact
+            # answer has not been seen on the wire yet.
             for item in value:
                 file_id = item.get("fileId")
                 if file_id not in self.files:
-                    raise bad_request(f"File {file_id} not found")
+                    raise bad_request(f"File not found: {file_id}")
                 if file_id in self.attached_files:
-                    raise bad_request(f"File {file_id} is already attached")
+                    raise bad_request(_ALREADY_ATTACHED.format(file_id))
 
     def _unique_keys(self, obj: dict, rec: dict) -> list[tuple[str, str]]:
         keys = []
@@ -576,7 +595,7 @@ class FakeTwenty:
                 if file_item.get("fileId") in {
                     f.get("fileId") for r in staged.values() for f in (r.get("file") or [])
                 }:
-                    raise bad_request(f"File {file_item.get('fileId')} is already attached")
+                    raise bad_request(_ALREADY_ATTACHED.format(file_item.get("fileId")))
             matches, by_id = self._matches(obj, rec, staged, added)
             if matches and not upsert:
                 raise bad_request("A duplicate entry was detected", "DUPLICATE_ENTRY")
@@ -1071,6 +1090,17 @@ class FakeTwenty:
 
     def live(self, name: str) -> list[dict]:
         return [r for r in self.records[name].values() if not r.get("deletedAt")]
+
+
+# A file attached twice (v2.21 code: files-field-sync.ts; docs/twenty-contract.md §5.3)
+_ALREADY_ATTACHED = "File {} is already associated with a permanent files field"
+
+
+def _rate_limited(path: str) -> bool:
+    """Record reads and writes (``/rest/<object>…``, ``/rest/batch/…``, ``/rest/restore/…``)
+    go through the limiter; ``/rest/metadata/*``, the OpenAPI documents and the file upload on
+    ``/metadata`` do not (docs/twenty-contract.md §2.10)."""
+    return path.startswith("/rest/") and not path.startswith(("/rest/metadata", "/rest/open-api"))
 
 
 def camel(text: str) -> str:

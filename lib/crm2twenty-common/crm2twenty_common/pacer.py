@@ -1,15 +1,30 @@
 """One pacer per remote system: requests never start faster than the system allows.
 
-Twenty counts requests per workspace in a 60-second window (100 by default, 50 on some cloud
-plans) and answers 429 beyond it; PracticeHub allows about one request a second. Backing off
-after a 429 wastes a window, so every request first asks the pacer, which holds it until both
-limits allow it: at most ``limit`` request starts in any ``window`` seconds, and at least
-``min_interval`` seconds between two starts. A 429 (or a ``Retry-After``) pauses everyone.
+Twenty's limiter is a token bucket per workspace (docs/twenty-contract.md §2.10): ``limit``
+tokens, refilled continuously at ``limit / window`` a second, but counted only when a request
+is let through, in whole tokens since the previous one let through (the fraction is lost). A
+burst therefore drains it for good, and another process may have drained it just before us.
+So the pacer keeps its own copy of that bucket, counted the same way, and:
+
+- starts it *empty* (the cautious start): whatever the server's bucket holds, it holds at least
+  what ours says, because ours refills from our start and the server's from earlier;
+- subtracts ``margin`` seconds from every interval it refills over, so that a request that
+  arrives a little late after one that arrived a little early still finds its token there;
+- after a 429 (or a ``Retry-After``) pauses everyone and empties its bucket again.
+
+At 100 requests / 60 s that spaces requests by 0.6 s + margin. PracticeHub allows about one
+request a second: ``min_interval`` alone (no ``limit``) keeps any two starts that far apart.
+
+Why our own and not a library's (pyrate-limiter, limits, aiolimiter): they meter a bucket or a
+window of our own, starting full, with fractional refills; none mirrors a remote bucket whose
+refill is rounded down on every request, or starts it empty, or lets one server's 429 pause
+every thread; all three would still be needed around them.
 """
 
 from __future__ import annotations
 
 import email.utils
+import math
 import random
 import threading
 import time
@@ -26,27 +41,56 @@ class Pacer:
         window: float = 60.0,
         min_interval: float = 0.0,
         clock: Callable[[], float] = time.monotonic,
+        *,
+        margin: float = 0.0,
+        start_full: bool = False,
     ) -> None:
         if limit is not None and limit < 1:
             raise ValueError("limit must be at least 1 request per window")
         self.limit = limit
         self.window = window
         self.min_interval = min_interval
+        self.margin = margin
         self._clock = clock
-        self._starts: deque[float] = deque()
+        now = clock()
+        self._tokens = float(limit or 0) if start_full else 0.0
+        self._refilled_at = now  # when our bucket was last counted (a request let through)
+        self._starts: deque[float] = deque()  # for used_in_window(): what the progress shows
         self._last = float("-inf")
         self._paused_until = float("-inf")
         self._cond = threading.Condition()
         self.requests = 0
         self.waited = 0.0
 
+    @property
+    def interval(self) -> float:
+        """Seconds between two starts once the bucket is empty (the steady pace)."""
+        refill = self.window / self.limit + self.margin if self.limit else 0.0
+        return max(refill, self.min_interval)
+
+    def _available(self, now: float) -> float:
+        """Tokens the server holds for us at least, counted as it counts (rounded down)."""
+        assert self.limit is not None
+        elapsed = max(now - self._refilled_at - self.margin, 0.0)
+        # (+1e-9: a float product a hair under a whole token is that token)
+        whole = math.floor(elapsed * self.limit / self.window + 1e-9)
+        return min(self._tokens + whole, self.limit)
+
     def _wait_needed(self, now: float) -> float:
         while self._starts and self._starts[0] <= now - self.window:
             self._starts.popleft()
         wait = max(self._paused_until - now, self._last + self.min_interval - now, 0.0)
-        if self.limit is not None and len(self._starts) >= self.limit:
-            wait = max(wait, self._starts[0] + self.window - now)
+        if self.limit is not None and self._available(now) < 1:
+            # the next whole token, as the server will count it
+            missing = 1 - self._tokens
+            due = self._refilled_at + self.margin + missing * self.window / self.limit
+            wait = max(wait, due - now)
         return wait
+
+    def ready_in(self) -> float:
+        """Seconds until a request may start (0: now); reserves nothing."""
+        with self._cond:
+            return self._wait_needed(self._clock())
 
     def acquire(self) -> float:
         """Block until a request may start now; return the seconds waited."""
@@ -56,6 +100,9 @@ class Pacer:
                 now = self._clock()
                 wait = self._wait_needed(now)
                 if wait <= 0:
+                    if self.limit is not None:
+                        self._tokens = self._available(now) - 1
+                        self._refilled_at = now
                     self._starts.append(now)
                     self._last = now
                     self.requests += 1
@@ -64,10 +111,22 @@ class Pacer:
                 self._cond.wait(wait)
                 waited += wait
 
-    def pause(self, seconds: float) -> None:
-        """After a 429 or a server's ``Retry-After``: no request starts for ``seconds``."""
+    def hold(self) -> float:
+        """For a call the remote system does not limit: wait out a pause only, take no token."""
+        waited = 0.0
         with self._cond:
-            self._paused_until = max(self._paused_until, self._clock() + seconds)
+            while (wait := self._paused_until - self._clock()) > 0:
+                self._cond.wait(wait)
+                waited += wait
+        return waited
+
+    def pause(self, seconds: float) -> None:
+        """After a 429 or a server's ``Retry-After``: no request starts for ``seconds``, and
+        the bucket is taken as empty (the server refused: it held less than we thought)."""
+        with self._cond:
+            now = self._clock()
+            self._paused_until = max(self._paused_until, now + seconds)
+            self._tokens, self._refilled_at = 0.0, now
             self._cond.notify_all()
 
     def used_in_window(self) -> int:

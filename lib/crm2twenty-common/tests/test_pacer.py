@@ -1,8 +1,9 @@
-"""The pacer's promise: never more than N starts in any window, never two closer than the gap."""
+"""The pacer's promise: never a request Twenty's bucket would refuse, never two starts too close."""
 
 from __future__ import annotations
 
 import itertools
+import random
 import threading
 import time
 
@@ -10,23 +11,100 @@ import pytest
 from crm2twenty_common.pacer import Pacer, backoff, retry_after
 
 
-def max_in_any_window(starts: list[float], window: float) -> int:
-    starts = sorted(starts)
-    best, j = 0, 0
-    for i, t in enumerate(starts):
-        while starts[j] <= t - window:
-            j += 1
-        best = max(best, i - j + 1)
-    return best
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
 
 
-def test_window_limit_holds_across_threads() -> None:
-    pacer = Pacer(limit=5, window=0.4)
+class TwentyBucket:
+    """Twenty v2.21's limiter as docs/twenty-contract.md §2.10 states it, written again here
+    (not the pacer's code): integer milliseconds, refill rounded down on every request let
+    through, nothing counted for a refused one."""
+
+    def __init__(self, limit: int, window: float, tokens: int, at: float) -> None:
+        self.limit, self.window_ms = limit, window * 1000
+        self.tokens, self.at_ms = tokens, int(at * 1000)
+        self.refused = 0
+
+    def arrive(self, t: float) -> bool:
+        now = int(t * 1000)
+        available = min(
+            self.tokens + int((now - self.at_ms) * self.limit / self.window_ms), self.limit
+        )
+        if available < 1:
+            self.refused += 1
+            return False
+        self.tokens, self.at_ms = available - 1, now
+        return True
+
+
+def drive(pacer: Pacer, clock: Clock, n: int) -> list[float]:
+    """n requests through the pacer, the clock jumping to each start it asks for."""
+    starts = []
+    for _ in range(n):
+        clock.now += pacer.ready_in()
+        assert pacer.acquire() == 0.0
+        starts.append(clock.now)
+    return starts
+
+
+def test_cautious_start_then_one_request_per_refilled_token() -> None:
+    clock = Clock()
+    pacer = Pacer(limit=100, window=60, clock=clock, margin=0.02)
+    assert pacer.ready_in() == pytest.approx(0.62)  # the bucket may be empty: wait for a token
+    starts = drive(pacer, clock, 50)
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
+    assert min(gaps) == pytest.approx(0.62)
+    assert max(gaps) == pytest.approx(0.62)
+    assert pacer.interval == pytest.approx(0.62)
+
+
+def test_the_server_bucket_never_refuses_even_drained_and_with_late_arrivals() -> None:
+    """A server whose bucket a previous process emptied just before we start; every request
+    arrives between 0 and 19 ms after it leaves (margin 20 ms)."""
+    clock = Clock()
+    server = TwentyBucket(100, 60, tokens=0, at=clock.now - 0.59)
+    pacer = Pacer(limit=100, window=60, clock=clock, margin=0.02)
+    jitter = random.Random(3)
+    starts = drive(pacer, clock, 400)
+    assert all(server.arrive(t + jitter.uniform(0, 0.019)) for t in starts)
+    # and the pace is the ceiling's but for the margin: 100 / 60 s × 0.6 / 0.62
+    per_minute = (len(starts) - 1) / (starts[-1] - starts[0]) * 60
+    assert per_minute >= 100 * 0.6 / 0.62 - 0.01
+
+
+def test_a_full_start_lets_the_bucket_out_then_paces() -> None:
+    clock = Clock()
+    pacer = Pacer(limit=5, window=10, clock=clock, start_full=True)
+    starts = drive(pacer, clock, 7)
+    assert starts[:5] == [1000.0] * 5
+    assert starts[5] == pytest.approx(1002.0)
+    assert starts[6] == pytest.approx(1004.0)
+
+
+def test_pause_empties_the_bucket() -> None:
+    clock = Clock()
+    pacer = Pacer(limit=100, window=60, clock=clock, start_full=True)
+    drive(pacer, clock, 3)
+    pacer.pause(5.0)
+    assert pacer.ready_in() == pytest.approx(5.0)
+    clock.now += 5.0  # the pause is over and 5 s refilled 8 tokens: as many as the server says
+    drive(pacer, clock, 8)
+    assert pacer.ready_in() > 0
+
+
+def test_threads_share_one_bucket() -> None:
+    pacer = Pacer(limit=5, window=0.25, start_full=False)
     starts: list[float] = []
     lock = threading.Lock()
 
     def worker() -> None:
-        for _ in range(4):
+        for _ in range(3):
             pacer.acquire()
             with lock:
                 starts.append(time.monotonic())
@@ -36,10 +114,11 @@ def test_window_limit_holds_across_threads() -> None:
         t.start()
     for t in threads:
         t.join()
-    assert len(starts) == 16
-    # a small margin for the clock read after acquire returns
-    assert max_in_any_window(starts, 0.4 - 0.01) <= 5
-    assert pacer.requests == 16
+    assert len(starts) == 12
+    assert pacer.requests == 12
+    gaps = [b - a for a, b in itertools.pairwise(sorted(starts))]
+    # one token every 50 ms; a little slack for the clock read after acquire returns
+    assert min(gaps) >= 0.05 - 0.01
 
 
 def test_min_interval_spaces_every_start() -> None:
@@ -53,7 +132,7 @@ def test_min_interval_spaces_every_start() -> None:
 
 
 def test_pause_holds_everyone() -> None:
-    pacer = Pacer(limit=100, window=60)
+    pacer = Pacer(limit=100, window=60, start_full=True)
     pacer.acquire()
     pacer.pause(0.15)
     before = time.monotonic()
@@ -81,3 +160,14 @@ def test_backoff_grows_with_jitter_and_is_capped() -> None:
     assert backoff(3, rand=lambda: 1.0) == 4.0
     assert backoff(3, rand=lambda: 0.0) == 2.0
     assert backoff(20, cap=60, rand=lambda: 1.0) == 60.0
+
+
+def test_hold_waits_out_a_pause_but_takes_no_token() -> None:
+    pacer = Pacer(limit=1, window=60)  # empty: acquire() would wait a minute
+    assert pacer.ready_in() > 59
+    assert pacer.hold() == 0.0
+    pacer.pause(0.1)
+    before = time.monotonic()
+    pacer.hold()
+    assert time.monotonic() - before >= 0.09
+    assert pacer.requests == 0

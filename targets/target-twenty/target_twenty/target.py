@@ -65,12 +65,13 @@ class TargetTwenty(DrainsOnlyAtEndOfInput, StopsWithoutStateOnSignal, Target):
             "Default: 50 for Twenty Cloud (api.twenty.com), 100 for a "
             "self-hosted server (its default limit).",
         ),
+        # the cap Twenty v2.21 answers with (docs/twenty-contract.md §2.5)
         th.Property(
             "batch_size",
             th.IntegerType,
-            default=60,
-            description="Records per batch request; shrinks by itself to N when Twenty "
-            "answers `Maximum number of records to upsert is N`.",
+            default=200,
+            description="Records per batch request (Twenty v2.21 takes 200); shrinks by "
+            "itself to N when Twenty answers `Maximum number of records to upsert is N`.",
         ),
         th.Property(
             "max_concurrency",

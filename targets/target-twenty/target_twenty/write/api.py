@@ -113,7 +113,7 @@ class ApiWriter:
             self.audit,
             self.registry,
             self.run_id,
-            batch_size=int(self.config.get("batch_size", 60)),
+            batch_size=int(self.config.get("batch_size", 200)),
             migration_name=self.config.get("migration_name", "crm2twenty migration"),
             owners=job.owners,
             max_concurrency=int(self.config.get("max_concurrency", 4)),
