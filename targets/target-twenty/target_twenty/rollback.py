@@ -90,7 +90,7 @@ def rollback(
     undoer = Undoer(client, audit, LOG, progress_seconds=float(config.get("progress_seconds", 30)))
     metadata = 0
     try:
-        undoer.run(groups, run)
+        undoer.run(groups, run, frozenset(w.object for w in writes if w.action is Action.CREATED))
         if remove_metadata:
             metadata = _undo_metadata(client, audit, run)
     except TwentyError as exc:

@@ -41,6 +41,9 @@ DELETE_CAP = 200
 UPSERT_CAP = 200  # records per batch upsert on v2.21.0 (§2.5); shrunk if Twenty names less
 CAP = re.compile(r"Maximum number of records to upsert is (\d+)")
 ACTIVITIES = "timelineActivities"
+# Objects that appear on other records' timelines as linked (``linked-note.created`` on a
+# person, with ``linkedRecordId``), as seen on a real v2.21.0 (docs/twenty-contract.md §2.11).
+LINKED = frozenset({"note", "task"})
 
 
 class Step(Enum):
@@ -115,9 +118,14 @@ class Undoer:
         self.done = {"destroyed": 0, "reverted": 0, "trashed": 0, "missing": 0, "activities": 0}
         self.failed: list[Failure] = []
         self.upsert_cap = UPSERT_CAP
-        self._activity_columns: dict[str, str] | None = None
+        self._activities: ActivityColumns | None = None
+        self._orphans = False  # destroyed records left activities pointing at nothing
 
-    def run(self, groups: list[Group], label: str) -> None:
+    def run(
+        self, groups: list[Group], label: str, created: set[str] | frozenset = frozenset()
+    ) -> None:
+        """Undo ``groups``; ``created``: every object the run created records of (undone now
+        or by an earlier, interrupted rollback), for the sweep of orphaned activities."""
         total = sum(len(g.writes) for g in groups)
         started = last = time.monotonic()
         undone = 0
@@ -142,6 +150,8 @@ class Undoer:
                     self.client.stats.requests,
                     last - started,
                 )
+        if self._orphans or (created and created & self._activity_columns().uncascaded.keys()):
+            self._sweep_orphans()
 
     # ---- the three undos ----------------------------------------------------------------
 
@@ -154,10 +164,14 @@ class Undoer:
     def _destroy_ids(self, obj: str, plural: str, ids: list[str]) -> int:
         """Destroy these records (at most ``DELETE_CAP``) and the timeline activities Twenty
         would leave behind; returns how many records were there."""
-        column = self._activity_column(obj)
-        if column:
-            flt = f"or({id_filter(ids, column)},{id_filter(ids, 'linkedRecordId')})"
-            self.done["activities"] += self._delete_all(ACTIVITIES, flt)
+        if obj in self._activity_columns().uncascaded:
+            # Its own activities lose their target and are swept once at the end; those it
+            # is linked from on other timelines go now (an id list of 200 is what the URL
+            # holds, so the two are not one filter: docs/twenty-contract.md §2.11).
+            self._orphans = True
+            if obj in LINKED:
+                flt = id_filter(ids, "linkedRecordId")
+                self.done["activities"] += self._delete_all(ACTIVITIES, flt)
         return len(self.client.delete_where(plural, id_filter(ids)))
 
     def _trash(self, g: Group) -> None:
@@ -216,11 +230,19 @@ class Undoer:
 
     # ---- timeline activities ------------------------------------------------------------
 
-    def _activity_column(self, obj: str) -> str | None:
-        """The timeline's join column to ``obj`` when Twenty does not cascade its destroy."""
-        if self._activity_columns is None:
-            self._activity_columns = _activity_columns(self.client.metadata_objects())
-        return self._activity_columns.get(obj)
+    def _activity_columns(self) -> ActivityColumns:
+        if self._activities is None:
+            self._activities = _activity_columns(self.client.metadata_objects())
+        return self._activities
+
+    def _sweep_orphans(self) -> None:
+        """Destroy the timeline activities no record owns any more: every target empty. Those
+        show nowhere; they are what destroying notes, tasks, opportunities or non-cascading
+        custom objects leaves behind (§2.11). One filter, no ids."""
+        targets = self._activity_columns().targets
+        if targets:
+            flt = f"and({','.join(f'{c}[is]:NULL' for c in targets)})"
+            self.done["activities"] += self._delete_all(ACTIVITIES, flt)
 
     def _delete_all(self, plural: str, flt: str) -> int:
         """Destroy every record the filter matches. v2.21.0 destroys them all at once; an older
@@ -244,20 +266,28 @@ class Undoer:
                 return deleted
 
 
-def _activity_columns(payload: Any) -> dict[str, str]:
-    """Object name → timelineActivity join column, for the relations that do not cascade."""
+@dataclass(frozen=True)
+class ActivityColumns:
+    """timelineActivity's target join columns, from the live metadata."""
+
+    uncascaded: dict[str, str]  # object → its column, where destroying it does not cascade
+    targets: list[str]  # every target join column
+
+
+def _activity_columns(payload: Any) -> ActivityColumns:
     data = payload.get("data", payload) if isinstance(payload, dict) else payload
     objects = data.get("objects", []) if isinstance(data, dict) else data
     for obj in objects or []:
         if obj.get("nameSingular") != "timelineActivity":
             continue
-        columns = {}
+        uncascaded, targets = {}, []
         for f in obj.get("fields") or []:
             settings = f.get("settings") or {}
             column, name = settings.get("joinColumnName"), f.get("name") or ""
             if not column or not name.startswith("target") or len(name) < 7:
                 continue
+            targets.append(column)
             if settings.get("onDelete") != "CASCADE":
-                columns[name[6].lower() + name[7:]] = column
-        return columns
-    return {}
+                uncascaded[name[6].lower() + name[7:]] = column
+        return ActivityColumns(uncascaded, targets)
+    return ActivityColumns({}, [])

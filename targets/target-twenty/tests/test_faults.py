@@ -273,7 +273,7 @@ def test_rollback_stopped_by_a_revoked_key_or_kill_minus_nine_resumes_and_undoes
         assert len(deletes()) == 1
         # killed while a request is in flight
         in_flight = threading.Event()
-        _arm_at(fake, 4, lambda m, p: m == "DELETE", in_flight.set)
+        _arm_at(fake, 3, lambda m, p: m == "DELETE", in_flight.set)
         proc = subprocess.Popen([*command, "--run", run.report["run_id"]])
         assert in_flight.wait(60)
         proc.send_signal(signal.SIGKILL)
