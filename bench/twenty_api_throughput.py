@@ -20,7 +20,8 @@ after, and writes bench/results/twenty_api_throughput.json. Figures only: nothin
 ``--synthetic N`` runs instead the earlier scenarios: N generated records at 600 requests/min
 and 100 ms latency, batch 200 and 10, and 30 % of requests answered 429 or 503 (records lost).
 
-    .venv/bin/python bench/twenty_api_throughput.py                 # about 5 minutes
+    .venv/bin/python bench/twenty_api_throughput.py                 # load + re-run: 3-4 min
+    .venv/bin/python bench/twenty_api_throughput.py --phase-timeout 240   # cap each rollback
     .venv/bin/python bench/twenty_api_throughput.py --window 20     # a quicker look
     .venv/bin/python bench/twenty_api_throughput.py --synthetic 5000
 """
