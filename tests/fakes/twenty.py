@@ -397,7 +397,7 @@ class FakeTwenty:
         and file uploads are not limited."""
         with self.lock:
             self.counts["requests"] += 1
-            if self.rate_limit is None or not _rate_limited(path):
+            if self.rate_limit is None or not rate_limited(path):
                 return
             now = int(self.clock() * 1000)
             window_ms = self.window * 1000
@@ -1096,7 +1096,7 @@ class FakeTwenty:
 _ALREADY_ATTACHED = "File {} is already associated with a permanent files field"
 
 
-def _rate_limited(path: str) -> bool:
+def rate_limited(path: str) -> bool:
     """Record reads and writes (``/rest/<object>…``, ``/rest/batch/…``, ``/rest/restore/…``)
     go through the limiter; ``/rest/metadata/*``, the OpenAPI documents and the file upload on
     ``/metadata`` do not (docs/twenty-contract.md §2.10)."""
