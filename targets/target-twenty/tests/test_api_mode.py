@@ -203,6 +203,11 @@ def test_an_unchanged_rerun_sends_nothing_and_says_unchanged(fake, api) -> None:
     assert rerun.report["balanced"]
     assert rerun.report["sources"] and all(s.get("unchanged") for s in rerun.report["sources"])
     assert rerun.report["workspace_id"] == fake.workspace_id
+    # report.md names the workspace and shows what was not sent again, per object
+    md = (rerun.dir / "report.md").read_text(encoding="utf-8")
+    assert f"workspace: `{fake.workspace_id}` at " in md
+    assert "5 records were unchanged since Twenty confirmed them" in md
+    assert "| 1 | company | 2 | 0 | 2 | 0 | 0 | ✓ |" in md
 
 
 def _kinds(counts: dict) -> dict:

@@ -57,6 +57,7 @@ def markdown(report: RunReport) -> str:
         r=report,
         objects_in_order=_in_load_order(report),
         skipped=sum(o.skipped or 0 for o in report.objects),
+        unchanged=sum(o.unchanged or 0 for o in report.objects),
     )
 
 
