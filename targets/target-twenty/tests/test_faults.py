@@ -84,6 +84,7 @@ def start(config: Path, source: Path) -> subprocess.Popen:
     )
 
 
+@pytest.mark.slow  # runs the target-twenty executable and kills it
 def test_kill_minus_nine_anywhere_then_rerun_loses_and_duplicates_nothing(tmp_path: Path) -> None:
     rng = random.Random(20261122)
     source = tmp_path / "input.singer"
@@ -216,6 +217,7 @@ def test_a_server_failing_mid_load_stops_it_clearly_and_the_rerun_finishes(
         _clean_after_rollbacks(fake, tmp_path, api)
 
 
+@pytest.mark.slow  # runs the target-twenty executable and kills it
 def test_kill_minus_nine_mid_batch_leaves_nothing_rollback_cannot_undo(tmp_path: Path) -> None:
     """Killed while Twenty writes a batch it will never answer: the audit holds that batch
     as pending, and a rollback of the killed run undoes it with the rest."""
@@ -246,6 +248,7 @@ def test_kill_minus_nine_mid_batch_leaves_nothing_rollback_cannot_undo(tmp_path:
         assert _loaded(fake) == {"company": 0, "person": 0, "opportunity": 0}
 
 
+@pytest.mark.slow  # runs the target-twenty executable and kills it
 def test_rollback_stopped_by_a_revoked_key_or_kill_minus_nine_resumes_and_undoes_once(
     tmp_path: Path,
 ) -> None:
