@@ -39,7 +39,7 @@ def estimate(
     so_far: RequestStats,
     known: Known,
 ) -> DryRunPlan:
-    batch = int(config.get("batch_size", 60))
+    batch = int(config.get("batch_size", 200))
     rpm = int(config["requests_per_minute"])
     objects = [_object(spool, order, name, batch, known, rpm) for name in order.objects]
     provisioning = len(prov.objects) + len(prov.fields) + len(prov.options)
