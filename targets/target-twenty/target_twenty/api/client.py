@@ -30,11 +30,12 @@ RETRYABLE = {429, 500, 502, 503, 504}
 PACE_MARGIN = 0.015
 
 
-def limited(path: str) -> bool:
+def limited(method: str, path: str) -> bool:
     """Whether Twenty's rate limit counts this call: record reads and writes do; the metadata API
     and the file upload on ``/metadata`` do not (docs/twenty-contract.md §2.10, §2.13), so they
     take no token and wait for none (an older server's ``/graphql`` upload is paced, unknown)."""
-    return not path.startswith("/rest/metadata") and path != "/metadata"
+    kind = request_kind(method, path)
+    return kind in (RequestKind.READ, RequestKind.WRITE) or path == "/graphql"
 
 
 class TwentyError(Exception):
@@ -177,7 +178,7 @@ class TwentyClient:
         while True:
             attempt += 1
             # the metadata API and uploads are not limited (docs/twenty-contract.md §2.13)
-            waited = self.pacer.acquire() if limited(path) else self.pacer.hold()
+            waited = self.pacer.acquire() if limited(method, path) else self.pacer.hold()
             started = time.monotonic()
             try:
                 response = self.session.request(
