@@ -12,9 +12,10 @@ import os
 import sys
 import typing as t
 
+from crm2twenty_common.cli import entry_point
+from crm2twenty_common.singer_input import MsgSpecNumberedReader
 from crm2twenty_common.writer import BufferedSingerWriter
 from singer_sdk import typing as th
-from singer_sdk.contrib.msgspec import MsgSpecReader
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities
 from singer_sdk.mapper_base import InlineMapper
 from singer_sdk.singerlib import StateMessage
@@ -36,7 +37,8 @@ class Crm2TwentyMapper(InlineMapper):
         PluginCapabilities.ABOUT,
         PluginCapabilities.STRUCTURED_LOGGING,
     ]
-    message_reader_class = MsgSpecReader
+    # Errors in the input name its line (and stream), in one line.
+    message_reader_class = MsgSpecNumberedReader
     message_writer_class = BufferedSingerWriter
 
     config_jsonschema = th.PropertiesList(
@@ -128,6 +130,9 @@ class Crm2TwentyMapper(InlineMapper):
             )
 
 
+# The command (pyproject.toml): an expected error is one line, not a traceback.
+main = entry_point(Crm2TwentyMapper)  # RulesError is a UserError
+
 if __name__ == "__main__":
-    Crm2TwentyMapper.cli()
+    main()
     sys.exit(0)

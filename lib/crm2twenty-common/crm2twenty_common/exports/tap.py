@@ -90,6 +90,8 @@ class ExportFolderTap(Tap):
         streams: list[Stream] = []
         for role in self.classify_files():
             source = self.open_file(role)
+            for duplicate in source.duplicates:
+                self.logger.warning("%s", duplicate.describe(role.path.name))
             if not source.has_header:
                 self.logger.warning(
                     "%s: empty (no header row), so no %s stream", role.path.name, role.stream
