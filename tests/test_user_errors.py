@@ -66,7 +66,12 @@ def test_crm2twenty_debug_shows_the_traceback(export_with_a_png: Path) -> None:
     assert "crm2twenty_common.exports.errors.ExportError: companies.csv: not a text" in done.stderr
 
 
-SCHEMA = {"type": "SCHEMA", "stream": "w", "schema": {"properties": {}}, "key_properties": []}
+SCHEMA = {
+    "type": "SCHEMA",
+    "stream": "widgets",
+    "schema": {"properties": {"id": {"type": "string"}, "name": {"type": ["string", "null"]}}},
+    "key_properties": ["id"],
+}
 
 
 @pytest.mark.parametrize("plugin", ["target-twenty", "crm2twenty-mapper"])

@@ -57,7 +57,7 @@ def test_a_line_that_is_not_json_stops_the_run_naming_the_line(tmp_path: Path) -
 @pytest.mark.parametrize(
     ("line", "says"),
     [
-        ("[1, 2]", 'input line 2: not a Singer message (a JSON object with a "type"): \'[1, 2]\''),
+        ("[1, 2]", "input line 2: not a Singer message (a JSON object with a \"type\"): '[1, 2]'"),
         ('{"type": "HELLO"}', "input line 2: unknown Singer message type 'HELLO'"),
         ('{"type": "RECORD", "stream": "widgets"}', "input line 2, stream widgets: Line is"),
     ],
@@ -107,8 +107,8 @@ def test_records_without_a_key_are_rejected_one_by_one_with_their_line(tmp_path:
 
 
 def test_a_plain_streams_record_names_its_input_line_in_repairs(tmp_path: Path) -> None:
-    schema = {**WIDGETS, "schema": {"properties": {**WIDGETS["schema"]["properties"]}}}
-    schema["schema"]["properties"]["seen"] = {"type": ["string", "null"], "format": "date-time"}
+    seen = {"type": ["string", "null"], "format": "date-time"}
+    schema = {**WIDGETS, "schema": {"properties": {"code": {"type": "string"}, "seen": seen}}}
     run = _listen(tmp_path, _json(schema, _widget(code="W1", seen="yesterday")))
     (repair,) = run.side("repairs.csv")
     assert (repair["source_stream"], repair["source_key"], repair["location"]) == (
