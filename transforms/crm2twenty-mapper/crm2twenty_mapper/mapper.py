@@ -105,7 +105,8 @@ class Crm2TwentyMapper(InlineMapper):
         )
 
     def map_record_message(self, message_dict: dict) -> t.Iterable[singer.Message]:
-        return self.runtime.on_record(message_dict["stream"], message_dict["record"])
+        line = t.cast("MsgSpecNumberedReader", self.message_reader).line_number
+        return self.runtime.on_record(message_dict["stream"], message_dict["record"], line)
 
     def map_state_message(self, message_dict: dict) -> t.Iterable[singer.Message]:
         # State passes through unchanged: Meltano stores what the target echoes back.

@@ -91,7 +91,8 @@ class Runtime:
 
     # ---- RECORD -------------------------------------------------------------------------
 
-    def on_record(self, stream: str, record: dict) -> Iterator[Message]:
+    def on_record(self, stream: str, record: dict, line: int | None = None) -> Iterator[Message]:
+        """``line``: the record's input line, its location when the tap names no file."""
         if stream == NOTICES:
             yield RecordMessage(stream=NOTICES, record=record)
             return
@@ -114,7 +115,7 @@ class Runtime:
         plan = self.plans.get(stream)
         if plan is None:
             raise RulesError(f"record for stream {stream!r} arrived before its SCHEMA")
-        where = location(record)
+        where = location(record) or (f"input line {line}" if line is not None else None)
         if not plan.outputs:
             counts.rejected += 1
             yield self.side.reject(

@@ -1,0 +1,50 @@
+"""The mapper fed by any Singer tap: a row it rejects names its input line when the tap names
+no file, and bad input stops with one error naming the line and stream."""
+
+from __future__ import annotations
+
+import io
+import json
+from contextlib import redirect_stdout
+
+import pytest
+from crm2twenty_common.singer_input import InputError
+from crm2twenty_mapper.mapper import Crm2TwentyMapper
+
+WIDGETS = {
+    "type": "SCHEMA",
+    "stream": "widgets",
+    "key_properties": ["code"],
+    "schema": {
+        "properties": {"code": {"type": ["string", "null"]}, "name": {"type": ["string", "null"]}}
+    },
+}
+
+
+def _listen(*messages: dict | str) -> list[dict]:
+    mapper = Crm2TwentyMapper(config={"rules": "allegory"}, validate_config=True)
+    text = "".join((m if isinstance(m, str) else json.dumps(m)) + "\n" for m in messages)
+    out = io.StringIO()
+    with redirect_stdout(out):
+        mapper.listen(io.StringIO(text))
+    return [json.loads(line) for line in out.getvalue().splitlines()]
+
+
+def _widget(**values: object) -> dict:
+    return {"type": "RECORD", "stream": "widgets", "record": values}
+
+
+def test_a_keyless_row_of_a_tap_without_files_is_rejected_at_its_input_line() -> None:
+    out = _listen(WIDGETS, _widget(code="W1", name="a"), "", _widget(code=None, name="b"))
+    rejects = [m["record"] for m in out if m["type"] == "RECORD" and m["stream"] == "_rejects"]
+    assert [(r["source_stream"], r["location"]) for r in rejects] == [("widgets", "input line 4")]
+    (summary,) = [m["record"] for m in out if m["type"] == "RECORD" and m["stream"] == "_summary"]
+    assert (summary["read"], summary["mapped"], summary["rejected"]) == (2, 1, 1)
+
+
+def test_a_record_before_its_schema_names_the_line_and_stream() -> None:
+    with pytest.raises(InputError) as caught:
+        _listen(WIDGETS, {"type": "RECORD", "stream": "gadgets", "record": {"code": "G1"}})
+    assert str(caught.value) == (
+        "input line 2, stream gadgets: record for stream 'gadgets' arrived before its SCHEMA"
+    )
