@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sys
 import typing as t
-from collections import Counter
+from collections import Counter, defaultdict
 
 from singer_sdk.contrib.msgspec import decoder as msgspec_decoder
 from singer_sdk.exceptions import RecordsWithoutSchemaException
@@ -39,6 +39,15 @@ def snippet(line: str) -> str:
     return repr(text if len(text) <= SNIPPET else text[:SNIPPET] + "…")
 
 
+def _where(number: int, message: dict) -> str:
+    stream = message.get("stream")
+    return (
+        f"input line {number}, stream {stream}"
+        if isinstance(stream, str)
+        else (f"input line {number}")
+    )
+
+
 class NumberedReader(GenericSingerReader[str]):
     """A Singer reader that knows the input line it is on and names it in every error."""
 
@@ -57,10 +66,12 @@ class NumberedReader(GenericSingerReader[str]):
         file_input: t.IO[str] | None,
         callbacks: dict[str, t.Callable[[dict], None]],
     ) -> t.Counter[str]:
-        stats: t.Counter[str] = Counter()
-        for number, line in enumerate(file_input or self.default_input, start=1):
+        stats: dict[str, int] = defaultdict(int)
+        number = 0
+        for line in file_input or self.default_input:
+            number += 1
             self.line_number = number
-            if not line.strip():
+            if line.isspace() or not line:  # (no copy of a long line, unlike strip)
                 continue
             message = self._decode_line(number, line)
             kind = message["type"]
@@ -70,24 +81,21 @@ class NumberedReader(GenericSingerReader[str]):
                     f"input line {number}: unknown Singer message type {kind!r} "
                     "(expected SCHEMA, RECORD, STATE, ACTIVATE_VERSION or BATCH)"
                 )
-            where = f"input line {number}"
-            if isinstance(message.get("stream"), str):
-                where += f", stream {message['stream']}"
             try:
                 callback(message)
             except RecordsWithoutSchemaException:
                 raise RecordBeforeSchema(
-                    f"{where}: a RECORD before any SCHEMA of its stream (a Singer tap "
-                    "sends a stream's SCHEMA first)"
+                    f"{_where(number, message)}: a RECORD before any SCHEMA of its stream "
+                    "(a Singer tap sends a stream's SCHEMA first)"
                 ) from None
             except InvalidInputLine as exc:
-                raise InputError(f"{where}: {exc}") from None
+                raise InputError(f"{_where(number, message)}: {exc}") from None
             except InputError:
                 raise
             except UserError as exc:
-                raise InputError(f"{where}: {exc}") from exc
+                raise InputError(f"{_where(number, message)}: {exc}") from exc
             stats[kind] += 1
-        return stats
+        return Counter(stats)
 
     def _decode_line(self, number: int, line: str) -> dict:
         try:
@@ -97,7 +105,7 @@ class NumberedReader(GenericSingerReader[str]):
             raise InputError(
                 f"input line {number}: not a JSON message ({reason}): {snippet(line)}"
             ) from None
-        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+        if type(message) is not dict or type(message.get("type")) is not str:
             raise InputError(
                 f'input line {number}: not a Singer message (a JSON object with a "type"): '
                 f"{snippet(line)}"
