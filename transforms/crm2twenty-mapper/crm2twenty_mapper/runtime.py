@@ -92,7 +92,7 @@ class Runtime:
     # ---- RECORD -------------------------------------------------------------------------
 
     def on_record(self, stream: str, record: dict, line: int | None = None) -> Iterator[Message]:
-        """``line``: the record's input line, its location when the tap names no file."""
+        """``line``: the record's input line, named by a reject when the tap names no file."""
         if stream == NOTICES:
             yield RecordMessage(stream=NOTICES, record=record)
             return
@@ -115,7 +115,9 @@ class Runtime:
         plan = self.plans.get(stream)
         if plan is None:
             raise RulesError(f"record for stream {stream!r} arrived before its SCHEMA")
-        where = location(record) or (f"input line {line}" if line is not None else None)
+        where = location(record)
+        # a reject names the input line when the tap names no file (an API tap)
+        at = where or (f"input line {line}" if line is not None else None)
         if not plan.outputs:
             counts.rejected += 1
             yield self.side.reject(
@@ -123,7 +125,7 @@ class Runtime:
                 None,
                 None,
                 "stream is not named in the rules (unmapped_streams: reject)",
-                where,
+                at,
                 record,
             )
             return
@@ -145,14 +147,14 @@ class Runtime:
                 if output.primary:
                     counts.rejected += 1
                     reason = f"{output.obj}: key {output.key.template} is empty"
-                    yield self.side.reject(stream, None, output.obj, reason, where, row)
+                    yield self.side.reject(stream, None, output.obj, reason, at, row)
                     return
                 continue
             acc = Acc()
             try:
                 values = output.build(row, acc)
             except Rejected as exc:
-                yield self.side.reject(stream, key, output.obj, str(exc), where, row)
+                yield self.side.reject(stream, key, output.obj, str(exc), at, row)
                 if output.primary:
                     counts.rejected += 1
                     return
@@ -181,7 +183,7 @@ class Runtime:
                 None,
                 None,
                 "the row matches none of the stream's primary outputs (their `when` conditions)",
-                where,
+                at,
                 record,
             )
             return
