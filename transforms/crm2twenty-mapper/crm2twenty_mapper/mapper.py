@@ -116,7 +116,10 @@ class Crm2TwentyMapper(InlineMapper):
     def process_endofpipe(self) -> None:
         for message in self.runtime.summary():
             self.write_message(message)
-        sys.stdout.flush()
+        if isinstance(self.message_writer, BufferedSingerWriter):
+            self.message_writer.flush()
+        else:
+            sys.stdout.flush()
         for stream, counts in sorted(self.runtime.counts.items()):
             self.logger.info(
                 "%s: read %d, mapped %d, rejected %d, ignored %d",
