@@ -104,8 +104,7 @@ class Bodies:
         is not uploaded again (a file can be attached once only); an attachment an earlier run
         wrote without its file gets it once the export has it. A file not in the export is no
         reason to lose the attachment: it is written with its metadata (docs/twenty-contract.md
-        §5.4), as in CSV mode, and the
-        manifest lists the file as not found."""
+        §5.4), as in CSV mode, and the manifest lists the file as not found."""
         if obj.name != "attachment":
             return None
         info = record.get("_file") or {}
