@@ -175,6 +175,7 @@ class SageStream(KeepsAnnotations):
         where = query.condition(f"{prefix}_entityid", "eq", entity_id, self.dialect)
         yield from self._read(stream, fields, where)
 
+
 def library_path(row: dict) -> str | None:
     """A library row's file inside Sage's library folder, ``<libr_filepath>/<libr_filename>``
     (``..`` dropped, so it cannot leave the folder): known with or without ``library_dir``, so

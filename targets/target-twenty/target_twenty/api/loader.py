@@ -81,9 +81,7 @@ class Loader:
         self.lock = threading.RLock()
         self.result = LoadResult()
         self.failed_ids: dict[str, set[str]] = {}
-        self.bodies = Bodies(
-            client, spool, owners, self.failed_ids, self.lock, migration_name
-        )
+        self.bodies = Bodies(client, spool, owners, self.failed_ids, self.lock, migration_name)
         self.priors: dict[str, dict] = {}
         self.matched: dict[str, int] = {}  # per object: records Twenty matched by a unique value
 
