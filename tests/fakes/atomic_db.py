@@ -132,7 +132,7 @@ VALUES
    NULL, '[{"email": "dee@acme.example", "type": "Work"}]', NULL, NULL, NULL);
 UPDATE contacts SET socials = '["@ana", "@ana.dev"]' WHERE id = 1;
 INSERT INTO contact_notes (id, contact_id, text, date, sales_id, status, attachments) VALUES
-  (1, 1, 'Call went well.\nSend the deck.', '2024-04-01 12:00+00', 1, 'hot',
+  (1, 1, E'Call went well.\nSend the deck.', '2024-04-01 12:00+00', 1, 'hot',
    ARRAY['{"src": "%(storage)s/0.42.pdf", "title": "deck.pdf", "path": "0.42.pdf",
            "type": "application/pdf"}'::jsonb,
          '{"src": "https://elsewhere.example/spec.docx", "title": "spec.docx"}'::jsonb]),

@@ -128,11 +128,11 @@ class TapSupabaseAtomic(Tap):
         source = self.source
         try:
             tables = source.tables
+            streams: list[Stream] = [
+                AtomicStream(self, tables[s], source) for s in ORDER if s in tables
+            ]  # (they read the pick-lists: the configuration table, the enumerations file)
         except db.AtomicError as exc:
             raise RuntimeError(str(exc)) from None
-        streams: list[Stream] = [
-            AtomicStream(self, tables[s], source) for s in ORDER if s in tables
-        ]
         return [
             *streams,
             ConfigurationStream(self, source),

@@ -753,8 +753,7 @@ def test_csv_leftovers_load_in_api_mode(fake, tmp_path, api) -> None:
     assert run.report["balanced"]
 
 
-def test_attachments_are_uploaded_once_and_missing_files_are_listed(fake, api, tmp_path) -> None:
-    (tmp_path / "a.txt").write_text("hello")
+def _attachments(tmp_path: Path) -> tuple[dict, list[dict]]:
     attachment = schema(
         "attachment",
         {
@@ -771,7 +770,7 @@ def test_attachments_are_uploaded_once_and_missing_files_are_listed(fake, api, t
             name="a.txt",
             fileCategory="TEXT_DOCUMENT",
             targetCompanyId=rid("company", 1),
-            _file={"path": str(tmp_path / "a.txt"), "exists": True},
+            _file={"path": str(tmp_path / "a.txt"), "relativePath": "a.txt", "exists": True},
         ),
         record(
             "attachment",
@@ -779,22 +778,55 @@ def test_attachments_are_uploaded_once_and_missing_files_are_listed(fake, api, t
             name="gone.pdf",
             fileCategory="TEXT_DOCUMENT",
             targetCompanyId=rid("company", 1),
-            _file={
-                "path": str(tmp_path / "gone.pdf"),
-                "relativePath": "files/gone.pdf",
-                "exists": False,
-            },
+            _file={"path": None, "relativePath": "Company/8/gone.pdf", "exists": False},
         ),
     ]
+    return attachment, files
+
+
+def test_attachments_are_uploaded_once_and_missing_files_are_listed(
+    fake, api, tmp_path, caplog
+) -> None:
+    (tmp_path / "a.txt").write_text("hello")
+    attachment, files = _attachments(tmp_path)
     run = api(fake, [COMPANY, attachment, record("company", 1, name="A"), *files])
-    (stored,) = fake.live("attachment")
-    url = next(iter(fake.files.values()))
-    assert url["bytes"] == b"hello" and stored["file"][0]["label"] == "a.txt"
-    assert "file missing in the export: files/gone.pdf" in run.side("rejects.csv")[0]["reason"]
-    manifest = run.side("attachments-manifest.csv")
-    assert [m["status"] for m in manifest] == ["written", "rejected"]
+    stored = {a["name"]: a for a in fake.live("attachment")}
+    (url,) = fake.files.values()
+    assert url["bytes"] == b"hello" and stored["a.txt"]["file"][0]["label"] == "a.txt"
+    # a file the export lacks loses no attachment: it is written with its metadata, as in CSV
+    # mode, and the manifest names the file
+    assert not stored["gone.pdf"].get("file") and run.side("rejects.csv") == []
+    manifest = {m["name"]: m for m in run.side("attachments-manifest.csv")}
+    assert [m["status"] for m in manifest.values()] == ["written", "written"]
+    assert manifest["gone.pdf"]["file"] == "Company/8/gone.pdf"
+    assert manifest["gone.pdf"]["exists"] == "False" and "not found" in manifest["gone.pdf"]["note"]
+    assert run.report["attachments"]["missing"] == 1 and run.report["balanced"]
+    assert "1 attachments written without their file" in caplog.text
     api(fake, [COMPANY, attachment, record("company", 1, name="A"), *files[:1]])
     assert len(fake.files) == 1  # not uploaded twice
+    # the file turns up (e.g. library_dir is set now): the attachment gets it, once
+    (tmp_path / "gone.pdf").write_text("found")
+    files[1]["record"]["_file"] = {
+        "path": str(tmp_path / "gone.pdf"),
+        "relativePath": "Company/8/gone.pdf",
+        "exists": True,
+    }
+    for _ in range(2):
+        api(fake, [COMPANY, attachment, record("company", 1, name="A"), *files])
+    stored = {a["name"]: a for a in fake.live("attachment")}
+    assert len(stored) == 2 and len(fake.files) == 2
+    assert fake.files[stored["gone.pdf"]["file"][0]["fileId"]]["bytes"] == b"found"
+
+
+def test_an_attachment_without_its_file_is_written_in_csv_mode_too(run_target, tmp_path) -> None:
+    (tmp_path / "a.txt").write_text("hello")
+    attachment, files = _attachments(tmp_path)
+    run = run_target([COMPANY, attachment, record("company", 1, name="A"), *files])
+    manifest = {m["name"]: m for m in run.side("attachments-manifest.csv")}
+    assert [m["status"] for m in manifest.values()] == ["written", "written"]
+    assert manifest["gone.pdf"]["file"] == "Company/8/gone.pdf"
+    assert "not found" in manifest["gone.pdf"]["note"]
+    assert run.report["attachments"]["missing"] == 1 and run.report["balanced"]
 
 
 def test_attachments_on_an_older_server_use_the_legacy_upload(api, tmp_path) -> None:

@@ -500,6 +500,14 @@ def markdown(value: Any) -> str | None:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
+def first_line(value: Any) -> str | None:
+    """The first non-empty line, trimmed (a note's title when the source has none)."""
+    text = _text(value)
+    if text is None:
+        return None
+    return next((line.strip() for line in text.splitlines() if line.strip()), None)
+
+
 _CATEGORIES = (
     ("ARCHIVE", ("zip", "rar", "7z", "tar", "gz", "tgz"), ("application/zip", "application/x-")),
     ("AUDIO", ("mp3", "wav", "ogg", "m4a", "flac"), ("audio/",)),
@@ -597,6 +605,7 @@ REGISTRY: dict[str, Callable[..., Transform]] = {
     "boolean": _plain(boolean),
     "split": _plain(split),
     "markdown": _plain(markdown),
+    "first_line": _plain(first_line),
     "first": _plain(first),
     "duration_minutes": _plain(duration_minutes),
     "rest": _plain(rest),
@@ -617,6 +626,7 @@ TYPE_HINTS = {
     "split_name": "FULL_NAME",
     "person_name": "FULL_NAME",
     "markdown": "TEXT",
+    "first_line": "TEXT",
 }
 
 

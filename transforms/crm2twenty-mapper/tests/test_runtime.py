@@ -228,6 +228,62 @@ def test_select_values_map_and_unknown_ones_become_new_options_with_a_new_schema
     assert idx_schema2 < idx_b
 
 
+def test_a_source_pick_list_declares_every_option_in_its_order_even_unused_ones() -> None:
+    rules = {
+        "deals": [
+            {
+                "object": "opportunity",
+                "key": "id",
+                "fields": {
+                    "stage": {
+                        "from_any": ["stage_label", "stage"],
+                        "options": {"Opportunity": "NEW", "won": "CUSTOMER"},
+                    },
+                    "category": {"from": "category_label", "type": "SELECT"},
+                },
+            }
+        ]
+    }
+    listed = ["Opportunity", "In Negotiation", "Won", "Lost", "Delayed"]
+    props = {
+        "id": S,
+        "stage": S,
+        "stage_label": {**S, "x-options": listed},
+        "category_label": {**S, "x-options": ["Print project", "UI Design"]},
+    }
+    out = feed(engine(rules), "deals", props, [{"id": "a", "stage_label": "Lost"}])
+    (schema,) = schemas(out, "opportunity")  # every option declared up front: no re-emission
+    stage = schema["properties"]["stage"]["x-twenty"]["options"]
+    assert [(o["value"], o["position"]) for o in stage] == [
+        ("NEW", 0), ("IN_NEGOTIATION", 1), ("CUSTOMER", 2), ("LOST", 3), ("DELAYED", 4),
+    ]  # fmt: skip
+    assert stage[1]["label"] == "In Negotiation"
+    category = schema["properties"]["category"]["x-twenty"]["options"]
+    assert [(o["value"], o["label"]) for o in category] == [
+        ("PRINT_PROJECT", "Print project"), ("UI_DESIGN", "UI Design"),
+    ]  # fmt: skip
+    assert records(out, "opportunity")[0]["stage"] == "LOST"
+
+
+def test_a_note_title_is_the_first_line_and_the_body_keeps_all() -> None:
+    rules = {
+        "notes": [
+            {
+                "object": "note",
+                "fields": {
+                    "title": {"from": "text", "transforms": ["first_line"], "default": "Note"},
+                    "bodyV2.markdown": {"from": "text", "transforms": ["markdown"]},
+                },
+            }
+        ]
+    }
+    text = "\n  Call went well.  \r\nSend the deck."
+    out = feed(engine(rules), "notes", {"id": S, "text": S}, [{"id": "1", "text": text}])
+    (note,) = records(out, "note")
+    assert note["title"] == "Call went well."
+    assert note["bodyV2"]["markdown"] == "Call went well.  \nSend the deck."
+
+
 def test_select_unmapped_reject() -> None:
     rules = {
         "deals": [

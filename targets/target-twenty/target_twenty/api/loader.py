@@ -81,9 +81,7 @@ class Loader:
         self.lock = threading.RLock()
         self.result = LoadResult()
         self.failed_ids: dict[str, set[str]] = {}
-        self.bodies = Bodies(
-            client, spool, owners, self.known, self.failed_ids, self.lock, migration_name
-        )
+        self.bodies = Bodies(client, spool, owners, self.failed_ids, self.lock, migration_name)
         self.priors: dict[str, dict] = {}
         self.matched: dict[str, int] = {}  # per object: records Twenty matched by a unique value
 
@@ -107,6 +105,12 @@ class Loader:
             for name, prop in deferred:
                 self._second_pass(self.plans[name], prop)
         self.result.uploads = self.bodies.uploads
+        if self.bodies.missing_files:
+            self.logger.warning(
+                "%d attachments written without their file, which the export does not have "
+                "(attachments-manifest.csv names each file)",
+                self.bodies.missing_files,
+            )
         return self.result
 
     def set_aside_unchanged(self, order: list[str]) -> None:
@@ -197,17 +201,19 @@ class Loader:
     # ---- one batch ----------------------------------------------------------------------
 
     def _batch(self, plan: ObjectPlan, obj: Obj, rows: list[tuple[int, str, dict, dict]]) -> None:
+        # priors first: whether Twenty already holds an attachment's file decides its upload
+        self._fetch_priors(plan, obj, [rid for _, rid, _, _ in rows])
         items = []
         for seq, rid, body, record in rows:
-            problem = self.bodies.attach(obj, rid, record, body)
+            with self.lock:
+                prior = self.priors.get(rid)
+            problem = self.bodies.attach(obj, record, body, prior)
             if problem:
                 self._reject(plan, seq, rid, problem)
                 continue
             items.append((seq, rid, body))
-        if not items:
-            return
-        self._fetch_priors(plan, obj, [rid for _, rid, _ in items])
-        self._send(plan, obj, items)
+        if items:
+            self._send(plan, obj, items)
 
     def _fetch_priors(self, plan: ObjectPlan, obj: Obj, ids: list[str]) -> None:
         """The values an update will replace, for rollback: from the pre-flight's reads, or

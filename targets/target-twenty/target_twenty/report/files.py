@@ -136,7 +136,7 @@ def write_manifest(
             total += 1
             missing += not exists
             note = rec.reason or (
-                "file missing in the export"
+                "file not found in the export: the attachment is written without it"
                 if not exists
                 else "upload pending: load api-leftovers.singer with API mode"
                 if mode is Mode.CSV
