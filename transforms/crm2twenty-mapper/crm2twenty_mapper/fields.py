@@ -229,7 +229,8 @@ def _raw_keeper(
     """What a value Twenty would refuse becomes: kept verbatim in the TEXT field
     ``<field>Raw`` beside it (declared in the object's SCHEMA the first time one is kept, so
     target-twenty provisions it like any custom field), and listed as a repair."""
-    raw = raw_field_name(f.top)
+    relation = ("ref" in f.spec or "owner" in f.spec) and f.top.endswith("Id")
+    raw = raw_field_name(f.top[:-2] if relation and len(f.top) > 2 else f.top)
     schema = catalog.object_schema(f.obj, False)
     # the field's label as its SCHEMA declares it (compile.py declared it before this)
     declared = schema.properties.get(f.top, {}).get(KEYWORD, {}).get("label")
