@@ -124,8 +124,12 @@ def test_a_refused_phone_is_kept_in_phones_raw_and_the_record_lands(tmp_path: Pa
     messages = [
         PERSON,
         OPPORTUNITY,
-        record("person", f"{tag}-olivia", name={"firstName": "Olivia", "lastName": tag},
-               phones=phones),  # fmt: skip
+        record(
+            "person",
+            f"{tag}-olivia",
+            name={"firstName": "Olivia", "lastName": tag},
+            phones=phones,
+        ),
         record(
             "opportunity",
             f"{tag}-1",
