@@ -9,6 +9,7 @@ tag, empty jsonb arrays, a contact without company, a Storage object that is mis
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -88,6 +89,16 @@ def test_people_keep_lists_tags_custom_columns_and_companies(csv_run: dict) -> N
     assert ana["Company / Id"] == companies["1"]["Id"]
     # empty jsonb lists and no company: loaded, empty; the deleted tag is gone
     assert (ben["Emails / Primary Email"], ben["Company / Id"], ben["Tags"]) == ("", "", '["VIP"]')
+    # +44 is GB whatever the default (US); her national number is read in Globex's France
+    olivia = people["5"]
+    assert (
+        olivia["Phones / Primary Phone Number"],
+        olivia["Phones / Primary Phone Country Code"],
+        olivia["Phones / Primary Phone Calling Code"],
+    ) == ("7700900123", "GB", "+44")
+    assert json.loads(olivia["Phones / Additional Phones"]) == [
+        {"number": "142685300", "countryCode": "FR", "callingCode": "+33"}
+    ]
     acme = companies["1"]
     assert (acme["Sector"], acme["Employees"], acme["Industry Code"]) == ("IT", "50", "42")
     assert acme["Address / Address 1"] == "1 Main St" and acme["Address / State"] == "CA"
@@ -183,8 +194,12 @@ def test_into_the_fake_twenty(atomic: AtomicDb, tmp_path: Path) -> None:
     assert twenty.api_key not in run["log"]
     assert run["report"]["balanced"]
     people = {p["atomicCrmId"]: p for p in twenty.live("person") if p.get("atomicCrmId")}
-    assert set(people) == {"1", "2", "3", "4"}
+    assert set(people) == {"1", "2", "3", "4", "5"}
     assert people["1"]["emails"]["primaryEmail"] == "ana@acme.example"
+    # Olivia lands whole: the fake checks phones as Twenty does (docs/twenty-contract.md §7)
+    assert people["5"]["phones"]["primaryPhoneCountryCode"] == "GB"
+    objects = {o["object"]: o for o in run["report"]["objects"]}
+    assert objects["person"]["rejected"] == 0 and objects["person"]["written"] == 5
     assert people["1"]["tags"] == ["VIP", "PARTNER"]
     assert people["1"]["avatarUrl"] == "https://gravatar.example/a.png"
     deals = {d["atomicCrmId"]: d for d in twenty.live("opportunity")}

@@ -184,8 +184,9 @@ class TargetTwenty(DrainsOnlyAtEndOfInput, StopsWithoutStateOnSignal, Target):
             default="null",
             allowed_values=["null", "reject"],
             description="A value Twenty would refuse (malformed e-mail, unknown SELECT "
-            "option, unparsable date): `null` leaves the field empty and lists "
-            "it in repairs.csv; `reject` rejects the record.",
+            "option, unparsable date): `null` leaves the field empty, keeps the value "
+            "verbatim in the TEXT field `<field>Raw` (an unknown option is only listed) and "
+            "lists it in repairs.csv; `reject` rejects the record.",
         ),
         th.Property(
             "metadata_file",

@@ -341,6 +341,56 @@ def test_a_refused_row_is_isolated_and_the_good_rows_land(fake, api) -> None:
     assert run.report["balanced"]
 
 
+def test_a_record_twenty_refuses_for_a_value_lands_without_it_kept_in_raw(
+    fake, api, caplog
+) -> None:
+    """A phone our checks pass but Twenty refuses (country US with calling code +44,
+    docs/twenty-contract.md §7): the record is sent again without it, the value kept verbatim
+    in `phonesRaw` (created on the fly), so it and the deal that points at it land; the log
+    says so once for the cause."""
+    conflicting = {
+        "primaryPhoneNumber": "7700900123",
+        "primaryPhoneCountryCode": "US",
+        "primaryPhoneCallingCode": "+44",
+    }
+    good = {**conflicting, "primaryPhoneCountryCode": "GB"}
+    people = [
+        record("person", i, name={"firstName": f"P{i}", "lastName": "G"}, phones=phones)
+        for i, phones in enumerate([conflicting, good, conflicting, good])
+    ]
+    deal = record("opportunity", "d1", name="Deal", pointOfContactId=rid("person", 0))
+    caplog.clear()
+    run = api(fake, [PERSON, OPPORTUNITY, *people, deal])
+    live = {p["id"]: p for p in fake.live("person")}
+    assert len(live) == 4 and run.side("rejects.csv") == []
+    refused = live[rid("person", 0)]
+    assert refused["phonesRaw"] == "+44 7700900123"
+    assert not (refused.get("phones") or {}).get("primaryPhoneNumber")
+    assert live[rid("person", 1)]["phones"]["primaryPhoneCountryCode"] == "GB"
+    assert "phonesRaw" not in live[rid("person", 1)] or not live[rid("person", 1)]["phonesRaw"]
+    (opportunity,) = fake.live("opportunity")
+    assert opportunity["pointOfContactId"] == rid("person", 0)
+    field = next(f for f in fake.objects["person"]["fields"] if f["name"] == "phonesRaw")
+    assert (field["type"], field["label"]) == ("TEXT", "Phones (as in source)")
+    repairs = [r for r in run.side("repairs.csv") if r["field"] == "phones"]
+    assert len(repairs) == 2
+    assert all(
+        r["reason"] == "Twenty refused it: Provided country code and calling code are "
+        "conflicting; kept verbatim in phonesRaw"
+        for r in repairs
+    )
+    lines = [r.getMessage() for r in caplog.records if "Twenty refused" in r.getMessage()]
+    assert lines == [
+        "Twenty refused 2 person record(s): phones: Provided country code and calling code "
+        "are conflicting; each was written without the value, kept verbatim in phonesRaw "
+        "(repairs.csv lists them)"
+    ]
+    assert run.report["balanced"]
+    # a re-run sends nothing again: the body Twenty confirmed is the one remembered
+    again = api(fake, [PERSON, OPPORTUNITY, *people, deal])
+    assert again.report["api"]["created"] == {} and again.report["api"]["updated"] == {}
+
+
 def test_the_batch_size_shrinks_to_twentys_cap(api) -> None:
     with FakeTwenty(batch_cap=7) as fake:
         run = api(

@@ -8,6 +8,7 @@ runtime applies the plan and emits the Twenty-shaped records and the side stream
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import typing as t
@@ -20,6 +21,7 @@ from singer_sdk.mapper_base import InlineMapper
 from singer_sdk.singerlib import StateMessage
 
 from crm2twenty_mapper import rules as rules_mod
+from crm2twenty_mapper import transforms
 from crm2twenty_mapper.runtime import Runtime
 
 if t.TYPE_CHECKING:
@@ -69,6 +71,17 @@ class Crm2TwentyMapper(InlineMapper):
             ),
         ),
         th.Property(
+            "default_country",
+            th.StringType,
+            description=(
+                "The country a phone number written without its calling code is read in "
+                "(`07700 900123` with `GB`) when neither its row nor its company names one: "
+                "an ISO code or an English name. Overrides the rules' `defaults.phone_country`; "
+                "`none`: no default, such numbers are kept verbatim in `phonesRaw`. A number "
+                "with its calling code (`+44 …`) always takes that code's country."
+            ),
+        ),
+        th.Property(
             "keep_source_values",
             th.IntegerType,
             default=1000,
@@ -88,6 +101,13 @@ class Crm2TwentyMapper(InlineMapper):
             os.environ.get("MELTANO_EXTRACTOR_NAMESPACE"),
         )
         self.rules = rules_mod.load(choice, self.config.get("rule_options"))
+        country = self.config.get("default_country")
+        if country:
+            try:
+                region = transforms.default_country(country)
+            except ValueError as exc:
+                raise rules_mod.RulesError(str(exc)) from None
+            self.rules.defaults = dataclasses.replace(self.rules.defaults, phone_country=region)
         self.runtime = Runtime(
             self.rules,
             self.config.get("migration_namespace", "crm2twenty"),

@@ -148,10 +148,60 @@ def test_invalid_values_are_repaired_and_listed_not_dropped_silently() -> None:
     )
     (rec,) = records(out, "company")
     assert "domainName" not in rec and "accountOwnerId" not in rec
+    # kept verbatim beside the field, in a TEXT field the SCHEMA sent before the record declares
+    assert (rec["domainNameRaw"], rec["accountOwnerRaw"]) == ("not a url", "bob@")
+    schema_before = [m for m in out if isinstance(m, SchemaMessage)][-1].schema
+    raw = schema_before["properties"]["domainNameRaw"]["x-twenty"]
+    assert raw == {"type": "TEXT", "label": "Domain Name (as in source)"}
+    assert out.index(next(m for m in out if isinstance(m, RecordMessage))) > out.index(
+        next(m for m in out if isinstance(m, SchemaMessage) and "domainNameRaw" in str(m.schema))
+    )
     repairs = {r["field"]: r for r in records(out, REPAIRS)}
     assert repairs["domainName"]["value"] == '"not a url"'
     assert "not a valid URL" in repairs["domainName"]["reason"]
+    assert repairs["domainName"]["reason"].endswith("kept verbatim in domainNameRaw")
     assert "accountOwnerId" in repairs
+
+
+def test_a_phone_twenty_would_refuse_is_kept_in_phones_raw_and_the_good_ones_land() -> None:
+    rules = {
+        "contacts": [
+            {
+                "object": "person",
+                "key": "id",
+                "fields": {
+                    "phones": {"from_all": ["phone", "mobile", "country"], "transforms": ["phone"]},
+                    "phones.additionalPhones": {
+                        "from_all": ["phone", "mobile", "country"],
+                        "transforms": ["more_phones"],
+                    },
+                    "emails.additionalEmails": {"from": "more", "transforms": ["emails"]},
+                },
+            }
+        ]
+    }
+    props = {"id": INT, "phone": S, "mobile": S, "country": S, "more": S}
+    out = feed(
+        engine(rules, defaults={"phone_country": "US"}),
+        "contacts",
+        props,
+        [
+            {"id": 1, "phone": "07700 900123", "mobile": "+1 415 555 0101"},  # no country: US
+            {"id": 2, "phone": "+44 7700 900123", "mobile": "n/a", "more": "a@b.example; nope"},
+        ],
+    )
+    one, two = records(out, "person")
+    assert one["phonesRaw"] == "07700 900123"  # not a US number: kept, not dropped
+    assert one["phones"] == {
+        "additionalPhones": [{"number": "4155550101", "countryCode": "US", "callingCode": "+1"}]
+    }
+    assert two["phones"]["primaryPhoneCountryCode"] == "GB"
+    assert two["phonesRaw"] == "n/a" and two["emailsRaw"] == "nope"
+    assert two["emails"] == {"additionalEmails": ["a@b.example"]}
+    (schema,) = [s for s in schemas(out, "person") if "phonesRaw" in s["properties"]][-1:]
+    assert schema["properties"]["phonesRaw"]["x-twenty"]["label"] == "Phones (as in source)"
+    reasons = [r["reason"] for r in records(out, REPAIRS)]
+    assert len(reasons) == 3 and all("kept verbatim in" in r for r in reasons)
 
 
 def test_on_invalid_reject() -> None:
