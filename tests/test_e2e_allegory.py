@@ -193,6 +193,11 @@ def test_a_later_run_picks_up_only_changed_rows(first_run: dict) -> None:
                 "no",
             ]
         )
+    # matters__contacts is re-sent whole (full table): a link to a contact the first run merged
+    # into its duplicate must follow the merge again (the registry remembers it)
+    survivor, merged = EXPECTED["defects"]["duplicate_emails_other_case"]["ids"][0]
+    with (export / "matters__contacts.csv").open("a", encoding="utf-8", newline="") as handle:
+        csv.writer(handle, lineterminator="\r\n").writerow(["M1", merged])
     second = meltano_run(export, output, suffix)
     sources = {s["stream"]: s for s in second["report"]["sources"]}
     # The changed row, plus (Singer's at-least-once rule) the row at the old bookmark.
@@ -207,6 +212,9 @@ def test_a_later_run_picks_up_only_changed_rows(first_run: dict) -> None:
     people = {p["Allegory ID"]: p for p in rows_of(second["dir"], "*-people-*.csv")}
     assert people["99999"]["Company / Id"] == first_companies["3"]  # resolved via the first run
     assert second["report"]["balanced"] and second["report"]["repairs"]["count"] == 0
+    first_people = {p["Allegory ID"]: p["Id"] for p in rows_of(first_run["dir"], "*-people-*.csv")}
+    links = {m["Allegory ID"]: m for m in rows_of(second["dir"], "*-matterPeople-*.csv")}
+    assert links[f"M1:{merged}"]["Person / Id"] == first_people[str(survivor)]
 
 
 def _change(export: Path, name: str, column: str, picks: dict[str, str]) -> None:
