@@ -87,6 +87,11 @@ def test_contacts_nameless_rejected_duplicates_merged_missing_companies_repaired
     assert missing == {str(i) for i in d["contacts_missing_company"]["ids"]}
     invalid = {r["source_key"] for r in repairs if r["field"] == "emails.primaryEmail"}
     assert invalid == {str(i) for i in d["invalid_emails"]["ids"]}
+    # every repair, the mapper's too, says where its value was: the source row's file:line
+    contact_repairs = [r for r in repairs if r["source_stream"] == "contacts"]
+    assert all(r["location"].startswith("contacts.csv:") for r in contact_repairs)
+    kinds = {g["example"]["field"]: g["count"] for g in report["repairs"]["by_reason"]}
+    assert kinds["emails.primaryEmail"] == len(d["invalid_emails"]["ids"])
 
 
 def test_links_and_targets_to_rejected_or_missing_contacts_are_rejected(first_run) -> None:

@@ -27,6 +27,8 @@ PARTS: dict[str, type] = {
     "OwnersReport": model.OwnersReport,
     "RejectsSummary": model.RejectsSummary,
     "RepairsSummary": model.RepairsSummary,
+    "ReasonCount": model.ReasonCount,
+    "ProblemExample": model.ProblemExample,
     "AttachmentsSummary": model.AttachmentsSummary,
     "RecordCycle": outcome.RecordCycle,
     "Merge": outcome.Merge,

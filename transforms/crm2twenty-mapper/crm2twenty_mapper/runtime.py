@@ -168,7 +168,7 @@ class Runtime:
             if counts.read <= self.keep_source_values:
                 provenance["src"] = output.source_values(row)
             for repair in acc.repairs:
-                produced.append(self.side.repair(stream, key, output.obj, repair))
+                produced.append(self.side.repair(stream, key, output.obj, repair, where))
             if self._emitted.get(output.obj) != self.catalog.schemas[output.obj].version:
                 yield from self._schema_if_changed(output.obj)
             produced.append(RecordMessage(stream=output.obj, record=values))

@@ -48,6 +48,7 @@ REPAIRS_SCHEMA: dict[str, t.Any] = {
         "field": _TEXT_OR_NULL,
         "value": _TEXT_OR_NULL,
         "reason": _TEXT_OR_NULL,
+        "location": _TEXT_OR_NULL,
     },
 }
 NOTICES_SCHEMA: dict[str, t.Any] = {
@@ -115,6 +116,7 @@ class Repair(_Record):
     field: str | None = None
     value: str | None = None
     reason: str | None = None
+    location: str | None = None  # file:line (or table and key) of the source row
 
 
 @dataclasses.dataclass(frozen=True)

@@ -7,7 +7,6 @@ matching and sums up the reject reasons.
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,7 @@ from target_twenty.report.model import (
     RunReport,
     RunScope,
 )
+from target_twenty.report.reasons import generic
 from target_twenty.spool import ProblemKind, Spool
 
 
@@ -46,9 +46,7 @@ class ReportContext:
 
 
 def build_report(run: ReportContext, spool: Spool, outcome: WriteOutcome) -> RunReport:
-    rejects_path, repairs_path, n_rejects, n_repairs = files.write_rejects_and_repairs(
-        spool, run.run_dir
-    )
+    problems = files.write_rejects_and_repairs(spool, run.run_dir)
     merges_path = files.write_merges(outcome.merges, run.run_dir)
     manifest = files.write_manifest(spool, run.plans.get("attachment"), run.mode, run.run_dir)
     workflows = list(spool.side("_workflow"))
@@ -72,9 +70,15 @@ def build_report(run: ReportContext, spool: Spool, outcome: WriteOutcome) -> Run
         owners=_owners(spool, outcome, run.fallback_owner_email),
         merges=outcome.merges,
         rejects=RejectsSummary(
-            count=n_rejects, file=str(rejects_path), top_reasons=_top_reasons(spool)
+            count=problems.rejects,
+            file=str(problems.rejects_path),
+            top_reasons=_top_reasons(spool),
         ),
-        repairs=RepairsSummary(count=n_repairs, file=str(repairs_path)),
+        repairs=RepairsSummary(
+            count=problems.repairs,
+            file=str(problems.repairs_path),
+            by_reason=problems.repair_reasons.by_count(),
+        ),
         attachments=manifest,
         workflows=workflows,
         outputs=RunOutputs(
@@ -135,12 +139,6 @@ def _top_reasons(spool: Spool) -> list[tuple[str, int]]:
     reasons = [rec.get("reason") or "" for rec in spool.side("_rejects")]
     reasons += [p.reason for p in spool.problems() if p.kind is ProblemKind.REJECT]
     for reason in reasons:
-        key = _generic(reason)
+        key = generic(reason)
         counts[key] = counts.get(key, 0) + 1
     return sorted(counts.items(), key=lambda kv: -kv[1])[:10]
-
-
-def _generic(reason: str) -> str:
-    """Group reject reasons for the summary: quoted values and ids are replaced by ``…``."""
-    text = re.sub(r"'[^']*'|\"[^\"]*\"", "…", reason)
-    return re.sub(r"\b[0-9a-f]{8}-[0-9a-f-]{27}\b|\(.*?\)", "…", text)

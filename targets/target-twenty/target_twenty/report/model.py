@@ -104,9 +104,32 @@ class RejectsSummary:
 
 
 @dataclass
+class ProblemExample:
+    """One reject or repair, as a line of rejects.csv / repairs.csv says it."""
+
+    stage: str  # tap | mapper | target
+    source_stream: str | None
+    source_key: str | None  # the source record's id
+    location: str | None  # file:line (or table and key)
+    field: str | None
+    value: str | None
+    reason: str
+
+
+@dataclass
+class ReasonCount:
+    """Problems of one kind: the reason with its values blanked, how many, the first one."""
+
+    reason: str
+    count: int
+    example: ProblemExample
+
+
+@dataclass
 class RepairsSummary:
     count: int
     file: str
+    by_reason: list[ReasonCount] = field(default_factory=list)  # commonest first
 
 
 @dataclass
