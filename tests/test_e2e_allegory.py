@@ -273,3 +273,31 @@ def test_api_reruns_and_deltas_cost_what_changed(tmp_path_factory: pytest.TempPa
     assert not delta["report"]["api"]["created"]
     assert len(delta_writes) <= len(updated)  # one batch per object
     assert delta["report"]["balanced"]
+
+
+def test_a_run_whose_tap_failed_says_failed_and_writes_nothing(tmp_path: Path) -> None:
+    """`on_bad_row: fail` and a ragged row in deals.csv: the tap fails half-way. The report
+    says FAILED with the tap's error, is not balanced, no CSV batch is written and LATEST does
+    not name the run; contacts.csv, cut to its header, is still listed (0 rows)."""
+    export = tmp_path / "export"
+    shutil.copytree(EXPORT, export)
+    header = (export / "contacts.csv").read_text(encoding="utf-8-sig").splitlines()[0]
+    (export / "contacts.csv").write_text(header + "\r\n", encoding="utf-8")
+    deals = (export / "deals.csv").read_text(encoding="utf-8").splitlines()
+    deals[5] += ",extra,cells"  # line 6
+    (export / "deals.csv").write_text("\n".join(deals) + "\n", encoding="utf-8")
+    output = tmp_path / "out"
+    env = {"TAP_ALLEGORY_CSV_EXPORT_DIR": str(export), "TAP_ALLEGORY_CSV_ON_BAD_ROW": "fail"}
+    failed = e2e_run.meltano_run(
+        "tap-allegory-csv", output, f"e2e-{uuid.uuid4().hex}", env, fails=True
+    )
+    report, status = failed["report"], failed["report"]["status"]
+    assert status["outcome"] == "failed" and report["balanced"] is False
+    assert status["summary"].startswith("tap-allegory-csv failed: deals.csv:6: ")
+    assert status["held_back"] > 0 and not (failed["dir"] / "csv").exists()
+    assert not (output / "LATEST").exists()
+    md = (failed["dir"] / "report.md").read_text(encoding="utf-8")
+    assert md.split("\n")[2].startswith("**FAILED — tap-allegory-csv failed: deals.csv:6: ")
+    assert "All counts add up" not in md
+    contacts = next(s for s in report["sources"] if s["stream"] == "contacts")
+    assert contacts["read"] == 0

@@ -360,22 +360,22 @@ class Spool:
                 "UPDATE records SET status=?, reason=? WHERE seq=?", (status.value, reason, seq)
             )
 
-    def skip_pending(self, reason: str, keep: Iterable[int] | None = None) -> None:
+    def skip_pending(self, reason: str, keep: Iterable[int] | None = None) -> int:
         """Every record still to be written is skipped; with ``keep``, all but those (an empty
-        ``keep`` skips none: a sample that chose nothing leaves everything as it was)."""
+        ``keep`` skips none: a sample that chose nothing leaves everything as it was). Returns
+        how many were skipped."""
         if keep is None:
-            self.db.execute(
+            return self.db.execute(
                 "UPDATE records SET status=?, reason=? WHERE status IS NULL",
                 (Status.SKIPPED.value, reason),
-            )
-            return
+            ).rowcount
         kept = tuple(keep)
         marks = ",".join("?" * len(kept)) or "NULL"
-        self.db.execute(
+        return self.db.execute(
             f"UPDATE records SET status=?, reason=? WHERE status IS NULL "  # noqa: S608
             f"AND seq NOT IN ({marks})",
             (Status.SKIPPED.value, reason, *kept),
-        )
+        ).rowcount
 
     # ---- reading records -------------------------------------------------------------------
 

@@ -62,6 +62,7 @@ class Runtime:
             yield SchemaMessage(stream=NOTICES, schema=schema, key_properties=[])
             return
         props = schema.get("properties", {})
+        self.counts.setdefault(stream, StreamCounts())  # declared: in the summary, 0 rows or not
         if stream in self.rules.ignore_streams:
             self.ignored_streams.add(stream)
             return

@@ -17,6 +17,7 @@ from target_twenty.report import files
 from target_twenty.report.counts import object_counts, source_counts
 from target_twenty.report.model import (
     Mode,
+    Outcome,
     OwnersReport,
     RejectsSummary,
     RepairsSummary,
@@ -24,6 +25,8 @@ from target_twenty.report.model import (
     RunOutputs,
     RunReport,
     RunScope,
+    RunStatus,
+    counts_add_up,
 )
 from target_twenty.report.reasons import generic
 from target_twenty.spool import ProblemKind, Spool
@@ -43,6 +46,7 @@ class ReportContext:
     fallback_owner_email: str | None
     plans: dict[str, ObjectPlan]
     workspace_id: str | None = None  # API mode: the workspace the API key names
+    status: RunStatus | None = None  # whether the input was whole (None: not known)
 
 
 def build_report(run: ReportContext, spool: Spool, outcome: WriteOutcome) -> RunReport:
@@ -64,8 +68,10 @@ def build_report(run: ReportContext, spool: Spool, outcome: WriteOutcome) -> Run
         deferred=outcome.order.deferred,
         object_cycles=outcome.order.cycles,
         record_cycles=outcome.cycles,
-        objects=object_counts(spool, outcome.written),
-        sources=source_counts(spool, set(outcome.written)),
+        objects=object_counts(spool, outcome.written, run.plans),
+        sources=source_counts(
+            spool, set(outcome.written), [p.stream for p in run.plans.values() if p.plain]
+        ),
         provisioning=outcome.provisioning,
         owners=_owners(spool, outcome, run.fallback_owner_email),
         merges=outcome.merges,
@@ -84,16 +90,21 @@ def build_report(run: ReportContext, spool: Spool, outcome: WriteOutcome) -> Run
         outputs=RunOutputs(
             dir=str(run.run_dir), merges_file=str(merges_path), csv_mode=outcome.outputs
         ),
-        notices=[n["notice"] for n in spool.side("_notices") if n.get("notice")],
+        notices=[
+            n["notice"] for n in spool.side("_notices") if n.get("notice") and not n.get("status")
+        ],
         api=outcome.api,
         dry_run=outcome.dry_run,
         sample=outcome.sample,
         preflight=outcome.preflight,
         requests=outcome.requests,
     )
-    report.balanced = all(r.balanced for r in report.objects) and all(
-        r.balanced for r in report.sources
-    )
+    if run.status is not None:
+        report.status = run.status
+    # Balanced: the counts add up and the input is known to be whole. A source cut short, or
+    # a tap that does not say whether it read everything, cannot be claimed to balance,
+    # whatever the counts of what arrived say.
+    report.balanced = report.status.outcome is Outcome.COMPLETE and counts_add_up(report)
     skipped = any(o.skipped for o in report.objects) or any(s.skipped for s in report.sources)
     report.complete = (
         report.balanced and run.scope.kind in (RunKind.FULL, RunKind.DELTA) and not skipped

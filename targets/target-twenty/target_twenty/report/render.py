@@ -12,7 +12,7 @@ from typing import Any
 
 import jinja2
 
-from target_twenty.report.model import ObjectCount, ProblemExample, RunReport
+from target_twenty.report.model import ObjectCount, ProblemExample, RunReport, counts_add_up
 
 # Markdown, not HTML: nothing is escaped. trim/lstrip let a {% tag %} sit on its own line.
 _ENV = jinja2.Environment(
@@ -64,6 +64,7 @@ _ENV.filters.update(
 def markdown(report: RunReport) -> str:
     return _ENV.get_template("report.md.j2").render(
         r=report,
+        counts_add_up=counts_add_up(report),
         objects_in_order=_in_load_order(report),
         skipped=sum(o.skipped or 0 for o in report.objects),
         unchanged=sum(o.unchanged or 0 for o in report.objects),
