@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typing as t
 
+from crm2twenty_common.completion import ReportsCompletion
 from crm2twenty_common.notices import NoticesStream
 from singer_sdk import Tap
 from singer_sdk import typing as th
@@ -20,7 +21,7 @@ if t.TYPE_CHECKING:
     from singer_sdk.streams import Stream
 
 
-class TapSupabaseAtomic(Tap):
+class TapSupabaseAtomic(ReportsCompletion, Tap):
     """Reads Atomic CRM (marmelab) from its Supabase PostgreSQL: companies, contacts, contact and deal notes, deals, tasks, sales (users), tags, the configuration pick-lists and the files named in its jsonb columns. Legacy table and column names are read as the current ones, custom columns added in Supabase Studio are discovered with their types, and a role that cannot read every row of a table fails with that table's name."""  # noqa: E501
 
     name = "tap-supabase-atomic"

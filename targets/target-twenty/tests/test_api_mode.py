@@ -27,7 +27,17 @@ from target_twenty.registry import WorkspaceMismatch
 from target_twenty.rollback import rollback
 from target_twenty.target import TargetTwenty
 from target_twenty.workspace import Workspace
-from twenty_builders import COMPANY, OPPORTUNITY, PERSON, Run, prop, record, rid, schema
+from twenty_builders import (
+    COMPANY,
+    OPPORTUNITY,
+    PERSON,
+    Run,
+    prop,
+    record,
+    rid,
+    schema,
+    singer_input,
+)
 
 KEY = {"Authorization": f"Bearer {TEST_API_KEY}"}
 MATTER = schema(
@@ -79,7 +89,7 @@ class ApiRunner:
         target = TargetTwenty(config=cfg)
         buffer = io.StringIO()
         with redirect_stdout(buffer):
-            target.listen(io.StringIO("".join(json.dumps(m) + "\n" for m in messages)))
+            target.listen(singer_input(messages))
         return Run(self.output, buffer.getvalue())
 
     def config(self, server: FakeTwenty, **extra: Any) -> dict[str, Any]:
@@ -773,7 +783,7 @@ def test_csv_leftovers_load_in_api_mode(fake, tmp_path, api) -> None:
     csv_out = tmp_path / "csv"
     target = TargetTwenty(config={"output_dir": str(csv_out)})
     with redirect_stdout(io.StringIO()):
-        target.listen(io.StringIO("".join(json.dumps(m) + "\n" for m in messages)))
+        target.listen(singer_input(messages))
     csv_run = Run(csv_out, "")
     # the user imports the CSV files: the records exist in Twenty with our ids
     for row in csv_run.csv("*companies*"):

@@ -8,7 +8,6 @@ say why. Records use names and e-mails unique to the run, so existing data is no
 from __future__ import annotations
 
 import io
-import json
 import os
 import uuid
 from contextlib import redirect_stdout
@@ -18,7 +17,17 @@ import pytest
 import requests
 from target_twenty.rollback import rollback
 from target_twenty.target import TargetTwenty
-from twenty_builders import COMPANY, OPPORTUNITY, PERSON, Run, prop, record, rid, schema
+from twenty_builders import (
+    COMPANY,
+    OPPORTUNITY,
+    PERSON,
+    Run,
+    prop,
+    record,
+    rid,
+    schema,
+    singer_input,
+)
 
 URL, KEY = os.environ.get("TWENTY_API_URL", ""), os.environ.get("TWENTY_API_KEY", "")
 pytestmark = [
@@ -36,7 +45,7 @@ def run_target(tmp_path: Path, messages: list[dict], **config) -> Run:
         config={"mode": "api", "api_url": URL, "api_key": KEY, "output_dir": str(output), **config}
     )
     with redirect_stdout(io.StringIO()):
-        target.listen(io.StringIO("".join(json.dumps(m) + "\n" for m in messages)))
+        target.listen(singer_input(messages))
     return Run(output, "")
 
 

@@ -13,6 +13,7 @@ import os
 import sys
 import typing as t
 
+from crm2twenty_common.completion import ReportsCompletion
 from crm2twenty_common.writer import BufferedSingerWriter
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecReader
@@ -28,10 +29,11 @@ if t.TYPE_CHECKING:
     from singer_sdk import singerlib as singer
 
 
-class Crm2TwentyMapper(InlineMapper):
+class Crm2TwentyMapper(ReportsCompletion, InlineMapper):
     """Turns source-shaped CRM streams into Twenty-shaped streams (company, person, opportunity, note, noteTarget, task, taskTarget, attachment, custom objects), following one reviewable YAML rules file per source. Every record gets a deterministic id (UUIDv5 of migration namespace, source, object, source key), references are computed the same way, and each SCHEMA carries the Twenty field intent in the `x-twenty` keyword so that target-twenty can provision fields, objects and options. Rows a rule cannot map go to the `_rejects` stream with the reason."""  # noqa: E501
 
     name = "crm2twenty-mapper"
+    completion_stage = "mapper"  # it says on `_notices` that it started, completed or failed
     # No stream-maps / flattening: this mapper does not run the SDK's stream-maps engine, and
     # advertising the settings would have them silently ignored.
     capabilities: t.ClassVar[list[CapabilitiesEnum]] = [

@@ -144,7 +144,16 @@ def test_invalid_values_are_repaired_and_listed_not_dropped_silently() -> None:
         engine(company_rules()),
         "companies",
         COMPANIES,
-        [{"id": 4, "name": "Acme", "website": "not a url", "owner": "bob@"}],
+        [
+            {
+                "id": 4,
+                "name": "Acme",
+                "website": "not a url",
+                "owner": "bob@",
+                "_sdc_source_file": "companies.csv",
+                "_sdc_source_lineno": 5,
+            }
+        ],
     )
     (rec,) = records(out, "company")
     assert "domainName" not in rec and "accountOwnerId" not in rec
@@ -158,6 +167,9 @@ def test_invalid_values_are_repaired_and_listed_not_dropped_silently() -> None:
     )
     repairs = {r["field"]: r for r in records(out, REPAIRS)}
     assert repairs["domainName"]["value"] == '"not a url"'
+    # where the value was, and whose it was
+    assert repairs["domainName"]["location"] == "companies.csv:5"
+    assert repairs["domainName"]["source_key"] == "4"
     assert "not a valid URL" in repairs["domainName"]["reason"]
     assert repairs["domainName"]["reason"].endswith("kept verbatim in domainNameRaw")
     assert "accountOwnerId" in repairs
