@@ -54,9 +54,11 @@ def _link(link: Path, target: Path) -> None:
         link.symlink_to(target)
 
 
-def meltano(args: list[str], output: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+def meltano(
+    args: list[str], output: Path, env: dict[str, str], *, fails: bool = False
+) -> subprocess.CompletedProcess:
     """``meltano <args>`` in the project with only the given settings (the caller's MELTANO_/
-    TAP_/TARGET_ variables are dropped); it must succeed."""
+    TAP_/TARGET_ variables are dropped); it must succeed (with ``fails``: it must fail)."""
     clean = {
         k: v for k, v in os.environ.items() if not k.startswith(("MELTANO_", "TAP_", "TARGET_"))
     }
@@ -69,17 +71,23 @@ def meltano(args: list[str], output: Path, env: dict[str, str]) -> subprocess.Co
         text=True,
         timeout=900,
     )
-    assert done.returncode == 0, done.stderr[-3000:]
+    assert (done.returncode != 0) == fails, done.stderr[-3000:]
     return done
 
 
-def meltano_run(tap: str, output: Path, suffix: str, env: dict[str, str], *extra: str) -> dict:
+def meltano_run(
+    tap: str, output: Path, suffix: str, env: dict[str, str], *extra: str, fails: bool = False
+) -> dict:
     """One pipeline run with only the given settings; returns the run folder, its report.json
-    and the log."""
+    and the log. With ``fails`` the run must fail (its folder is then the one ``LAST_RUN``
+    names: a failed run does not move ``LATEST``)."""
     done = meltano(
-        ["run", "--state-id-suffix", suffix, *extra, tap, "mapper", "target-twenty"], output, env
+        ["run", "--state-id-suffix", suffix, *extra, tap, "mapper", "target-twenty"],
+        output,
+        env,
+        fails=fails,
     )
-    run = output / (output / "LATEST").read_text().strip()
+    run = output / (output / ("LAST_RUN" if fails else "LATEST")).read_text().strip()
     return {
         "dir": run,
         "report": json.loads((run / "report.json").read_text()),
@@ -105,7 +113,7 @@ def api_env(twenty: Any, state_dir: Path, fallback_owner: str = "admin@acme.test
         "TARGET_TWENTY_MODE": "api",
         "TARGET_TWENTY_API_URL": twenty.url,
         "TARGET_TWENTY_API_KEY": twenty.api_key,
-        "TARGET_TWENTY_REQUESTS_PER_MINUTE": "6000",
+        "TARGET_TWENTY_REQUESTS_PER_MINUTE": "600000",  # the fake limits nothing: no waits
         "TARGET_TWENTY_FALLBACK_OWNER_EMAIL": fallback_owner,
         "TARGET_TWENTY_STATE_DIR": str(state_dir),
     }

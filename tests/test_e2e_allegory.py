@@ -87,6 +87,11 @@ def test_contacts_nameless_rejected_duplicates_merged_missing_companies_repaired
     assert missing == {str(i) for i in d["contacts_missing_company"]["ids"]}
     invalid = {r["source_key"] for r in repairs if r["field"] == "emails.primaryEmail"}
     assert invalid == {str(i) for i in d["invalid_emails"]["ids"]}
+    # every repair, the mapper's too, says where its value was: the source row's file:line
+    contact_repairs = [r for r in repairs if r["source_stream"] == "contacts"]
+    assert all(r["location"].startswith("contacts.csv:") for r in contact_repairs)
+    kinds = {g["example"]["field"]: g["count"] for g in report["repairs"]["by_reason"]}
+    assert kinds["emails.primaryEmail"] == len(d["invalid_emails"]["ids"])
 
 
 def test_links_and_targets_to_rejected_or_missing_contacts_are_rejected(first_run) -> None:
@@ -193,6 +198,11 @@ def test_a_later_run_picks_up_only_changed_rows(first_run: dict) -> None:
                 "no",
             ]
         )
+    # matters__contacts is re-sent whole (full table): a link to a contact the first run merged
+    # into its duplicate must follow the merge again (the registry remembers it)
+    survivor, merged = EXPECTED["defects"]["duplicate_emails_other_case"]["ids"][0]
+    with (export / "matters__contacts.csv").open("a", encoding="utf-8", newline="") as handle:
+        csv.writer(handle, lineterminator="\r\n").writerow(["M1", merged])
     second = meltano_run(export, output, suffix)
     sources = {s["stream"]: s for s in second["report"]["sources"]}
     # The changed row, plus (Singer's at-least-once rule) the row at the old bookmark.
@@ -207,6 +217,9 @@ def test_a_later_run_picks_up_only_changed_rows(first_run: dict) -> None:
     people = {p["Allegory ID"]: p for p in rows_of(second["dir"], "*-people-*.csv")}
     assert people["99999"]["Company / Id"] == first_companies["3"]  # resolved via the first run
     assert second["report"]["balanced"] and second["report"]["repairs"]["count"] == 0
+    first_people = {p["Allegory ID"]: p["Id"] for p in rows_of(first_run["dir"], "*-people-*.csv")}
+    links = {m["Allegory ID"]: m for m in rows_of(second["dir"], "*-matterPeople-*.csv")}
+    assert links[f"M1:{merged}"]["Person / Id"] == first_people[str(survivor)]
 
 
 def _change(export: Path, name: str, column: str, picks: dict[str, str]) -> None:
@@ -260,3 +273,31 @@ def test_api_reruns_and_deltas_cost_what_changed(tmp_path_factory: pytest.TempPa
     assert not delta["report"]["api"]["created"]
     assert len(delta_writes) <= len(updated)  # one batch per object
     assert delta["report"]["balanced"]
+
+
+def test_a_run_whose_tap_failed_says_failed_and_writes_nothing(tmp_path: Path) -> None:
+    """`on_bad_row: fail` and a ragged row in deals.csv: the tap fails half-way. The report
+    says FAILED with the tap's error, is not balanced, no CSV batch is written and LATEST does
+    not name the run; contacts.csv, cut to its header, is still listed (0 rows)."""
+    export = tmp_path / "export"
+    shutil.copytree(EXPORT, export)
+    header = (export / "contacts.csv").read_text(encoding="utf-8-sig").splitlines()[0]
+    (export / "contacts.csv").write_text(header + "\r\n", encoding="utf-8")
+    deals = (export / "deals.csv").read_text(encoding="utf-8").splitlines()
+    deals[5] += ",extra,cells"  # line 6
+    (export / "deals.csv").write_text("\n".join(deals) + "\n", encoding="utf-8")
+    output = tmp_path / "out"
+    env = {"TAP_ALLEGORY_CSV_EXPORT_DIR": str(export), "TAP_ALLEGORY_CSV_ON_BAD_ROW": "fail"}
+    failed = e2e_run.meltano_run(
+        "tap-allegory-csv", output, f"e2e-{uuid.uuid4().hex}", env, fails=True
+    )
+    report, status = failed["report"], failed["report"]["status"]
+    assert status["outcome"] == "failed" and report["balanced"] is False
+    assert status["summary"].startswith("tap-allegory-csv failed: deals.csv:6: ")
+    assert status["held_back"] > 0 and not (failed["dir"] / "csv").exists()
+    assert not (output / "LATEST").exists()
+    md = (failed["dir"] / "report.md").read_text(encoding="utf-8")
+    assert md.split("\n")[2].startswith("**FAILED — tap-allegory-csv failed: deals.csv:6: ")
+    assert "All counts add up" not in md
+    contacts = next(s for s in report["sources"] if s["stream"] == "contacts")
+    assert contacts["read"] == 0

@@ -9,6 +9,7 @@ tag, empty jsonb arrays, a contact without company, a Storage object that is mis
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -67,8 +68,11 @@ def test_every_row_is_read_and_accounted_for(csv_run: dict, atomic: AtomicDb) ->
     assert sources["configuration"]["ignored"] == 1
     # the report says where each pick-list came from, and what the tap dropped
     assert "Atomic CRM dealStages: configuration table." in report["notices"]
-    assert "Atomic CRM taskTypes: inferred from the data." in report["notices"]
+    assert "Atomic CRM taskTypes: Atomic CRM's defaults." in report["notices"]
     assert any("Tag id 3 no longer exists" in n for n in report["notices"])
+    # the e-mail and phone types Twenty cannot hold are listed as dropped
+    assert any(n.startswith("Atomic CRM e-mail types are dropped") for n in report["notices"])
+    assert any(n.startswith("Atomic CRM phone types are dropped") for n in report["notices"])
 
 
 def test_people_keep_lists_tags_custom_columns_and_companies(csv_run: dict) -> None:
@@ -85,9 +89,23 @@ def test_people_keep_lists_tags_custom_columns_and_companies(csv_run: dict) -> N
     assert ana["Company / Id"] == companies["1"]["Id"]
     # empty jsonb lists and no company: loaded, empty; the deleted tag is gone
     assert (ben["Emails / Primary Email"], ben["Company / Id"], ben["Tags"]) == ("", "", '["VIP"]')
+    # +44 is GB whatever the default (US); her national number is read in Globex's France
+    olivia = people["5"]
+    assert (
+        olivia["Phones / Primary Phone Number"],
+        olivia["Phones / Primary Phone Country Code"],
+        olivia["Phones / Primary Phone Calling Code"],
+    ) == ("7700900123", "GB", "+44")
+    assert json.loads(olivia["Phones / Additional Phones"]) == [
+        {"number": "142685300", "countryCode": "FR", "callingCode": "+33"}
+    ]
     acme = companies["1"]
     assert (acme["Sector"], acme["Employees"], acme["Industry Code"]) == ("IT", "50", "42")
     assert acme["Address / Address 1"] == "1 Main St" and acme["Address / State"] == "CA"
+    # revenue in the configuration's currency; the avatar URL in Twenty's avatar field
+    revenue = (acme["Annual Revenue / Amount"], acme["Annual Revenue / Currency"])
+    assert revenue == ("1500000", "EUR")
+    assert ana["Avatar"] == "https://gravatar.example/a.png"
 
 
 def test_deals_stages_contacts_and_junction(csv_run: dict) -> None:
@@ -105,7 +123,17 @@ def test_deals_stages_contacts_and_junction(csv_run: dict) -> None:
         if o["field"] == "stage"
         for a in o["add"]
     }
-    assert added == {"ON_HOLD": "On hold"}  # labelled as in Atomic's configuration
+    # every configured stage Twenty lacks, used or not (no deal is Lost), labelled and ordered as
+    # in Atomic's configuration
+    assert list(added.items()) == [("ON_HOLD", "On hold"), ("LOST", "Lost")]
+    # a list Twenty has no field for is created whole, in Atomic's order: the configuration has
+    # no dealCategories, so Atomic's defaults (deals use two of them)
+    fields = {
+        f["name"]: f for f in report["provisioning"]["fields"] if f["object"] == "opportunity"
+    }
+    assert [o["label"] for o in fields["category"]["options"]] == [
+        "Other", "Copywriting", "Print project", "UI Design", "Website design",
+    ]  # fmt: skip
     links = csv_rows(run, "*-dealContacts-*.csv")
     deal1 = [x["Contact / Id"] for x in links if x["Deal / Id"] == deals["1"]["Id"]]
     assert deal1 == [people["1"], people["2"], people["4"]]
@@ -121,8 +149,12 @@ def test_notes_tasks_and_their_targets(csv_run: dict) -> None:
     tasks = {t["Atomic CRM ID"]: t for t in csv_rows(run, "*-tasks-*.csv")}
     assert (tasks["1"]["Status"], tasks["2"]["Status"]) == ("DONE", "TODO")
     assert tasks["3"]["Type"] == "SAUNA"
-    notes = {n["Atomic CRM ID"] for n in csv_rows(run, "*-notes-*.csv")}
-    assert notes == {"contact_notes-1", "contact_notes-2", "deal_notes-1"}
+    notes = {n["Atomic CRM ID"]: n for n in csv_rows(run, "*-notes-*.csv")}
+    assert set(notes) == {"contact_notes-1", "contact_notes-2", "deal_notes-1"}
+    # a note's title is its first line; the body keeps every line
+    first = notes["contact_notes-1"]
+    assert first["Title"] == "Call went well."
+    assert first["Body / Markdown"] == "Call went well.\nSend the deck."
     objects = {o["object"]: o for o in csv_run["report"]["objects"]}
     assert objects["noteTarget"]["received"] == 3 and objects["taskTarget"]["received"] == 3
 
@@ -137,7 +169,7 @@ def test_attachments_downloaded_or_listed(csv_run: dict) -> None:
     assert (
         manifest["contact_notes:1:attachments:1"]["file"] == "https://elsewhere.example/spec.docx"
     )
-    assert manifest["contacts:1:avatar:0"]["file"] == "https://gravatar.example/a.png"
+    assert "contacts:1:avatar:0" not in manifest  # only a URL: the person's avatarUrl
     # the bucket is private: every download used the authenticated endpoint
     assert {c[0] for c in csv_run["calls"]} == {"authenticated"}
 
@@ -162,9 +194,14 @@ def test_into_the_fake_twenty(atomic: AtomicDb, tmp_path: Path) -> None:
     assert twenty.api_key not in run["log"]
     assert run["report"]["balanced"]
     people = {p["atomicCrmId"]: p for p in twenty.live("person") if p.get("atomicCrmId")}
-    assert set(people) == {"1", "2", "3", "4"}
+    assert set(people) == {"1", "2", "3", "4", "5"}
     assert people["1"]["emails"]["primaryEmail"] == "ana@acme.example"
+    # Olivia lands whole: the fake checks phones as Twenty does (docs/twenty-contract.md §7)
+    assert people["5"]["phones"]["primaryPhoneCountryCode"] == "GB"
+    objects = {o["object"]: o for o in run["report"]["objects"]}
+    assert objects["person"]["rejected"] == 0 and objects["person"]["written"] == 5
     assert people["1"]["tags"] == ["VIP", "PARTNER"]
+    assert people["1"]["avatarUrl"] == "https://gravatar.example/a.png"
     deals = {d["atomicCrmId"]: d for d in twenty.live("opportunity")}
     assert deals["2"]["stage"] == "ON_HOLD"
     links = [x for x in twenty.live("dealContact") if x["opportunityId"] == deals["1"]["id"]]
@@ -173,5 +210,12 @@ def test_into_the_fake_twenty(atomic: AtomicDb, tmp_path: Path) -> None:
     companies = {c["atomicCrmId"]: c for c in twenty.live("company")}
     members = {m["userEmail"]: m["id"] for m in twenty.live("workspaceMember")}
     assert companies["1"]["accountOwnerId"] == members["alice@atomic.example"]
-    # the two Storage files were uploaded to Twenty
+    # the two Storage files were uploaded to Twenty; the files not found (missing in the bucket,
+    # or only an external link) are attachments without a file, as in CSV mode
     assert sorted(f["bytes"] for f in twenty.files.values()) == sorted(FILES.values())
+    attachments = {a["name"]: a for a in twenty.live("attachment")}
+    assert {n for n, a in attachments.items() if not a.get("file")} == {
+        "quote.xlsx", "spec.docx", "globex.ico",
+    }  # fmt: skip
+    (stage,) = [f for f in twenty.objects["opportunity"]["fields"] if f["name"] == "stage"]
+    assert [o["value"] for o in stage["options"]][-2:] == ["ON_HOLD", "LOST"]

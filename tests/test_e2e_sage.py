@@ -164,6 +164,31 @@ def test_workflows_unreadable_through_web_services_are_reported(soap_csv: dict) 
     assert "Workflow rules are not readable" in (soap_csv["dir"] / "report.md").read_text()
 
 
+def library_files(fake: FakeSage) -> dict[str, str]:
+    """Each live library row's key → its file inside Sage's library folder."""
+    return {
+        str(r["libr_libraryid"]): f"{r['libr_filepath']}/{r['libr_filename']}"
+        for r in live_rows(fake, "library")
+    }
+
+
+def assert_library_listed_as_not_found(run: dict, fake: FakeSage) -> None:
+    """Without `library_dir` (README of tap-sage-crm): every attachment is written with its
+    metadata and its file listed as not found, by name — in CSV and API mode alike."""
+    expected = library_files(fake)
+    manifest = {m["source_key"]: m for m in side(run["dir"], "attachments-manifest.csv")}
+    assert {k: m["file"] for k, m in manifest.items()} == expected
+    assert {(m["status"], m["exists"]) for m in manifest.values()} == {("written", "False")}
+    assert all("not found" in m["note"] for m in manifest.values())
+    assert run["report"]["attachments"]["missing"] == len(expected)
+    sources = {s["stream"]: s for s in run["report"]["sources"]}
+    assert sources["library"]["written"] == len(expected)
+
+
+def test_library_without_library_dir_is_listed_as_not_found(soap_csv: dict) -> None:
+    assert_library_listed_as_not_found(soap_csv, soap_csv["fake"])
+
+
 def test_rest_into_the_fake_twenty(tmp_path: Path) -> None:
     members = ("user1@sage-firm.example", "USER2@sage-firm.example", "admin@acme.test")
     with FakeSage(scale=0.2, batch_size=100) as sage:
@@ -221,6 +246,13 @@ def test_rest_into_the_fake_twenty(tmp_path: Path) -> None:
             t.get("targetPersonId") or t.get("targetCompanyId") or t.get("targetOpportunityId")
             for t in targets
         )
+        # the library's attachments are in Twenty, with their metadata, without their files
+        assert_library_listed_as_not_found(run, sage)
+        attachments = [a for a in twenty.live("attachment") if a.get("targetCompanyId")]
+        assert sorted(a["name"] for a in attachments) == sorted(
+            r["libr_filename"] for r in live_rows(sage, "library")
+        )
+        assert not any(a.get("file") for a in attachments) and not twenty.files
         # workflows readable over REST are kept for the rebuild
         workflows = json.loads((run["dir"] / "workflows.json").read_text())
         assert sorted(w["name"] for w in workflows) == sorted(

@@ -126,6 +126,39 @@ def test_select_and_typed_values_are_validated(fake) -> None:
     assert "Expected format: 'YYYY-MM-DDTHH:mm:ssZ'" in answer.json()["messages"][0]
 
 
+PHONE_CAPTURE = json.loads((SHARED / "phone-refusals.json").read_text(encoding="utf-8"))["cases"]
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        k
+        for k, v in PHONE_CAPTURE.items()
+        if isinstance(v.get("sent"), dict)
+        and any(key.startswith(("primaryPhone", "additionalPhones")) for key in v["sent"])
+    ],
+)
+def test_phones_are_validated_as_the_real_server_answered(fake, case: str) -> None:
+    """docs/twenty-contract.md §7: each phone the real v2.21.0 refused is refused with the
+    same status, message and code; each it kept is kept as it stored it."""
+    seen = PHONE_CAPTURE[case]
+    body = {"id": new_id(), "name": {"firstName": "P", "lastName": case}, "phones": seen["sent"]}
+    answer = post(fake, "/rest/batch/people", [body], upsert="true")
+    assert answer.status_code == seen["status"]
+    if answer.status_code >= 400:
+        got = answer.json()
+        assert (got["messages"], got.get("code")) == (
+            seen["answer"]["messages"], seen["answer"].get("code"),
+        )  # fmt: skip
+        assert got["error"] == seen["answer"]["error"]
+    else:
+        stored = answer.json()["data"]["createPeople"][0]["phones"]
+        wanted = seen["answer"]["stored phones"]
+        assert {k: stored.get(k) or None for k in wanted} == {
+            k: v or None for k, v in wanted.items()
+        }
+
+
 def test_rate_limit_answers_429_without_retry_after_like_v2_21() -> None:
     with FakeTwenty(rate_limit=3, window=60) as fake:
         codes = [

@@ -129,10 +129,15 @@ VALUES
   (3, 'Cy', 'Young', 'nonbinary', 'Buyer', NULL, '{"src": "ERROR"}', '2024-03-07 09:00+00',
    NULL, NULL, 'in-contract', NULL, 2, NULL, NULL, NULL, NULL, NULL, 5),
   (4, 'Dee', 'Park', NULL, NULL, NULL, NULL, '2024-03-08 09:00+00', NULL, true, NULL, '{}', 1, 1,
-   NULL, '[{"email": "dee@acme.example", "type": "Work"}]', NULL, NULL, NULL);
+   NULL, '[{"email": "dee@acme.example", "type": "Work"}]', NULL, NULL, NULL),
+  -- a UK mobile in international form, and a national number read in her company's country (FR)
+  (5, 'Olivia', 'Grant', 'female', NULL, NULL, NULL, '2024-03-09 09:00+00', NULL, false, NULL,
+   '{}', 2, 2, NULL, '[{"email": "olivia@globex.example", "type": "Work"}]',
+   '[{"number": "+44 7700 900123", "type": "Work"}, {"number": "01 42 68 53 00", "type": "Home"}]',
+   NULL, NULL);
 UPDATE contacts SET socials = '["@ana", "@ana.dev"]' WHERE id = 1;
 INSERT INTO contact_notes (id, contact_id, text, date, sales_id, status, attachments) VALUES
-  (1, 1, 'Call went well.\nSend the deck.', '2024-04-01 12:00+00', 1, 'hot',
+  (1, 1, E'Call went well.\nSend the deck.', '2024-04-01 12:00+00', 1, 'hot',
    ARRAY['{"src": "%(storage)s/0.42.pdf", "title": "deck.pdf", "path": "0.42.pdf",
            "type": "application/pdf"}'::jsonb,
          '{"src": "https://elsewhere.example/spec.docx", "title": "spec.docx"}'::jsonb]),

@@ -15,6 +15,8 @@ It follows Twenty's contract as observed on a real v2.21.0 server (docs/twenty-c
   constraint …``; an unknown field → 400 ``Object company doesn't have any "employees"
   field.``; SELECT values and number/boolean/date-time values are validated with the
   server's messages;
+- phones are validated as v2.21 does (country code, calling code, the number, and that they
+  agree), with its messages (docs/twenty-contract.md §7);
 - ``createdAt`` is kept as sent; ``createdBy`` is kept when it carries a name, else
   ``{"source": "API"}``;
 - ``DELETE /rest/{plural}/{id}`` destroys; ``?soft_delete=true`` soft-deletes (GET then 404);
@@ -66,6 +68,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import jsonschema
+import phonenumbers
 
 # The captured contract travels with the tests (see twenty_contract/README.md).
 SHARED = Path(
@@ -537,6 +540,14 @@ class FakeTwenty:
                     f"Invalid value '{value}' for date-time field \"{fname}\". "
                     "Expected format: 'YYYY-MM-DDTHH:mm:ssZ'"
                 ) from exc
+        elif kind == "PHONES" and isinstance(value, dict):
+            check_phone(
+                value.get("primaryPhoneNumber"),
+                value.get("primaryPhoneCountryCode"),
+                value.get("primaryPhoneCallingCode"),
+            )
+            for extra in value.get("additionalPhones") or []:
+                check_phone(extra.get("number"), extra.get("countryCode"), extra.get("callingCode"))
         elif kind == "FILES":
             # docs/twenty-contract.md §5.3: a file id must name a file uploaded to this
             # workspace, and one not yet attached. The messages are v2.21's code's: the exact
@@ -1109,6 +1120,56 @@ class FakeTwenty:
 
 # A file attached twice (v2.21 code: files-field-sync.ts; docs/twenty-contract.md §5.3)
 _ALREADY_ATTACHED = "File {} is already associated with a permanent files field"
+
+
+def phone_error(message: str, code: str) -> HttpError:
+    """A phone refusal as v2.21 answers it: 400, ``"error": "Error"`` and the exception's code
+    (docs/twenty-contract.md §7)."""
+    return HttpError(
+        400, {"statusCode": 400, "error": "Error", "messages": [message], "code": code}
+    )
+
+
+def check_phone(number: Any, country: Any, calling: Any) -> None:
+    """Twenty v2.21's phone validation on write, in its order and with its messages
+    (docs/twenty-contract.md §7): the country code must be a country; the calling code one
+    that exists and, with a country code, that country's; the number must parse (with the
+    country, else the calling code, as default) and agree with both. phonenumbers stands for
+    the server's libphonenumber-js (the same metadata, from Google's libphonenumber)."""
+    country = country or None
+    calling = calling or None
+    if country and country not in phonenumbers.SUPPORTED_REGIONS:
+        raise phone_error(f"Invalid country code {country}", "INVALID_PHONE_COUNTRY_CODE")
+    code = None
+    if calling:
+        digits = str(calling).replace("+", "")
+        code = int(digits) if digits.isdigit() else 0
+        regions = phonenumbers.region_codes_for_country_code(code)
+        if not regions or regions == ("ZZ",):
+            raise phone_error(f"Invalid calling code {calling}", "INVALID_PHONE_CALLING_CODE")
+        if country and country not in regions:
+            raise phone_error(
+                "Provided country code and calling code are conflicting",
+                "CONFLICTING_PHONE_CALLING_CODE_AND_COUNTRY_CODE",
+            )
+    if not number:
+        return
+    default = country or (phonenumbers.region_code_for_country_code(code) if code else None)
+    try:
+        parsed = phonenumbers.parse(str(number), default)
+    except phonenumbers.NumberParseException:
+        raise phone_error(
+            f"Provided phone number is invalid {number}", "INVALID_PHONE_NUMBER"
+        ) from None
+    inferred = phonenumbers.region_code_for_number(parsed)
+    if inferred and country and inferred != country:
+        raise phone_error(
+            "Provided and inferred country code are conflicting", "CONFLICTING_PHONE_COUNTRY_CODE"
+        )
+    if code and parsed.country_code != code:
+        raise phone_error(
+            "Provided and inferred calling code are conflicting", "CONFLICTING_PHONE_CALLING_CODE"
+        )
 
 
 def rate_limited(path: str) -> bool:

@@ -31,6 +31,10 @@ def test_records_match_their_schemas() -> None:
         ),
         (Notice(source="tap-sage-crm", notice="3 rows skipped"), NOTICES_SCHEMA),
         (
+            Notice("tap-x", "tap-x failed: x.csv:3: ragged", "failed", "tap", "x.csv:3: ragged"),
+            NOTICES_SCHEMA,
+        ),
+        (
             Summary(source="sage", rules="sage.yml", stream="contacts", read=3, mapped=2),
             SUMMARY_SCHEMA,
         ),

@@ -37,3 +37,20 @@ def test_lines_decode_to_the_values_written(monkeypatch: pytest.MonkeyPatch, bin
     }
     assert lines[1] == {"type": "STATE", "value": {"bookmarks": {"company": {"v": 1}}}}
     assert len(lines) == 2  # one line per message
+
+
+def test_lines_gather_until_a_state_then_all_come_out_in_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    out = _Stdout()
+    monkeypatch.setattr(sys, "stdout", out)
+    writer = BufferedSingerWriter()
+    for n in range(3):
+        writer.write_message(RecordMessage(stream="company", record={"n": n}))
+    assert out.raw_bytes.getvalue() == b""  # gathered, not yet written: no call per record
+    writer.write_message(StateMessage(value={"n": 2}))
+    lines = [json.loads(line) for line in out.raw_bytes.getvalue().splitlines()]
+    assert [line.get("record", {}).get("n") for line in lines] == [0, 1, 2, None]
+    writer.write_message(RecordMessage(stream="company", record={"n": 3}))
+    writer.flush()  # the plugin's end
+    assert json.loads(out.raw_bytes.getvalue().splitlines()[-1])["record"] == {"n": 3}

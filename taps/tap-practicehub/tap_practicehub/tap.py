@@ -5,6 +5,7 @@ from __future__ import annotations
 import typing as t
 
 from crm2twenty_common.cli import entry_point
+from crm2twenty_common.completion import ReportsCompletion
 from crm2twenty_common.notices import NOTICES, NoticesStream
 from singer_sdk import Tap
 from singer_sdk import typing as th
@@ -23,7 +24,7 @@ if t.TYPE_CHECKING:
     from singer_sdk.streams import Stream
 
 
-class TapPracticeHub(Tap):
+class TapPracticeHub(ReportsCompletion, Tap):
     """Reads PracticeHub (practicehub.io) — patients, practitioners, appointment types, appointments, invoices, payments, payment methods, patient packages, patient logs (treatment notes) and patient files, plus any other list endpoint named in `extra_streams` — at the API's pace: one pacer for the whole process keeps requests `min_interval_seconds` apart, 429s wait (Retry-After, else backoff) and ask the same page again. Pages of 100 follow `links.next`; rows served twice are passed once and counted; state records the next page, so an interrupted run resumes where it stopped; later runs ask `updated=gte:<bookmark>` and notice when the API ignores it."""  # noqa: E501
 
     name = "tap-practicehub"

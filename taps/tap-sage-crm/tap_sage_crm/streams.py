@@ -68,6 +68,7 @@ class SageStream(KeepsAnnotations):
             props["emails"] = dict(_ARRAY)
             props["phones"] = dict(_ARRAY)
         if info.stream == "library":
+            props["relative_path"] = {"type": ["string", "null"]}
             props["absolute_path"] = {"type": ["string", "null"]}
             props["file_exists"] = {"type": "boolean"}
         super().__init__(tap, schema={"type": "object", "properties": props}, name=info.stream)
@@ -113,7 +114,9 @@ class SageStream(KeepsAnnotations):
                 row["emails"] = emails.get(key) or None
                 row["phones"] = phones.get(key) or None
             if self.info.stream == "library":
-                path = self._library_file(row)
+                relative = library_path(row)
+                path = self.library.joinpath(relative) if self.library and relative else None
+                row["relative_path"] = relative
                 row["absolute_path"] = str(path) if path else None
                 row["file_exists"] = bool(path and path.is_file())
             yield row
@@ -172,15 +175,20 @@ class SageStream(KeepsAnnotations):
         where = query.condition(f"{prefix}_entityid", "eq", entity_id, self.dialect)
         yield from self._read(stream, fields, where)
 
-    def _library_file(self, row: dict) -> Path | None:
-        if self.library is None or not row.get("libr_filename"):
-            return None
-        parts = [
-            p
-            for p in str(row.get("libr_filepath") or "").replace("\\", "/").split("/")
-            if p and p != ".."
-        ]
-        return self.library.joinpath(*parts, str(row["libr_filename"]))
+
+def library_path(row: dict) -> str | None:
+    """A library row's file inside Sage's library folder, ``<libr_filepath>/<libr_filename>``
+    (``..`` dropped, so it cannot leave the folder): known with or without ``library_dir``, so
+    a file that cannot be found is named, not only its folder."""
+    if not row.get("libr_filename"):
+        return None
+    parts = [
+        p
+        for p in str(row.get("libr_filepath") or "").replace("\\", "/").split("/")
+        if p and p != ".."
+    ]
+    name = str(row["libr_filename"]).replace("\\", "/").rsplit("/", 1)[-1]
+    return "/".join([*parts, name]) if name not in ("", ".", "..") else None
 
 
 def _add(into: dict[int, list[tuple[bool, str]]], key: int, value: str, kind: str | None) -> None:

@@ -6,6 +6,7 @@ import atexit
 import typing as t
 
 from crm2twenty_common.cli import entry_point
+from crm2twenty_common.completion import ReportsCompletion
 from crm2twenty_common.notices import NoticesStream
 from singer_sdk import Tap
 from singer_sdk import typing as th
@@ -19,7 +20,7 @@ if t.TYPE_CHECKING:
     from singer_sdk.streams import Stream
 
 
-class TapSageCrm(Tap):
+class TapSageCrm(ReportsCompletion, Tap):
     """Reads Sage CRM — companies, persons, addresses, e-mails and phones with their link tables, leads, opportunities, cases, communications and their links, notes, library (attachments), users, captions (translations of coded values) and every custom entity — over its SOAP web services (through zeep, keeping Sage's one-session-per-user rule and always logging off) or its REST API (2019 R2+). Schemas come from Sage's metadata; streams replicate incrementally by `<prefix>_updateddate`; deleted rows are skipped or flagged; every query is built so that no setting or bookmark can change it."""  # noqa: E501
 
     name = "tap-sage-crm"

@@ -351,8 +351,23 @@ def test_library_files_are_found_in_the_library_folder(sage, tmp_path):
     found = by_id[first["libr_libraryid"]]
     assert found["file_exists"] is True
     assert Path(found["absolute_path"]).read_text() == "contents"
-    missing = by_id[sage.entities["library"].rows[1]["libr_libraryid"]]
+    second = sage.entities["library"].rows[1]
+    missing = by_id[second["libr_libraryid"]]
     assert missing["file_exists"] is False
+    # the file is named even when it is not found (not only its folder)
+    assert missing["relative_path"] == f"{second['libr_filepath']}/{second['libr_filename']}"
+
+
+def test_a_library_path_names_the_file_and_stays_inside_the_folder():
+    from tap_sage_crm.streams import library_path
+
+    row = {"libr_filepath": "Company\\8", "libr_filename": "offer.pdf"}
+    assert library_path(row) == "Company/8/offer.pdf"
+    assert library_path({"libr_filepath": "../../etc", "libr_filename": "../passwd"}) == (
+        "etc/passwd"
+    )
+    assert library_path({"libr_filepath": "Company/8", "libr_filename": ".."}) is None
+    assert library_path({"libr_filepath": "Company/8", "libr_filename": None}) is None
 
 
 def test_secrets_are_marked_secret():

@@ -1,6 +1,7 @@
 """Atomic CRM's pick-lists (deal stages and categories, task types, note statuses, company
 sectors), which live outside the data: the `configuration` table, else a file the user gives
-(their App.tsx, or JSON/YAML), else the distinct values found in the data."""
+(their App.tsx, or JSON/YAML), else Atomic's own defaults — as Atomic itself merges its stored
+configuration over the defaults, key by key."""
 
 from __future__ import annotations
 
@@ -24,18 +25,64 @@ KINDS: dict[str, tuple[tuple[str, str], ...]] = {
 # docs/sources.md §2.2: Atomic's defaultConfiguration.ts uses USD when nothing else is set
 DEFAULT_CURRENCY = "USD"
 
+# Atomic's default pick-lists, values and labels as Atomic shows them, in its order
+# (docs/sources.md §2.2 and §2.6: root/defaultConfiguration.ts at dce557e).
+DEFAULTS: dict[str, tuple[tuple[str, str], ...]] = {
+    "dealStages": (
+        ("opportunity", "Opportunity"),
+        ("proposal-sent", "Proposal Sent"),
+        ("in-negociation", "In Negotiation"),
+        ("won", "Won"),
+        ("lost", "Lost"),
+        ("delayed", "Delayed"),
+    ),
+    "dealCategories": (
+        ("other", "Other"),
+        ("copywriting", "Copywriting"),
+        ("print-project", "Print project"),
+        ("ui-design", "UI Design"),
+        ("website-design", "Website design"),
+    ),
+    "noteStatuses": (
+        ("cold", "Cold"),
+        ("warm", "Warm"),
+        ("hot", "Hot"),
+        ("in-contract", "In Contract"),
+    ),
+    "taskTypes": (
+        ("none", "None"),
+        ("email", "Email"),
+        ("demo", "Demo"),
+        ("lunch", "Lunch"),
+        ("meeting", "Meeting"),
+        ("follow-up", "Follow-up"),
+        ("thank-you", "Thank you"),
+        ("ship", "Ship"),
+        ("call", "Call"),
+    ),
+    "companySectors": (
+        ("communication-services", "Communication Services"),
+        ("consumer-discretionary", "Consumer Discretionary"),
+        ("consumer-staples", "Consumer Staples"),
+        ("energy", "Energy"),
+        ("financials", "Financials"),
+        ("health-care", "Health Care"),
+        ("industrials", "Industrials"),
+        ("information-technology", "Information Technology"),
+        ("materials", "Materials"),
+        ("real-estate", "Real Estate"),
+        ("utilities", "Utilities"),
+    ),
+}
+# Atomic's note status colours (the only defaults with one), kept in the configuration record
+DEFAULT_COLORS = {"cold": "#7dbde8", "warm": "#e8cb7d", "hot": "#e88b7d", "in-contract": "#a4e87d"}
+
 FROM_TABLE = "configuration table"
-INFERRED = "inferred from the data"
+DEFAULTED = "Atomic CRM's defaults"
 
 
 class EnumerationFileError(Exception):
     pass
-
-
-def default_label(value: str) -> str:
-    """`proposal-sent` → `Proposal Sent`: an inferred value's label, in the style of Atomic's
-    default pick-lists (root/defaultConfiguration.ts)."""
-    return " ".join(w[:1].upper() + w[1:] for w in re.split(r"[-_\s]+", value) if w)
 
 
 def normalise(items: t.Any) -> list[dict]:
@@ -161,17 +208,28 @@ class Enumerations:
     def notices(self) -> list[str]:
         return [f"Atomic CRM {kind}: {source}." for kind, source in self.sources.items()]
 
+    def unlisted(self, kind: str, used: list[str]) -> list[str]:
+        """The values of ``used`` (found in the data) that ``kind``'s pick-list lacks."""
+        listed = {item["value"] for item in self.items.get(kind, [])}
+        return [v for v in used if v not in listed]
 
-def resolve(
-    config_row: dict | None,
-    file_path: str | None,
-    distinct: t.Callable[[str, str], list[str]],
-) -> Enumerations:
-    """Per kind: the configuration table, else the file, else the data's distinct values."""
+
+def defaults(kind: str) -> list[dict]:
+    out: list[dict] = []
+    for value, label in DEFAULTS[kind]:
+        item = {"value": value, "label": label}
+        if kind == "noteStatuses":
+            item["color"] = DEFAULT_COLORS[value]
+        out.append(item)
+    return out
+
+
+def resolve(config_row: dict | None, file_path: str | None) -> Enumerations:
+    """Per kind: the configuration table, else the file, else Atomic's defaults."""
     table = config_row if isinstance(config_row, dict) else {}
     from_file = read_file(file_path) if file_path else {}
     result = Enumerations(config=table)
-    for kind, columns in KINDS.items():
+    for kind in KINDS:
         if normalise(table.get(kind)):
             result.items[kind] = normalise(table[kind])
             result.sources[kind] = FROM_TABLE
@@ -179,11 +237,8 @@ def resolve(
             result.items[kind] = normalise(from_file[kind])
             result.sources[kind] = f"file {Path(str(file_path)).name}"
         else:
-            seen: list[str] = []
-            for stream, column in columns:
-                seen += [v for v in distinct(stream, column) if v not in seen]
-            result.items[kind] = [{"value": v, "label": default_label(v)} for v in seen]
-            result.sources[kind] = INFERRED
+            result.items[kind] = defaults(kind)
+            result.sources[kind] = DEFAULTED
         for position, item in enumerate(result.items[kind]):
             item["position"] = position
     for source in (table, from_file):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import typing as t
+from collections import Counter
 from functools import cached_property
 
 from tap_supabase_atomic import db, enums
@@ -23,6 +24,8 @@ class Source:
         self.missing_tags: dict[int, list[int]] = {}
         self.failed_avatars = 0
         self.download_errors: list[str] = []
+        # kind ("e-mail", "phone") → Atomic's type (Work, Home, Other) → values of that type
+        self.dropped_types: dict[str, Counter[str]] = {}
 
     @property
     def conn(self) -> t.Any:
@@ -53,16 +56,8 @@ class Source:
                 raise db.AtomicError(
                     f"configuration row {rows[0]['id']}: config is not a JSON object"
                 )
-
-        def distinct(stream: str, column: str) -> list[str]:
-            t_ = self.tables.get(stream)
-            if t_ is None or column not in t_.columns:
-                return []
-            db.check_access(self.conn, self.schema, t_.name)
-            return db.distinct_values(self.conn, self.schema, t_.name, column)
-
         try:
-            return enums.resolve(row, self.config.get("enumerations_file"), distinct)
+            return enums.resolve(row, self.config.get("enumerations_file"))
         except enums.EnumerationFileError as exc:
             raise db.AtomicError(f"enumerations_file: {exc}") from None
 
@@ -97,6 +92,13 @@ class Source:
         if stream == "contacts":
             _ = self._tags
 
+    def count_types(self, kind: str, items: t.Any, key: str) -> None:
+        """Count the types of a contact's e-mails or phones, which Twenty cannot hold."""
+        counts = self.dropped_types.setdefault(kind, Counter())
+        for item in items if isinstance(items, list) else ():
+            if isinstance(item, dict) and str(item.get(key) or "").strip():
+                counts[str(item.get("type") or "no type")] += 1
+
     def notice_missing_tag(self, contact: int, tag: int) -> None:
         self.missing_tags.setdefault(tag, []).append(contact)
 
@@ -116,8 +118,31 @@ class Source:
             timeout=float(c.get("timeout", 60)),
         )
 
+    def _unlisted(self) -> list[str]:
+        """A notice per pick-list whose values in the data it does not list: they keep their
+        own value as label (and become options of their own in Twenty)."""
+        out = []
+        lists = self.enumerations
+        for kind, columns in enums.KINDS.items():
+            used: list[str] = []
+            for stream, column in columns:
+                table = self.tables.get(stream)
+                if table is not None and column in table.columns:
+                    db.check_access(self.conn, self.schema, table.name)
+                    values = db.distinct_values(self.conn, self.schema, table.name, column)
+                    used += [v for v in values if v not in used]
+            unlisted = lists.unlisted(kind, used)
+            if unlisted:
+                shown = ", ".join(unlisted[:20]) + (" …" if len(unlisted) > 20 else "")
+                out.append(
+                    f"Atomic CRM {kind}: {len(unlisted)} value(s) found in the data are not in "
+                    f"the pick-list ({lists.sources[kind]}), so they keep their own value as "
+                    f"label: {shown}."
+                )
+        return out
+
     def notices(self) -> list[str]:
-        out = self.enumerations.notices()
+        out = self.enumerations.notices() + self._unlisted()
         for stream in ORDER:
             if stream not in self.tables:
                 names = " or ".join(f'"{n}"' for n in db.TABLES[stream])
@@ -129,6 +154,13 @@ class Source:
                 + (" …" if len(contacts) > 20 else "")
                 + "."
             )
+        for kind, counts in self.dropped_types.items():
+            if counts:
+                shown = ", ".join(f"{n} {name}" for name, n in counts.most_common())
+                out.append(
+                    f"Atomic CRM {kind} types are dropped: Twenty's {kind}s carry no type "
+                    f"(the first of a contact's list becomes the primary one): {shown}."
+                )
         if self.failed_avatars:
             out.append(
                 f'{self.failed_avatars} logo/avatar values are {{"src": "ERROR"}} (Atomic could '

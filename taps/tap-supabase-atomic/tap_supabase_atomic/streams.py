@@ -56,8 +56,13 @@ LABELLED = {
 }
 # columns the tap adds, with their schemas (documented in the README)
 DERIVED: dict[str, dict[str, dict]] = {
-    "companies": {"revenue_amount": {"type": ["number", "null"]}},
-    "contacts": {"emails": _STRINGS, "phones": _STRINGS, "tag_names": _STRINGS},
+    "companies": {"revenue_amount": {"type": ["number", "null"]}, "currency": _STR},
+    "contacts": {
+        "emails": _STRINGS,
+        "phones": _STRINGS,
+        "tag_names": _STRINGS,
+        "avatar_url": _STR,
+    },
     "deals": {"currency": _STR},
     "tasks": {"done": {"type": ["boolean", "null"]}},
 }
@@ -88,9 +93,12 @@ class AtomicStream(KeepsAnnotations):
         if stream == "contacts":
             props.setdefault("email_jsonb", dict(_EMAILS))
             props.setdefault("phone_jsonb", dict(_EMAILS))
-        for (s, labelled), _kind in LABELLED.items():
+        for (s, labelled), kind in LABELLED.items():
             if s == stream and labelled in props:
-                props.setdefault(f"{labelled}_label", dict(_STR))
+                # the whole pick-list, in Atomic's order: the mapper creates every option, even
+                # those no row uses
+                listed = [item["label"] for item in source.enumerations.items.get(kind, [])]
+                props.setdefault(f"{labelled}_label", {**_STR, "x-options": listed})
         for name, spec in DERIVED.get(stream, {}).items():
             props.setdefault(name, dict(spec))  # a real column of that name wins
         self.derived = {n for n in DERIVED.get(stream, {}) if n not in cols}
@@ -136,8 +144,11 @@ class AtomicStream(KeepsAnnotations):
                 row[f"{column}_label"] = enums.label(kind, row[column])
         if stream == "contacts":
             self._contact(row)
-        elif stream == "companies" and "revenue_amount" in self.derived:
-            row["revenue_amount"] = amount(row.get("revenue"))
+        elif stream == "companies":
+            if "revenue_amount" in self.derived:
+                row["revenue_amount"] = amount(row.get("revenue"))
+            if "currency" in self.derived:
+                row["currency"] = enums.currency  # Atomic shows every amount in this currency
         elif stream == "deals" and "currency" in self.derived:
             row["currency"] = enums.currency
         elif stream == "tasks" and "done" in self.derived:
@@ -157,6 +168,10 @@ class AtomicStream(KeepsAnnotations):
             row["phone_jsonb"] = phones
         row["emails"] = _values(row.get("email_jsonb"), "email", self, row)
         row["phones"] = _values(row.get("phone_jsonb"), "number", self, row)
+        self.source.count_types("e-mail", row.get("email_jsonb"), "email")
+        self.source.count_types("phone", row.get("phone_jsonb"), "number")
+        if "avatar_url" in self.derived:
+            row["avatar_url"] = avatar_url(row.get("avatar"))
         if "tag_names" in self.derived:
             names, missing = self.source.tag_names(row.get("tags") or [])
             row["tag_names"] = names or None
@@ -174,6 +189,15 @@ def _values(items: t.Any, key: str, stream: AtomicStream, row: dict) -> list[str
             f"with {key!r}: {str(items)[:200]}"
         )
     return [str(i[key]).strip() for i in items if i.get(key) and str(i[key]).strip()] or None
+
+
+def avatar_url(avatar: t.Any) -> str | None:
+    """A contact's avatar (an RAFile ``{src, …}``) as the URL Twenty's person ``avatarUrl``
+    holds (docs/twenty-contract.md §4.5); ``{"src": "ERROR"}`` is no picture (sources §2.5)."""
+    src = avatar.get("src") if isinstance(avatar, dict) else None
+    if not isinstance(src, str) or not src.strip().lower().startswith(("https://", "http://")):
+        return None
+    return src.strip()
 
 
 _AMOUNT = re.compile(r"^[^\d\-]*(-?\d[\d,.\s]*?)\s*(k|m|mn|b|bn)?\b[^\d]*$", re.I)
@@ -276,6 +300,8 @@ class AttachmentsStream(Stream):
                         src.failed_avatars += 1  # the favicon trigger could not fetch it
                         continue
                     path = f.get("path") or None
+                    if kind == "avatar" and path is None:
+                        continue  # only a URL: the person's avatarUrl holds it (avatar_url)
                     rec = {
                         "id": f"{stream}:{row['id']}:{column}:{position}",
                         "parent_stream": stream,

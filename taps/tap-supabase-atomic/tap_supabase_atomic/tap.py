@@ -5,6 +5,7 @@ from __future__ import annotations
 import typing as t
 
 from crm2twenty_common.cli import entry_point
+from crm2twenty_common.completion import ReportsCompletion
 from crm2twenty_common.notices import NoticesStream
 from singer_sdk import Tap
 from singer_sdk import typing as th
@@ -23,7 +24,7 @@ if t.TYPE_CHECKING:
     from singer_sdk.streams import Stream
 
 
-class TapSupabaseAtomic(Tap):
+class TapSupabaseAtomic(ReportsCompletion, Tap):
     """Reads Atomic CRM (marmelab) from its Supabase PostgreSQL: companies, contacts, contact and deal notes, deals, tasks, sales (users), tags, the configuration pick-lists and the files named in its jsonb columns. Legacy table and column names are read as the current ones, custom columns added in Supabase Studio are discovered with their types, and a role that cannot read every row of a table fails with that table's name."""  # noqa: E501
 
     name = "tap-supabase-atomic"
@@ -131,11 +132,11 @@ class TapSupabaseAtomic(Tap):
         source = self.source
         try:
             tables = source.tables
+            streams: list[Stream] = [
+                AtomicStream(self, tables[s], source) for s in ORDER if s in tables
+            ]  # (they read the pick-lists: the configuration table, the enumerations file)
         except db.AtomicError as exc:
             raise RuntimeError(str(exc)) from None
-        streams: list[Stream] = [
-            AtomicStream(self, tables[s], source) for s in ORDER if s in tables
-        ]
         return [
             *streams,
             ConfigurationStream(self, source),

@@ -114,7 +114,10 @@ def test_contacts_lists_tags_and_empty_values(current: Run) -> None:
     assert ana["emails"] == ["ana@acme.example", "ana@home.example"]
     assert ana["phones"] == ["+1 415 555 0101", "+1 415 555 0199"]
     assert ana["tag_names"] == ["VIP", "Partner"]
-    assert ana["status_label"] == "Hot"  # noteStatuses were inferred: the default label
+    # the configuration row has no noteStatuses: Atomic's own defaults, labelled as Atomic shows
+    assert ana["status_label"] == "Hot" and cy["status_label"] == "In Contract"
+    # an avatar is a URL for Twenty's avatarUrl; Atomic's failed fetch ("ERROR") is none
+    assert (ana["avatar_url"], cy["avatar_url"]) == ("https://gravatar.example/a.png", None)
     # empty jsonb arrays and a null company stay empty, not errors
     assert (ben["email_jsonb"], ben["emails"], ben["company_id"]) == ([], None, None)
     # tag 3 was deleted: dropped from the names, and the report says so
@@ -133,14 +136,34 @@ def test_deals_keep_three_contacts_and_enumeration_labels(current: Run) -> None:
     assert deals[1]["currency"] == "EUR"  # the configuration's currency
     config = current.records["configuration"][0]
     assert config["enumeration_sources"]["dealStages"] == enums.FROM_TABLE
-    assert config["enumeration_sources"]["taskTypes"] == enums.INFERRED
+    assert config["enumeration_sources"]["taskTypes"] == enums.DEFAULTED
     assert [s["value"] for s in config["enumerations"]["dealStages"]] == [
         "opportunity", "proposal-sent", "on-hold", "won", "lost",
     ]  # fmt: skip
-    assert {t["value"] for t in config["enumerations"]["taskTypes"]} == {"call", "email", "sauna"}
+    # keys the configuration row lacks take Atomic's defaults, in Atomic's order, as it shows them
+    assert [(t["value"], t["label"]) for t in config["enumerations"]["taskTypes"]] == [
+        ("none", "None"), ("email", "Email"), ("demo", "Demo"), ("lunch", "Lunch"),
+        ("meeting", "Meeting"), ("follow-up", "Follow-up"), ("thank-you", "Thank you"),
+        ("ship", "Ship"), ("call", "Call"),
+    ]  # fmt: skip
+    # every configured stage, used or not, is listed to the mapper in Atomic's order
+    props = schemas(current)["deals"]["properties"]
+    assert props["stage_label"]["x-options"] == [
+        "Opportunity", "Proposal sent", "On hold", "Won", "Lost",
+    ]  # fmt: skip
+    assert props["category_label"]["x-options"][:2] == ["Other", "Copywriting"]
     notices = [r["notice"] for r in current.records["_notices"]]
     assert "Atomic CRM dealStages: configuration table." in notices
-    assert "Atomic CRM taskTypes: inferred from the data." in notices
+    assert "Atomic CRM taskTypes: Atomic CRM's defaults." in notices
+    # a value the pick-list lacks keeps its own value, and the report says which
+    assert any(n.startswith("Atomic CRM taskTypes: 1 value(s)") and "sauna" in n for n in notices)
+    assert (by_id(current, "tasks")[3]["type_label"]) == "sauna"
+    # the e-mail and phone types Twenty cannot hold are listed as dropped
+    assert "Atomic CRM e-mail types are dropped" in " ".join(notices)
+    assert any("e-mail types" in n and "2 Work, 1 Home" in n for n in notices)
+    assert any("phone types" in n and "1 Work, 1 Home" in n for n in notices)
+    # revenue is in the configuration's currency, as Atomic shows it
+    assert by_id(current, "companies")[1]["currency"] == "EUR"
     tasks = by_id(current, "tasks")
     assert (tasks[1]["done"], tasks[2]["done"], tasks[2]["due_date"]) == (True, False, None)
 
@@ -165,10 +188,11 @@ def test_legacy_names_are_read_as_the_current_ones(current: Run, legacy: Run) ->
     assert by_id(legacy, "contacts")[2]["email_jsonb"] == []
     assert [n["text"] for n in legacy.records["contact_notes"]] == ["Legacy note"]
     assert [n["text"] for n in legacy.records["deal_notes"]] == ["Legacy deal note"]
-    # no configuration table: every pick-list is inferred, with Atomic-style labels
+    # no configuration table: every pick-list is Atomic's default, labelled as Atomic shows it
     config = legacy.records["configuration"][0]
-    assert set(config["enumeration_sources"].values()) == {enums.INFERRED}
-    assert by_id(legacy, "deals")[1]["stage_label"] == "In Negociation"
+    assert set(config["enumeration_sources"].values()) == {enums.DEFAULTED}
+    assert by_id(legacy, "deals")[1]["stage_label"] == "In Negotiation"
+    assert config["currency"] == "USD"
 
 
 APP_TSX = """
@@ -222,7 +246,7 @@ def test_enumerations_from_json_and_an_empty_configuration_table(
     config = runner.records["configuration"][0]
     assert config["config"] == {}
     assert config["enumeration_sources"]["taskTypes"] == "file lists.json"
-    assert config["enumeration_sources"]["dealStages"] == enums.INFERRED
+    assert config["enumeration_sources"]["dealStages"] == enums.DEFAULTED
     assert by_id(runner, "tasks")[1]["type_label"] == "Meeting!"
 
 
@@ -238,7 +262,8 @@ def test_rls_that_would_hide_rows_fails_naming_the_table(atomic: AtomicDb) -> No
         "GRANT USAGE ON SCHEMA public TO {role}",
         "GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}",
     )
-    with pytest.raises(RuntimeError, match=r"table public\.sales has row-level security"):
+    # the first table read (the configuration, whose pick-lists the schemas list) is named
+    with pytest.raises(RuntimeError, match=r"table public\.configuration has row-level security"):
         sync({"dsn": dsn})
 
 
@@ -325,7 +350,9 @@ def test_attachments_are_listed_and_downloaded(
     external = files["contact_notes:1:attachments:1"]
     assert external["external"] and external["src"] == "https://elsewhere.example/spec.docx"
     assert not any("spec.docx" in c[1] for c in storage.calls)
-    assert files["contacts:1:avatar:0"]["external"]
+    # an avatar that is only a URL is the contact's avatar_url (Twenty's avatarUrl), not a file
+    assert "contacts:1:avatar:0" not in files
+    assert by_id(runner, "contacts")[1]["avatar_url"] == "https://gravatar.example/a.png"
     # {"src": "ERROR"} is not a file: skipped and counted in the report
     assert not any(k.startswith("contacts:3:") for k in files)
     notices = [r["notice"] for r in runner.records["_notices"]]

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from crm2twenty_common.twenty import PROVENANCE_PROPERTY
+from crm2twenty_common.twenty import PROVENANCE_PROPERTY, REJECTS
 
 from target_twenty.outcome import Decision, Merge, RecordCycle
 from target_twenty.plan import ObjectPlan
@@ -94,6 +94,35 @@ class _Run:
     outcome: CheckOutcome = field(default_factory=CheckOutcome)
     # seq -> prop -> new value (None: removed); written to the spool at the end
     changes: dict[int, dict[str, Any]] = field(default_factory=lambda: defaultdict(dict))
+
+    _upstream: dict[tuple[str | None, str], list[str]] | None = None
+
+    def upstream_reject(self, obj: str, source_key: str) -> str | None:
+        """How the tap or the mapper rejected the source record ``source_key`` of ``obj``
+        (``mapper (contacts P00451, contacts.csv:704: no name)``), if one of them did: a
+        reference to it is then not to a record absent from the export. A tap's reject names
+        no object: it is matched by its key alone when no other tap reject has that key."""
+        if self._upstream is None:
+            self._upstream = defaultdict(list)
+            for rec in self.spool.side(REJECTS):
+                key = rec.get("source_key")
+                if key is None:
+                    continue
+                where = ", ".join(
+                    x
+                    for x in (
+                        f"{rec.get('source_stream') or ''} {key}".strip(),
+                        rec.get("location"),
+                    )
+                    if x
+                )
+                text = f"{rec.get('stage') or 'tap'} ({where}: {rec.get('reason')})"
+                self._upstream[(rec.get("object"), str(key))].append(text)
+        named = self._upstream.get((obj, source_key))
+        if named:
+            return named[0]
+        by_key = self._upstream.get((None, source_key)) or []
+        return by_key[0] if len(by_key) == 1 else None
 
     def row(self, seq: int) -> Row:
         row = self.spool.record(seq)
@@ -241,9 +270,16 @@ def _references(run: _Run) -> None:
                 if source_key
                 else f"{d.target_object} {d.target_id}"
             )
+            upstream = (
+                run.upstream_reject(d.target_object, source_key)
+                if source_key and not d.target_reason
+                else None
+            )
             why = (
                 f"which was rejected ({d.target_reason})"
                 if d.target_reason
+                else f"which was rejected by the {upstream}"
+                if upstream
                 else "which is not in this migration"
             )
             reason = f"{d.prop} points at {what}, {why}"

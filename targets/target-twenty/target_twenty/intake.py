@@ -21,13 +21,18 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from crm2twenty_common.twenty import INTENT_KEYWORD, PROVENANCE_PROPERTY
+from crm2twenty_common.twenty import (
+    INTENT_KEYWORD,
+    PROVENANCE_PROPERTY,
+    raw_field_label,
+    raw_field_name,
+)
 
 from target_twenty import limits
 from target_twenty.checks import OnProblem
-from target_twenty.plan import ObjectPlan, build_plan, is_internal
+from target_twenty.plan import FieldPlan, ObjectPlan, build_plan, is_internal
 from target_twenty.spool import Source, Spool
-from target_twenty.values import InvalidValue, normalise, plain
+from target_twenty.values import InvalidValue, normalise, plain, verbatim
 from target_twenty.workspace import UNIQUE_SUBFIELDS, Workspace, unique_key
 
 PROVENANCE = PROVENANCE_PROPERTY
@@ -95,6 +100,7 @@ class Intake:
         uniques: list[tuple[str, str, str]] = []
         rejected: str | None = identity.problem
         repairs: list[tuple[str, Any, str]] = []
+        kept: dict[str, str] = {}  # a refused value's <field>Raw property → its text
         for prop, value in record.items():
             if value is None or prop == "id":
                 continue
@@ -118,7 +124,10 @@ class Intake:
                 if self.on_invalid_value is OnProblem.REJECT:
                     rejected = rejected or reason
                 else:
-                    repairs.append((prop, plain(value), reason + "; left empty"))
+                    raw = self._raw_field(stream, fp)
+                    text = verbatim(fp.kind, value)
+                    kept[raw] = f"{kept[raw]}; {text}" if raw in kept else text
+                    repairs.append((prop, plain(value), f"{reason}; kept verbatim in {raw}"))
                 continue
             if value is None:
                 continue
@@ -132,6 +141,8 @@ class Intake:
                 ukey = unique_key(fp.kind, value)
                 if ukey:
                     uniques.append((fp.name, ukey, _sent_unique(fp.kind, value)))
+        for raw, text in kept.items():  # beside what the record itself put there
+            data[raw] = f"{data[raw]}; {text}" if data.get(raw) else text
         data[PROVENANCE] = plain(prov)
         data_json = json.dumps(data)
         if len(data_json) > limits.REQUEST_BYTES:  # measured again without the provenance
@@ -146,6 +157,25 @@ class Intake:
         if self.received % 100_000 == 0:
             rate = self.received / max(time.time() - self.started, 1e-6)
             self.logger.info("received %d records (%.0f/s)", self.received, rate)
+
+    def _raw_field(self, stream: str, fp: FieldPlan) -> str:
+        """The property that keeps, verbatim, a value of ``fp`` that is not its declared
+        type: the TEXT field ``<field>Raw``, added to the stream's schema (so it survives a
+        replan and is provisioned like any custom field) the first time it is needed."""
+        name = raw_field_name(fp.name)
+        schema, keys = self.stream_schemas[stream]
+        if name not in (schema.get("properties") or {}):
+            pschema = {
+                "type": ["string", "null"],
+                INTENT_KEYWORD: {"type": "TEXT", "label": raw_field_label(fp.label)},
+            }
+            schema = {**schema, "properties": {**schema.get("properties", {}), name: pschema}}
+            self.stream_schemas[stream] = (schema, keys)
+            plan = self.stream_plans[stream]
+            self.schemas[plan.name] = schema
+            part = {"properties": {name: pschema}, INTENT_KEYWORD: schema.get(INTENT_KEYWORD)}
+            build_plan(stream, part, keys, self.workspace, plan)
+        return name
 
 
 @dataclass(frozen=True)

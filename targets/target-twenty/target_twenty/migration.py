@@ -24,13 +24,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from crm2twenty_common.twenty import NOTICES
+
 from target_twenty.api.client import TwentyClient
 from target_twenty.api.preflight import Preflight, lookup_ids, run_preflight
 from target_twenty.audit import Audit
 from target_twenty.checks import CheckOutcome, Policies, run_checks
 from target_twenty.intake import Intake
 from target_twenty.order import load_order
-from target_twenty.outcome import WriteOutcome
+from target_twenty.outcome import CsvOutputs, PreflightSummary, WriteOutcome
 from target_twenty.owners import workspace_owners
 from target_twenty.plan import ObjectPlan, provisioning
 from target_twenty.provision import provision
@@ -38,13 +40,16 @@ from target_twenty.registry import Registry
 from target_twenty.report import (
     Mode,
     ReportContext,
+    ReportFiles,
     RunReport,
     RunScope,
     build_report,
     write_report,
 )
+from target_twenty.report.model import Outcome, RunStatus
 from target_twenty.report.scope import run_scope
 from target_twenty.spool import Spool, remove_interrupted
+from target_twenty.upstream import upstream_status
 from target_twenty.workspace import Workspace
 from target_twenty.write import WriteJob, Writer
 from target_twenty.write.api import ApiWriter
@@ -96,6 +101,7 @@ class Migration:
             self.registry.check_workspace(client.workspace_id, bind=not bool(config.get("dry_run")))
         self.policies = Policies.from_config(config)
         self.intake = Intake(self.spool, workspace, self.policies.on_invalid_value, logger)
+        self.held_back = False  # the input was not whole: nothing written (see upstream.py)
 
     @property
     def mode(self) -> str:
@@ -133,6 +139,9 @@ class Migration:
             len(intake.plans),
         )
         scope = run_scope(self.config, self.registry, spool)  # before this run is remembered
+        upstream = upstream_status(spool.side(NOTICES))
+        if upstream.outcome.holds_back:
+            return self._hold_back(scope, upstream)
         api = self.client if run.mode == "api" else None
         dry_run = bool(self.config.get("dry_run"))
         audit = Audit(run.state_dir / "audit.sqlite") if api is not None else None
@@ -175,11 +184,11 @@ class Migration:
         # audit
         self._remember(outcome, audit, dry_run)
         # report
-        report = build_report(self._report_context(scope), spool, outcome)
-        files = write_report(report, run.run_dir)
-        (run.output_dir / "LATEST").write_text(run.run_id + "\n", encoding="utf-8")
-        self.logger.info("report: %s (and %s)", files.markdown, files.json)
-        if not report.balanced:
+        report = build_report(self._report_context(scope, upstream), spool, outcome)
+        files = self._write_report(report)
+        if upstream.outcome is Outcome.UNCONFIRMED:
+            self.logger.warning("%s: see %s", upstream.summary, files.markdown)
+        elif not report.balanced:
             self.logger.warning("some counts do not add up: see %s", files.markdown)
         elif not report.complete:
             self.logger.info(
@@ -190,7 +199,50 @@ class Migration:
             (run.run_dir / "spool.sqlite").unlink(missing_ok=True)
         return report
 
-    def _report_context(self, scope: RunScope) -> ReportContext:
+    def _hold_back(self, scope: RunScope, upstream: RunStatus) -> RunReport:
+        """The input is not whole (a plugin upstream failed or stopped early): nothing is
+        checked or written, so that half a source does not land half-linked; the report says
+        why, and what was received and not written."""
+        self.held_back = True
+        spool, run = self.spool, self.run
+        upstream.held_back = spool.skip_pending(f"not written: {upstream.summary}")
+        self.logger.error(
+            "%s — %s. Nothing was written: the %d records received are held back; fix the "
+            "cause and run again (the taps' bookmarks were not moved).",
+            upstream.outcome.value.upper(),
+            upstream.summary,
+            upstream.held_back,
+        )
+        outcome = WriteOutcome(
+            order=load_order(self.intake.plans),
+            cycles=[],
+            merges=[],
+            written={},
+            provisioning=provisioning(list(self.intake.plans.values())).needs(),
+            members={},
+            orphans=set(),
+            outputs=CsvOutputs([], {}, None, 0, []) if run.mode == "csv" else None,
+            preflight=PreflightSummary([], []) if run.mode == "api" else None,
+        )
+        report = build_report(self._report_context(scope, upstream), spool, outcome)
+        self._write_report(report)
+        spool.close()
+        if not self.config.get("keep_spool"):
+            (run.run_dir / "spool.sqlite").unlink(missing_ok=True)
+        return report
+
+    def _write_report(self, report: RunReport) -> ReportFiles:
+        """report.json and report.md; ``LAST_RUN`` names this run whatever became of it,
+        ``LATEST`` only a run whose input was whole (or cannot be known not to be)."""
+        run = self.run
+        files = write_report(report, run.run_dir)
+        (run.output_dir / "LAST_RUN").write_text(run.run_id + "\n", encoding="utf-8")
+        if not report.status.outcome.holds_back:
+            (run.output_dir / "LATEST").write_text(run.run_id + "\n", encoding="utf-8")
+        self.logger.info("report: %s (and %s)", files.markdown, files.json)
+        return files
+
+    def _report_context(self, scope: RunScope, upstream: RunStatus) -> ReportContext:
         run = self.run
         return ReportContext(
             run_id=run.run_id,
@@ -203,6 +255,7 @@ class Migration:
             run_dir=run.run_dir,
             fallback_owner_email=self.config.get("fallback_owner_email"),
             plans=self.intake.plans,
+            status=upstream,
         )
 
     def _checks(self, api: TwentyClient | None) -> tuple[CheckOutcome, Preflight | None]:

@@ -133,7 +133,11 @@ def build_plan(
             if prop.startswith("_sdc_"):
                 plan.internal.add(prop)
                 continue
-            intent = {"type": twenty_type_for_json(pschema).value, "label": label_case(prop)}
+            # (a property the target added itself, a `<field>Raw`, carries its intent)
+            intent = intent or {
+                "type": twenty_type_for_json(pschema).value,
+                "label": label_case(prop),
+            }
             prop_name = camel_case(prop)
         else:
             prop_name = prop

@@ -15,7 +15,7 @@ from typing import Any
 from target_twenty.api.client import TwentyClient, TwentyError, fetch_workspace
 from target_twenty.audit import Audit
 from target_twenty.plan import FieldPlan, ObjectPlan, Provisioning
-from target_twenty.workspace import Workspace
+from target_twenty.workspace import Field, Obj, Workspace
 
 COLORS = ("blue", "green", "orange", "purple", "red", "sky", "turquoise", "yellow", "pink", "gray")
 
@@ -125,6 +125,20 @@ def provision(
         audit.confirm_metadata(intent, field.id or "")
         logger.info("added options %s to %s.%s", [a["value"] for a in added], plan.name, fp.name)
     return fetch_workspace(client)
+
+
+def add_text_field(
+    client: TwentyClient, obj: Obj, name: str, label: str, audit: Audit, run: str
+) -> Field:
+    """One TEXT field created during the load (a ``<field>Raw`` for a value Twenty refused at
+    write time), audited like the provisioning before it; the workspace's object gains it."""
+    body = {"objectMetadataId": obj.id or "", "type": "TEXT", "name": name, "label": label}
+    intent = audit.intend_metadata(run, "field", obj.name, name)
+    created = _call(client.create_field, body, f"field {obj.name}.{name}")
+    audit.confirm_metadata(intent, created["id"])
+    field = Field(name=name, label=label, type="TEXT", custom=True, id=created["id"])
+    obj.fields[name] = field
+    return field
 
 
 def _relation(

@@ -7,6 +7,12 @@ values, so a delta run resolves references and duplicates against everything loa
 (In CSV mode "written" means written to the CSV batches, which the user imports before the next
 run; delete the state directory to start over.)
 
+It also remembers which record each merged source record became (a duplicate merged into its
+survivor, or linked to a workspace record): a later run that carries a reference to the merged
+record but not the record itself (a delta, or a plain re-run whose taps re-send only some
+streams) then points that reference at the survivor again, as the first run did, instead of
+finding it dangling and writing the link empty.
+
 In API mode it also keeps, per record, a hash of the body Twenty last confirmed, so a re-run or a
 delta sends only what changed (CSV mode stores no hash: nothing confirms the files were imported).
 The registry belongs to one workspace, the one the API key names (docs/twenty-contract.md §2.12):
@@ -29,6 +35,10 @@ CREATE TABLE IF NOT EXISTS reg.known(
     PRIMARY KEY(object, id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS reg.meta(key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS reg.merged(
+    object TEXT NOT NULL, id TEXT NOT NULL, survivor TEXT NOT NULL, run TEXT NOT NULL,
+    PRIMARY KEY(object, id)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS reg.known_uniques(
     object TEXT NOT NULL, field TEXT NOT NULL, ukey TEXT NOT NULL, id TEXT NOT NULL,
     PRIMARY KEY(object, field, ukey)
@@ -140,6 +150,17 @@ class Registry:
             for row in spool.written_uniques(objects)
             if confirmed is None or (row[0], row[3]) in confirmed
         ]
+        merges = [
+            (obj, rid, survivor, run)
+            for obj, rid, survivor, external in spool.merged_away()
+            # API mode: only merges into a record Twenty has (confirmed now, by an earlier
+            # run, or found in the workspace)
+            if confirmed is None
+            or external
+            or (obj, survivor) in confirmed
+            or self.known(obj, [survivor])
+        ]
+        written = [(obj, rid) for obj, rid, _, _ in records]
         self.db.execute("BEGIN")
         self.db.executemany(
             "INSERT OR REPLACE INTO reg.known(object, id, run, hash) VALUES (?,?,?,?)", records
@@ -147,6 +168,12 @@ class Registry:
         self.db.executemany(
             "INSERT OR REPLACE INTO reg.known_uniques(object, field, ukey, id) VALUES (?,?,?,?)",
             uniques,
+        )
+        # a record written now is no longer merged into another (its duplicate value changed)
+        self.db.executemany("DELETE FROM reg.merged WHERE object=? AND id=?", written)
+        self.db.executemany(
+            "INSERT OR REPLACE INTO reg.merged(object, id, survivor, run) VALUES (?,?,?,?)",
+            merges,
         )
         self.db.execute("COMMIT")
 
@@ -157,4 +184,6 @@ class Registry:
         self.db.execute("UPDATE reg.known SET hash=NULL WHERE run=?", (run,))
         self.db.executemany("DELETE FROM reg.known WHERE object=? AND id=?", ids)
         self.db.executemany("DELETE FROM reg.known_uniques WHERE object=? AND id=?", ids)
+        self.db.execute("DELETE FROM reg.merged WHERE run=?", (run,))
+        self.db.executemany("DELETE FROM reg.merged WHERE object=? AND survivor=?", ids)
         self.db.execute("COMMIT")

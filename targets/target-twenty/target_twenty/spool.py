@@ -360,22 +360,22 @@ class Spool:
                 "UPDATE records SET status=?, reason=? WHERE seq=?", (status.value, reason, seq)
             )
 
-    def skip_pending(self, reason: str, keep: Iterable[int] | None = None) -> None:
+    def skip_pending(self, reason: str, keep: Iterable[int] | None = None) -> int:
         """Every record still to be written is skipped; with ``keep``, all but those (an empty
-        ``keep`` skips none: a sample that chose nothing leaves everything as it was)."""
+        ``keep`` skips none: a sample that chose nothing leaves everything as it was). Returns
+        how many were skipped."""
         if keep is None:
-            self.db.execute(
+            return self.db.execute(
                 "UPDATE records SET status=?, reason=? WHERE status IS NULL",
                 (Status.SKIPPED.value, reason),
-            )
-            return
+            ).rowcount
         kept = tuple(keep)
         marks = ",".join("?" * len(kept)) or "NULL"
-        self.db.execute(
+        return self.db.execute(
             f"UPDATE records SET status=?, reason=? WHERE status IS NULL "  # noqa: S608
             f"AND seq NOT IN ({marks})",
             (Status.SKIPPED.value, reason, *kept),
-        )
+        ).rowcount
 
     # ---- reading records -------------------------------------------------------------------
 
@@ -469,6 +469,19 @@ class Spool:
             objects,
         ).fetchall()
 
+    def merged_away(self) -> list[tuple[str, str, str, bool]]:
+        """(object, id, survivor id, whether the survivor is a workspace record) of every
+        record merged into another record."""
+        return [
+            (obj, rid, survivor, bool(external))
+            for obj, rid, survivor, external in self.db.execute(
+                "SELECT r.object, r.id, r.survivor, x.id IS NOT NULL FROM records r "
+                "LEFT JOIN external x ON x.object = r.object AND x.id = r.survivor "
+                "WHERE r.status = ? AND r.survivor IS NOT NULL AND r.survivor != r.id",
+                (Status.MERGED.value,),
+            )
+        ]
+
     # ---- relations ---------------------------------------------------------------------------
 
     def retarget(self, seq: int, prop: str, target_id: str) -> None:
@@ -491,10 +504,13 @@ class Spool:
             )
 
     def references_to_merged(self) -> list[tuple[int, str, str]]:
-        """(seq, prop, survivor id) of every relation pointing at a merged record."""
+        """(seq, prop, survivor id) of every relation pointing at a merged record: merged in
+        this run, or (the registry) merged by an earlier run and not in this run's input."""
         self.db.execute(
             "CREATE TEMP TABLE merged_map AS SELECT object, id, survivor FROM records "
-            "WHERE status='merged' AND survivor != id"
+            "WHERE status='merged' AND survivor != id UNION ALL "
+            "SELECT m.object, m.id, m.survivor FROM reg.merged m WHERE NOT EXISTS "
+            "(SELECT 1 FROM records t WHERE t.object = m.object AND t.id = m.id)"
         )
         self.db.execute("CREATE INDEX temp.merged_map_key ON merged_map(object, id)")
         rows = self.db.execute(

@@ -135,7 +135,8 @@ class TargetTwenty(DrainsOnlyAtEndOfInput, StopsWithoutStateOnSignal, Target):
             description="Folder for the run's files: each run writes a sub-folder named "
             "after its run id (CSV batches, rejects.csv, repairs.csv, "
             "merges.csv, report.md/json, the attachment manifest) and "
-            "`LATEST` names the newest.",
+            "`LATEST` names the newest run whose input was whole (a run whose tap or "
+            "mapper failed does not move it), `LAST_RUN` the newest of all.",
         ),
         th.Property(
             "state_dir",
@@ -187,8 +188,9 @@ class TargetTwenty(DrainsOnlyAtEndOfInput, StopsWithoutStateOnSignal, Target):
             default="null",
             allowed_values=["null", "reject"],
             description="A value Twenty would refuse (malformed e-mail, unknown SELECT "
-            "option, unparsable date): `null` leaves the field empty and lists "
-            "it in repairs.csv; `reject` rejects the record.",
+            "option, unparsable date): `null` leaves the field empty, keeps the value "
+            "verbatim in the TEXT field `<field>Raw` (an unknown option is only listed) and "
+            "lists it in repairs.csv; `reject` rejects the record.",
         ),
         th.Property(
             "metadata_file",
@@ -278,6 +280,10 @@ class TargetTwenty(DrainsOnlyAtEndOfInput, StopsWithoutStateOnSignal, Target):
 
     def process_endofpipe(self) -> None:
         self.migration.finish()
+        if self.migration.held_back:
+            # A plugin upstream failed or stopped early and nothing was written: the taps'
+            # STATE would acknowledge what they read, so none is emitted (target_twenty.upstream).
+            return
         if not self.migration.moves_bookmarks:
             # A dry or sample run leaves records for the full run: the taps' STATE would tell
             # Meltano they were loaded, so none is emitted and the bookmarks stay where they

@@ -164,6 +164,29 @@ def normalise(kind: str, value: Any) -> Any:
     return plain(value)
 
 
+def verbatim(kind: str, value: Any) -> str:
+    """A value as one text, for its ``<field>Raw`` field when Twenty would refuse it: text as
+    it came; a phone as ``+44 7700900123`` (each number of the field, ``; ``-joined); e-mails
+    likewise; anything else as JSON."""
+    value = plain(value)
+    if isinstance(value, str):
+        return value
+    if kind == "PHONES" and isinstance(value, dict):
+        numbers = [
+            (value.get("primaryPhoneCallingCode"), value.get("primaryPhoneNumber")),
+            *(
+                (p.get("callingCode"), p.get("number"))
+                for p in value.get("additionalPhones") or []
+                if isinstance(p, dict)
+            ),
+        ]
+        return "; ".join(" ".join(str(x) for x in pair if x) for pair in numbers if pair[1])
+    if kind == "EMAILS" and isinstance(value, dict):
+        found = [value.get("primaryEmail"), *(value.get("additionalEmails") or [])]
+        return "; ".join(str(e) for e in found if e)
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
 # The import wants number, country code and calling code together.
 ALWAYS_TOGETHER = {
     "PHONES": ("primaryPhoneNumber", "primaryPhoneCountryCode", "primaryPhoneCallingCode")

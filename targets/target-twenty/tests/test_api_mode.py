@@ -27,7 +27,17 @@ from target_twenty.registry import WorkspaceMismatch
 from target_twenty.rollback import rollback
 from target_twenty.target import TargetTwenty
 from target_twenty.workspace import Workspace
-from twenty_builders import COMPANY, OPPORTUNITY, PERSON, Run, prop, record, rid, schema
+from twenty_builders import (
+    COMPANY,
+    OPPORTUNITY,
+    PERSON,
+    Run,
+    prop,
+    record,
+    rid,
+    schema,
+    singer_input,
+)
 
 KEY = {"Authorization": f"Bearer {TEST_API_KEY}"}
 MATTER = schema(
@@ -54,6 +64,12 @@ def fake():
     assert server.violations == []
 
 
+# The fakes here do not limit requests unless a test says so: pace at 10,000 a second, so the
+# tests spend no time waiting for tokens (the pacer's own tests and the limited fakes below
+# cover pacing).
+UNPACED = 600_000
+
+
 class ApiRunner:
     """Runs target-twenty in API mode against a fake Twenty; ``config`` is the rollback's."""
 
@@ -66,14 +82,14 @@ class ApiRunner:
             "api_url": server.url,
             "api_key": server.api_key,
             "output_dir": str(self.output),
-            "requests_per_minute": 6000,
+            "requests_per_minute": UNPACED,
             "progress_seconds": 60,
             **config,
         }
         target = TargetTwenty(config=cfg)
         buffer = io.StringIO()
         with redirect_stdout(buffer):
-            target.listen(io.StringIO("".join(json.dumps(m) + "\n" for m in messages)))
+            target.listen(singer_input(messages))
         return Run(self.output, buffer.getvalue())
 
     def config(self, server: FakeTwenty, **extra: Any) -> dict[str, Any]:
@@ -81,6 +97,7 @@ class ApiRunner:
             "api_url": server.url,
             "api_key": server.api_key,
             "output_dir": str(self.output),
+            "requests_per_minute": UNPACED,
             **extra,
         }
 
@@ -215,11 +232,11 @@ def _kinds(counts: dict) -> dict:
 
 
 def test_dry_run_writes_nothing_and_predicts_every_request(fake, api) -> None:
-    plan = api(fake, base_input(), dry_run=True, batch_size=1)
+    plan = api(fake, base_input(), dry_run=True, batch_size=1, requests_per_minute=60)
     assert writes(fake) == []
     assert fake.live("company") == []
     dry = plan.report["dry_run"]
-    assert dry["eta_minutes"] == round(dry["requests"] / 6000, 1)
+    assert dry["eta_minutes"] == round(dry["requests"] / 60, 1) > 0
     assert all(o["skipped"] for o in plan.report["objects"]) and plan.report["balanced"]
     assert plan.report["scope"]["kind"] == "dry_run" and not plan.report["complete"]
     assert plan.stdout.strip() == ""  # no STATE: the taps' bookmarks stay
@@ -332,6 +349,56 @@ def test_a_refused_row_is_isolated_and_the_good_rows_land(fake, api) -> None:
     assert "Twenty refused the record" in reject["reason"]
     assert "violates foreign key constraint" in reject["reason"]
     assert run.report["balanced"]
+
+
+def test_a_record_twenty_refuses_for_a_value_lands_without_it_kept_in_raw(
+    fake, api, caplog
+) -> None:
+    """A phone our checks pass but Twenty refuses (country US with calling code +44,
+    docs/twenty-contract.md §7): the record is sent again without it, the value kept verbatim
+    in `phonesRaw` (created on the fly), so it and the deal that points at it land; the log
+    says so once for the cause."""
+    conflicting = {
+        "primaryPhoneNumber": "7700900123",
+        "primaryPhoneCountryCode": "US",
+        "primaryPhoneCallingCode": "+44",
+    }
+    good = {**conflicting, "primaryPhoneCountryCode": "GB"}
+    people = [
+        record("person", i, name={"firstName": f"P{i}", "lastName": "G"}, phones=phones)
+        for i, phones in enumerate([conflicting, good, conflicting, good])
+    ]
+    deal = record("opportunity", "d1", name="Deal", pointOfContactId=rid("person", 0))
+    caplog.clear()
+    run = api(fake, [PERSON, OPPORTUNITY, *people, deal])
+    live = {p["id"]: p for p in fake.live("person")}
+    assert len(live) == 4 and run.side("rejects.csv") == []
+    refused = live[rid("person", 0)]
+    assert refused["phonesRaw"] == "+44 7700900123"
+    assert not (refused.get("phones") or {}).get("primaryPhoneNumber")
+    assert live[rid("person", 1)]["phones"]["primaryPhoneCountryCode"] == "GB"
+    assert "phonesRaw" not in live[rid("person", 1)] or not live[rid("person", 1)]["phonesRaw"]
+    (opportunity,) = fake.live("opportunity")
+    assert opportunity["pointOfContactId"] == rid("person", 0)
+    field = next(f for f in fake.objects["person"]["fields"] if f["name"] == "phonesRaw")
+    assert (field["type"], field["label"]) == ("TEXT", "Phones (as in source)")
+    repairs = [r for r in run.side("repairs.csv") if r["field"] == "phones"]
+    assert len(repairs) == 2
+    assert all(
+        r["reason"] == "Twenty refused it: Provided country code and calling code are "
+        "conflicting; kept verbatim in phonesRaw"
+        for r in repairs
+    )
+    lines = [r.getMessage() for r in caplog.records if "Twenty refused" in r.getMessage()]
+    assert lines == [
+        "Twenty refused 2 person record(s): phones: Provided country code and calling code "
+        "are conflicting; each was written without the value, kept verbatim in phonesRaw "
+        "(repairs.csv lists them)"
+    ]
+    assert run.report["balanced"]
+    # a re-run sends nothing again: the body Twenty confirmed is the one remembered
+    again = api(fake, [PERSON, OPPORTUNITY, *people, deal])
+    assert again.report["api"]["created"] == {} and again.report["api"]["updated"] == {}
 
 
 def test_the_batch_size_shrinks_to_twentys_cap(api) -> None:
@@ -727,7 +794,7 @@ def test_csv_leftovers_load_in_api_mode(fake, tmp_path, api) -> None:
     csv_out = tmp_path / "csv"
     target = TargetTwenty(config={"output_dir": str(csv_out)})
     with redirect_stdout(io.StringIO()):
-        target.listen(io.StringIO("".join(json.dumps(m) + "\n" for m in messages)))
+        target.listen(singer_input(messages))
     csv_run = Run(csv_out, "")
     # the user imports the CSV files: the records exist in Twenty with our ids
     for row in csv_run.csv("*companies*"):
@@ -757,8 +824,7 @@ def test_csv_leftovers_load_in_api_mode(fake, tmp_path, api) -> None:
     assert run.report["balanced"]
 
 
-def test_attachments_are_uploaded_once_and_missing_files_are_listed(fake, api, tmp_path) -> None:
-    (tmp_path / "a.txt").write_text("hello")
+def _attachments(tmp_path: Path) -> tuple[dict, list[dict]]:
     attachment = schema(
         "attachment",
         {
@@ -775,7 +841,7 @@ def test_attachments_are_uploaded_once_and_missing_files_are_listed(fake, api, t
             name="a.txt",
             fileCategory="TEXT_DOCUMENT",
             targetCompanyId=rid("company", 1),
-            _file={"path": str(tmp_path / "a.txt"), "exists": True},
+            _file={"path": str(tmp_path / "a.txt"), "relativePath": "a.txt", "exists": True},
         ),
         record(
             "attachment",
@@ -783,22 +849,55 @@ def test_attachments_are_uploaded_once_and_missing_files_are_listed(fake, api, t
             name="gone.pdf",
             fileCategory="TEXT_DOCUMENT",
             targetCompanyId=rid("company", 1),
-            _file={
-                "path": str(tmp_path / "gone.pdf"),
-                "relativePath": "files/gone.pdf",
-                "exists": False,
-            },
+            _file={"path": None, "relativePath": "Company/8/gone.pdf", "exists": False},
         ),
     ]
+    return attachment, files
+
+
+def test_attachments_are_uploaded_once_and_missing_files_are_listed(
+    fake, api, tmp_path, caplog
+) -> None:
+    (tmp_path / "a.txt").write_text("hello")
+    attachment, files = _attachments(tmp_path)
     run = api(fake, [COMPANY, attachment, record("company", 1, name="A"), *files])
-    (stored,) = fake.live("attachment")
-    url = next(iter(fake.files.values()))
-    assert url["bytes"] == b"hello" and stored["file"][0]["label"] == "a.txt"
-    assert "file missing in the export: files/gone.pdf" in run.side("rejects.csv")[0]["reason"]
-    manifest = run.side("attachments-manifest.csv")
-    assert [m["status"] for m in manifest] == ["written", "rejected"]
+    stored = {a["name"]: a for a in fake.live("attachment")}
+    (url,) = fake.files.values()
+    assert url["bytes"] == b"hello" and stored["a.txt"]["file"][0]["label"] == "a.txt"
+    # a file the export lacks loses no attachment: it is written with its metadata, as in CSV
+    # mode, and the manifest names the file
+    assert not stored["gone.pdf"].get("file") and run.side("rejects.csv") == []
+    manifest = {m["name"]: m for m in run.side("attachments-manifest.csv")}
+    assert [m["status"] for m in manifest.values()] == ["written", "written"]
+    assert manifest["gone.pdf"]["file"] == "Company/8/gone.pdf"
+    assert manifest["gone.pdf"]["exists"] == "False" and "not found" in manifest["gone.pdf"]["note"]
+    assert run.report["attachments"]["missing"] == 1 and run.report["balanced"]
+    assert "1 attachments written without their file" in caplog.text
     api(fake, [COMPANY, attachment, record("company", 1, name="A"), *files[:1]])
     assert len(fake.files) == 1  # not uploaded twice
+    # the file turns up (e.g. library_dir is set now): the attachment gets it, once
+    (tmp_path / "gone.pdf").write_text("found")
+    files[1]["record"]["_file"] = {
+        "path": str(tmp_path / "gone.pdf"),
+        "relativePath": "Company/8/gone.pdf",
+        "exists": True,
+    }
+    for _ in range(2):
+        api(fake, [COMPANY, attachment, record("company", 1, name="A"), *files])
+    stored = {a["name"]: a for a in fake.live("attachment")}
+    assert len(stored) == 2 and len(fake.files) == 2
+    assert fake.files[stored["gone.pdf"]["file"][0]["fileId"]]["bytes"] == b"found"
+
+
+def test_an_attachment_without_its_file_is_written_in_csv_mode_too(run_target, tmp_path) -> None:
+    (tmp_path / "a.txt").write_text("hello")
+    attachment, files = _attachments(tmp_path)
+    run = run_target([COMPANY, attachment, record("company", 1, name="A"), *files])
+    manifest = {m["name"]: m for m in run.side("attachments-manifest.csv")}
+    assert [m["status"] for m in manifest.values()] == ["written", "written"]
+    assert manifest["gone.pdf"]["file"] == "Company/8/gone.pdf"
+    assert "not found" in manifest["gone.pdf"]["note"]
+    assert run.report["attachments"]["missing"] == 1 and run.report["balanced"]
 
 
 def test_attachments_on_an_older_server_use_the_legacy_upload(api, tmp_path) -> None:

@@ -237,9 +237,47 @@ def test_invalid_values_arriving_are_repaired_with_the_original_kept(run_target)
             ),
         ]
     )
-    assert run.csv("*people*")[0]["Emails / Primary Email"] == ""
+    (person,) = run.csv("*people*")
+    assert person["Emails / Primary Email"] == ""
+    # kept verbatim in the record, in a TEXT field provisioned like any custom field
+    assert person["Emails (as in source)"] == "bob@"
+    assert {
+        "object": "person",
+        "name": "emailsRaw",
+        "type": "TEXT",
+        "label": "Emails (as in source)",
+    } in run.report["provisioning"]["fields"]
     (repair,) = run.side("repairs.csv")
     assert repair["field"] == "emails" and "bob@" in repair["value"]
+    assert repair["reason"].endswith("kept verbatim in emailsRaw")
+
+
+def test_a_plain_streams_value_that_is_not_its_declared_type_is_kept_verbatim(
+    run_target,
+) -> None:
+    """Any Singer tap: a value that is not its declared type lands in `<field>Raw` instead of
+    being emptied (it is listed as a repair too)."""
+    plain = {
+        "type": "SCHEMA",
+        "stream": "widgets",
+        "key_properties": ["sku"],
+        "schema": {
+            "type": "object",
+            "properties": {"sku": {"type": "string"}, "weight_kg": {"type": "number"}},
+        },
+    }
+    rows = [
+        {"type": "RECORD", "stream": "widgets", "record": {"sku": "W-1", "weight_kg": "heavy"}},
+        {"type": "RECORD", "stream": "widgets", "record": {"sku": "W-2", "weight_kg": 2}},
+    ]
+    run = run_target([plain, *rows])
+    heavy, two = run.csv("*widgets*")
+    assert (heavy["Weight Kg"], heavy["Weight Kg (as in source)"]) == ("", "heavy")
+    assert (two["Weight Kg"], two["Weight Kg (as in source)"]) == ("2", "")
+    fields = {f["name"]: f for f in run.report["provisioning"]["fields"]}
+    assert fields["weightKgRaw"]["type"] == "TEXT"
+    (repair,) = run.side("repairs.csv")
+    assert repair["reason"].endswith("kept verbatim in weightKgRaw")
 
 
 def test_parent_company_cycle_is_broken_and_reported_and_links_wait_for_pass_two(

@@ -8,7 +8,6 @@ say why. Records use names and e-mails unique to the run, so existing data is no
 from __future__ import annotations
 
 import io
-import json
 import os
 import uuid
 from contextlib import redirect_stdout
@@ -18,7 +17,17 @@ import pytest
 import requests
 from target_twenty.rollback import rollback
 from target_twenty.target import TargetTwenty
-from twenty_builders import COMPANY, OPPORTUNITY, PERSON, Run, prop, record, rid, schema
+from twenty_builders import (
+    COMPANY,
+    OPPORTUNITY,
+    PERSON,
+    Run,
+    prop,
+    record,
+    rid,
+    schema,
+    singer_input,
+)
 
 URL, KEY = os.environ.get("TWENTY_API_URL", ""), os.environ.get("TWENTY_API_KEY", "")
 pytestmark = [
@@ -36,7 +45,7 @@ def run_target(tmp_path: Path, messages: list[dict], **config) -> Run:
         config={"mode": "api", "api_url": URL, "api_key": KEY, "output_dir": str(output), **config}
     )
     with redirect_stdout(io.StringIO()):
-        target.listen(io.StringIO("".join(json.dumps(m) + "\n" for m in messages)))
+        target.listen(singer_input(messages))
     return Run(output, "")
 
 
@@ -109,3 +118,42 @@ def test_load_read_back_rerun_and_roll_back(tmp_path: Path) -> None:
     assert done["destroyed"] == 4
     with pytest.raises(requests.HTTPError):
         get(f"companies/{rid('company', f'{tag}-1')}")
+
+
+def test_a_refused_phone_is_kept_in_phones_raw_and_the_record_lands(tmp_path: Path) -> None:
+    """docs/twenty-contract.md §7 on the real server: country US with calling code +44 is
+    refused; the person is written again without it (kept in `phonesRaw`, created then) and
+    the deal that points at her lands too. Rolled back, the new field included."""
+    tag = uuid.uuid4().hex[:8]
+    phones = {
+        "primaryPhoneNumber": "7700900123",
+        "primaryPhoneCountryCode": "US",
+        "primaryPhoneCallingCode": "+44",
+    }
+    messages = [
+        PERSON,
+        OPPORTUNITY,
+        record(
+            "person",
+            f"{tag}-olivia",
+            name={"firstName": "Olivia", "lastName": tag},
+            phones=phones,
+        ),
+        record(
+            "opportunity",
+            f"{tag}-1",
+            name=f"Deal {tag}",
+            pointOfContactId=rid("person", f"{tag}-olivia"),
+        ),
+    ]
+    state = {"state_dir": str(tmp_path / "state")}
+    run = run_target(tmp_path, messages, **state)
+    try:
+        assert run.report["balanced"] and run.report["rejects"]["count"] == 0
+        person = get(f"people/{rid('person', f'{tag}-olivia')}")["data"]["person"]
+        assert person["phonesRaw"] == "+44 7700900123"
+        deal = get(f"opportunities/{rid('opportunity', f'{tag}-1')}")["data"]["opportunity"]
+        assert deal["pointOfContactId"] == rid("person", f"{tag}-olivia")
+    finally:
+        config = {"api_url": URL, "api_key": KEY, **state}
+        rollback(config, run.report["run_id"], remove_metadata=True)

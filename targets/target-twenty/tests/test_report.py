@@ -27,6 +27,8 @@ PARTS: dict[str, type] = {
     "OwnersReport": model.OwnersReport,
     "RejectsSummary": model.RejectsSummary,
     "RepairsSummary": model.RepairsSummary,
+    "ReasonCount": model.ReasonCount,
+    "ProblemExample": model.ProblemExample,
     "AttachmentsSummary": model.AttachmentsSummary,
     "RecordCycle": outcome.RecordCycle,
     "Merge": outcome.Merge,
@@ -43,6 +45,8 @@ PARTS: dict[str, type] = {
     "WorkspaceMatch": outcome.WorkspaceMatch,
     "PreflightSummary": outcome.PreflightSummary,
     "RunScope": model.RunScope,
+    "RunStatus": model.RunStatus,
+    "PluginRun": model.PluginRun,
     "RequestStats": outcome.RequestStats,
     "FieldDiff": outcome.FieldDiff,
     "OwnerMatching": outcome.OwnerMatching,
@@ -77,6 +81,8 @@ def test_the_schema_is_valid_and_says_what_the_model_writes() -> None:
         if cls is not model.RunOutputs:  # its CSV keys come as a group (dependentRequired)
             assert part["required"] == required, name
     assert SCHEMA["properties"]["mode"]["enum"] == [m.value for m in model.Mode]
+    outcomes = SCHEMA["$defs"]["RunStatus"]["properties"]["outcome"]
+    assert outcomes["enum"] == [o.value for o in model.Outcome]
     kind = SCHEMA["$defs"]["RunScope"]["properties"]["kind"]
     assert kind["enum"] == [k.value for k in model.RunKind]
     decision = SCHEMA["$defs"]["WorkspaceMatch"]["properties"]["decision"]

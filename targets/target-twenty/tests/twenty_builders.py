@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import uuid
 from pathlib import Path
 from typing import Any
 
+from crm2twenty_common.completion import RunStatus, status_messages
 from jsonschema import Draft202012Validator
 from target_twenty.report import SCHEMA_PATH
 
@@ -110,15 +112,29 @@ OPPORTUNITY = schema(
 )
 
 
+def says(status: RunStatus, plugin: str = "tap-test", error: str | None = None) -> list[dict]:
+    """What a tap of the suite says on ``_notices`` of its run (the real messages)."""
+    return [m.to_dict() for m in status_messages(plugin, "tap", status, error)]
+
+
+def singer_input(messages: list[dict], *, tap_completed: bool = True) -> io.StringIO:
+    """The target's stdin: ``messages`` as a tap of the suite that read everything sends them
+    (it says so before and after), or as they are (a tap outside the suite)."""
+    if tap_completed:
+        messages = [*says(RunStatus.STARTED), *messages, *says(RunStatus.COMPLETED)]
+    return io.StringIO("".join(json.dumps(m) + "\n" for m in messages))
+
+
 REPORT_SCHEMA = Draft202012Validator(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
 
 
 class Run:
     """A finished target run: its report, files and stdout."""
 
-    def __init__(self, output: Path, stdout: str) -> None:
+    def __init__(self, output: Path, stdout: str, latest: str = "LATEST") -> None:
+        """``latest``: the file naming the run (``LAST_RUN`` for one that held back)."""
         self.output = output
-        self.dir = output / (output / "LATEST").read_text().strip()
+        self.dir = output / (output / latest).read_text().strip()
         self.report = json.loads((self.dir / "report.json").read_text())
         REPORT_SCHEMA.validate(self.report)  # every run's report.json keeps to the schema
         self.stdout = stdout

@@ -47,6 +47,8 @@ from crm2twenty_mapper.intent import KEYWORD, ObjectSchema
 from crm2twenty_mapper.rules import RulesError
 from crm2twenty_mapper.side_streams import FieldRepair
 
+# A source column's own pick-list, in the source's order (a list of values): see _listed.
+OPTIONS_ANNOTATION = "x-options"
 # Coercions that make any value valid for its Twenty type; idempotent, applied last.
 _COERCE_BY_SUBFIELD = {
     "primaryEmail": "email",
@@ -284,7 +286,7 @@ def _field(
                 inverseLabel=spec.get("inverse_label", label_case(plural(output.obj))),
             )
     elif kind in ("SELECT", "MULTI_SELECT"):
-        select = _select(schema, top, spec, intent, place)
+        select = _select(schema, top, spec, intent, place, _listed(spec, props))
     coerce = _COERCE_BY_SUBFIELD.get(sub or "") or (
         None if sub or kind == "RELATION" else _COERCE_BY_KIND.get(kind)
     )
@@ -337,11 +339,23 @@ def _kind(spec: dict, sub: str | None, props: dict) -> str:
     return "TEXT"
 
 
+def _listed(spec: dict, props: dict) -> list[str]:
+    """The source's own pick-list for a field: the ``x-options`` (values in the source's order)
+    of the first column it reads that carries them (tap-supabase-atomic's configured stages)."""
+    for col in [spec["from"]] if "from" in spec else spec.get("from_any") or []:
+        listed = (props.get(col) or {}).get(OPTIONS_ANNOTATION)
+        if isinstance(listed, list):
+            return [str(v).strip() for v in listed if v is not None and str(v).strip()]
+    return []
+
+
 def _select(
-    schema: ObjectSchema, top: str, spec: dict, intent: dict, place: str
+    schema: ObjectSchema, top: str, spec: dict, intent: dict, place: str, listed: list[str]
 ) -> Callable[[Any, Acc], Any]:
     """A pick-list value → its option; an unknown value becomes a new option, is left empty
-    (``unmapped: "null"``) or rejects the row (``unmapped: reject``)."""
+    (``unmapped: "null"``) or rejects the row (``unmapped: reject``). With ``new_option``, the
+    source's own list (``listed``) is declared up front, in its order, so every option exists
+    even when no record uses it."""
     mapping: dict[str, tuple[str, str]] = {}
     declared: list[dict] = []
     for source_value, target in (spec.get("options") or {}).items():
@@ -354,9 +368,19 @@ def _select(
         mapping[str(source_value).strip().lower()] = (target["value"], target["label"])
         if not any(d["value"] == target["value"] for d in declared):
             declared.append({k: v for k, v in target.items() if k in ("value", "label", "color")})
+    policy = spec.get("unmapped", "new_option")
+    if policy == "new_option" and listed:
+        # the source's order first (its values mapped by the rules, or new options), then the
+        # rules' other options
+        ordered: list[dict] = []
+        for text in listed:
+            value, label = mapping.setdefault(text.lower(), (option_value(text), text))
+            if not any(d["value"] == value for d in ordered):
+                rule = next((d for d in declared if d["value"] == value), None)
+                ordered.append(rule or {"value": value, "label": label})
+        declared = ordered + [d for d in declared if d not in ordered]
     known = {value for value, _ in mapping.values()}
     intent["options"] = [{**d, "position": i} for i, d in enumerate(declared)]
-    policy = spec.get("unmapped", "new_option")
 
     def one(value: Any, acc: Acc) -> str | None:
         text = str(value).strip()

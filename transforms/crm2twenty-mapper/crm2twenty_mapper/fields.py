@@ -16,11 +16,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from crm2twenty_common.twenty import PRIMARY_SUBFIELD
+from crm2twenty_common.twenty import (
+    PRIMARY_SUBFIELD,
+    label_case,
+    raw_field_label,
+    raw_field_name,
+)
 
 from crm2twenty_mapper import transforms
 from crm2twenty_mapper.catalog import Catalog
 from crm2twenty_mapper.ids import KeyTemplate, key_text
+from crm2twenty_mapper.intent import KEYWORD
 from crm2twenty_mapper.rules import RulesError
 from crm2twenty_mapper.side_streams import FieldRepair
 from crm2twenty_mapper.transforms import InvalidValue
@@ -29,6 +35,8 @@ _EMPTY: tuple[Any, ...] = (None, "", [], {})
 # Transforms whose result depends on state that changes as records pass (lookup tables fill
 # up): a field using one is never memoised.
 _STATEFUL = frozenset({"lookup"})
+# Transform arguments that name a lookup table (the phone transforms' ``company_country``).
+_STATEFUL_ARGS = frozenset({"company_country"})
 # Source values repeat (countries, owners, stages, amounts): a field's transforms run once per
 # distinct value. Bounded; a field whose values hardly repeat (timestamps) stops memoising.
 _MEMO_LIMIT = 4096
@@ -118,7 +126,7 @@ def compile_put(catalog: Catalog, f: FieldSpec) -> Put:
     fns = _transforms(catalog, f.chain, f.place)
     default = spec.get("default")
     apply = _apply(fns, default)
-    memoise = bool(fns) and not any(transform_name(t) in _STATEFUL for t in f.chain)
+    memoise = bool(fns) and not any(_stateful(t) for t in f.chain)
     col = spec.get("from", spec.get("owner"))
     read = None if col is not None else _reader(spec)
     required = spec.get("required", False)
@@ -145,6 +153,7 @@ def compile_put(catalog: Catalog, f: FieldSpec) -> Put:
     identity = apply is _same  # no transforms, no default: the value is the raw value
     memo: dict[Any, Any] | None = {} if memoise else None
     lookups = 0  # memo lookups since it was last cleared
+    keep_raw = _raw_keeper(catalog, f, source_cols)
 
     def put(r: dict, acc: Acc, values: dict) -> None:
         nonlocal memo, lookups
@@ -178,15 +187,10 @@ def compile_put(catalog: Catalog, f: FieldSpec) -> Put:
         except InvalidValue as exc:
             if reject_invalid:
                 raise Rejected(f"{path}: {exc}") from exc
-            given = [r.get(c) for c in source_cols]
-            acc.repairs.append(
-                FieldRepair(
-                    path,
-                    json.dumps(given[0] if len(given) == 1 else given, default=str),
-                    f"{exc}; left empty",
-                )
-            )
-            return
+            keep_raw(r, acc, values, exc)
+            if exc.partial is None:
+                return
+            value = exc.partial
         if value is None or (not value if type(value) is str else is_empty(value)):
             if required:
                 raise Rejected(required_reason)
@@ -217,6 +221,52 @@ def compile_put(catalog: Catalog, f: FieldSpec) -> Put:
             _place(values, top, sub, value)
 
     return put
+
+
+def _raw_keeper(
+    catalog: Catalog, f: FieldSpec, source_cols: list[str]
+) -> Callable[[dict, Acc, dict, InvalidValue], None]:
+    """What a value Twenty would refuse becomes: kept verbatim in the TEXT field
+    ``<field>Raw`` beside it (declared in the object's SCHEMA the first time one is kept, so
+    target-twenty provisions it like any custom field), and listed as a repair."""
+    relation = ("ref" in f.spec or "owner" in f.spec) and f.top.endswith("Id")
+    raw = raw_field_name(f.top[:-2] if relation and len(f.top) > 2 else f.top)
+    schema = catalog.object_schema(f.obj, False)
+    # the field's label as its SCHEMA declares it (compile.py declared it before this)
+    declared = schema.properties.get(f.top, {}).get(KEYWORD, {}).get("label")
+    label = raw_field_label(str(declared or label_case(f.top)))
+    path = f.path
+
+    def keep(r: dict, acc: Acc, values: dict, exc: InvalidValue) -> None:
+        given = [r.get(c) for c in source_cols]
+        kept = exc.value if exc.value is not None else _verbatim(given)
+        if kept:
+            before = values.get(raw)
+            values[raw] = kept if not before or before == kept else f"{before}; {kept}"
+            schema.add_field(raw, "TEXT", {"label": label})
+        acc.repairs.append(
+            FieldRepair(
+                path,
+                json.dumps(given[0] if len(given) == 1 else given, default=str),
+                f"{exc}; kept verbatim in {raw}" if kept else f"{exc}; left empty",
+            )
+        )
+
+    return keep
+
+
+def _verbatim(given: list[Any]) -> str:
+    """The source value(s) of a field as one text: a column's value as it came, several
+    columns' non-empty values joined by ``; ``."""
+    texts = [v if isinstance(v, str) else json.dumps(v, default=str) for v in given]
+    return "; ".join(t for t in texts if t and t != "null")
+
+
+def _stateful(item: Any) -> bool:
+    """Whether a transform entry reads a lookup table (which fills as records pass)."""
+    if transform_name(item) in _STATEFUL:
+        return True
+    return isinstance(item, dict) and bool(_STATEFUL_ARGS & set(next(iter(item.values())) or {}))
 
 
 def _place(values: dict, top: str, sub: str | None, value: Any) -> None:

@@ -8,11 +8,13 @@ runtime applies the plan and emits the Twenty-shaped records and the side stream
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import typing as t
 
 from crm2twenty_common.cli import entry_point
+from crm2twenty_common.completion import ReportsCompletion
 from crm2twenty_common.singer_input import MsgSpecNumberedReader
 from crm2twenty_common.writer import BufferedSingerWriter
 from singer_sdk import typing as th
@@ -21,16 +23,18 @@ from singer_sdk.mapper_base import InlineMapper
 from singer_sdk.singerlib import StateMessage
 
 from crm2twenty_mapper import rules as rules_mod
+from crm2twenty_mapper import transforms
 from crm2twenty_mapper.runtime import Runtime
 
 if t.TYPE_CHECKING:
     from singer_sdk import singerlib as singer
 
 
-class Crm2TwentyMapper(InlineMapper):
+class Crm2TwentyMapper(ReportsCompletion, InlineMapper):
     """Turns source-shaped CRM streams into Twenty-shaped streams (company, person, opportunity, note, noteTarget, task, taskTarget, attachment, custom objects), following one reviewable YAML rules file per source. Every record gets a deterministic id (UUIDv5 of migration namespace, source, object, source key), references are computed the same way, and each SCHEMA carries the Twenty field intent in the `x-twenty` keyword so that target-twenty can provision fields, objects and options. Rows a rule cannot map go to the `_rejects` stream with the reason."""  # noqa: E501
 
     name = "crm2twenty-mapper"
+    completion_stage = "mapper"  # it says on `_notices` that it started, completed or failed
     # No stream-maps / flattening: this mapper does not run the SDK's stream-maps engine, and
     # advertising the settings would have them silently ignored.
     capabilities: t.ClassVar[list[CapabilitiesEnum]] = [
@@ -71,6 +75,17 @@ class Crm2TwentyMapper(InlineMapper):
             ),
         ),
         th.Property(
+            "default_country",
+            th.StringType,
+            description=(
+                "The country a phone number written without its calling code is read in "
+                "(`07700 900123` with `GB`) when neither its row nor its company names one: "
+                "an ISO code or an English name. Overrides the rules' `defaults.phone_country`; "
+                "`none`: no default, such numbers are kept verbatim in `phonesRaw`. A number "
+                "with its calling code (`+44 …`) always takes that code's country."
+            ),
+        ),
+        th.Property(
             "keep_source_values",
             th.IntegerType,
             default=1000,
@@ -90,6 +105,13 @@ class Crm2TwentyMapper(InlineMapper):
             os.environ.get("MELTANO_EXTRACTOR_NAMESPACE"),
         )
         self.rules = rules_mod.load(choice, self.config.get("rule_options"))
+        country = self.config.get("default_country")
+        if country:
+            try:
+                region = transforms.default_country(country)
+            except ValueError as exc:
+                raise rules_mod.RulesError(str(exc)) from None
+            self.rules.defaults = dataclasses.replace(self.rules.defaults, phone_country=region)
         self.runtime = Runtime(
             self.rules,
             self.config.get("migration_namespace", "crm2twenty"),
@@ -119,7 +141,10 @@ class Crm2TwentyMapper(InlineMapper):
     def process_endofpipe(self) -> None:
         for message in self.runtime.summary():
             self.write_message(message)
-        sys.stdout.flush()
+        if isinstance(self.message_writer, BufferedSingerWriter):
+            self.message_writer.flush()
+        else:
+            sys.stdout.flush()
         for stream, counts in sorted(self.runtime.counts.items()):
             self.logger.info(
                 "%s: read %d, mapped %d, rejected %d, ignored %d",

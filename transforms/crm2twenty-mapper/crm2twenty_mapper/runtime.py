@@ -62,6 +62,7 @@ class Runtime:
             yield SchemaMessage(stream=NOTICES, schema=schema, key_properties=[])
             return
         props = schema.get("properties", {})
+        self.counts.setdefault(stream, StreamCounts())  # declared: in the summary, 0 rows or not
         if stream in self.rules.ignore_streams:
             self.ignored_streams.add(stream)
             return
@@ -171,7 +172,7 @@ class Runtime:
             if counts.read <= self.keep_source_values:
                 provenance["src"] = output.source_values(row)
             for repair in acc.repairs:
-                produced.append(self.side.repair(stream, key, output.obj, repair))
+                produced.append(self.side.repair(stream, key, output.obj, repair, where))
             if self._emitted.get(output.obj) != self.catalog.schemas[output.obj].version:
                 yield from self._schema_if_changed(output.obj)
             produced.append(RecordMessage(stream=output.obj, record=values))

@@ -2,7 +2,8 @@
 
 - ``_rejects``: a source row no rule could map (the reason, the source key, the file:line the tap
   recorded, the raw row); tap rejects arriving on ``_rejects`` pass through;
-- ``_repairs``: a field left empty because its value could not be made valid (the value kept);
+- ``_repairs``: a field left empty because its value could not be made valid (the value kept,
+  with the row's source key and file:line);
 - ``_notices``: what a tap wants the run's report to say; passes through unchanged;
 - ``_summary``: one record per source stream at the end (read, mapped, rejected, ignored).
 
@@ -83,7 +84,9 @@ class SideStreams:
         return RecordMessage(stream=REJECTS, record=reject.as_record())
 
     @staticmethod
-    def repair(stream: str, key: str, obj: str, repair: FieldRepair) -> RecordMessage:
+    def repair(
+        stream: str, key: str, obj: str, repair: FieldRepair, location: str | None
+    ) -> RecordMessage:
         record = Repair(
             stage="mapper",
             source_stream=stream,
@@ -92,6 +95,7 @@ class SideStreams:
             field=repair.field,
             value=repair.value,
             reason=repair.reason,
+            location=location,
         )
         return RecordMessage(stream=REPAIRS, record=record.as_record())
 

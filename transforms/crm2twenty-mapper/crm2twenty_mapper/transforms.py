@@ -21,7 +21,18 @@ from crm2twenty_common.twenty import email_address, web_url
 
 
 class InvalidValue(ValueError):
-    """A source value a transform cannot turn into a valid Twenty value."""
+    """A source value a transform cannot turn into a valid Twenty value.
+
+    ``value``: the text to keep verbatim beside the field (its ``<field>Raw``), when the
+    transform knows which part of its input was refused (one number of several); else the
+    field's source value is kept. ``partial``: what the transform could still make of the rest
+    (the valid numbers of a list), written to the field as usual.
+    """
+
+    def __init__(self, message: str, value: str | None = None, partial: Any = None) -> None:
+        super().__init__(message)
+        self.value = value
+        self.partial = partial
 
 
 @dataclass(frozen=True)
@@ -29,7 +40,9 @@ class Context:
     """Defaults a rules file sets for every transform (``defaults:``)."""
 
     currency: str = "USD"
-    phone_country: str = "US"
+    # the country a national-format number is read in when neither its row nor its company
+    # names one (None: such a number is kept verbatim in the field's `<field>Raw`)
+    phone_country: str | None = "US"
     timezone: str = "UTC"
     dayfirst: bool = False
     # Lookup tables filled from source streams as they pass (``lookups:`` in the rules).
@@ -71,14 +84,30 @@ def email(value: Any) -> str | None:
         return None
     address = email_address(text)
     if address is None:
-        raise InvalidValue(f"{value!r} is not a valid e-mail address")
+        raise InvalidValue(f"{value!r} is not a valid e-mail address", value=text)
     return address
 
 
 def emails(value: Any) -> list[str] | None:
-    """A list of addresses from a list or a ``;``/``,``-separated text; every one must be valid."""
+    """A list of addresses from a list or a ``;``/``,``-separated text; one that is not an
+    address is left out and named (the valid rest still written)."""
     items = value if isinstance(value, list) else _LIST_SPLIT.split(str(value or ""))
-    result = [e for e in (email(item) for item in items) if e]
+    result: list[str] = []
+    refused: list[InvalidValue] = []
+    for item in items:
+        try:
+            address = email(item)
+        except InvalidValue as exc:
+            refused.append(exc)
+            continue
+        if address:
+            result.append(address)
+    if refused:
+        raise InvalidValue(
+            str(refused[0]),
+            value="; ".join(e.value or "" for e in refused),
+            partial=result or None,
+        )
     return result or None
 
 
@@ -167,53 +196,126 @@ COUNTRIES = {
 }
 
 
-def region_for(country: Any, default: str) -> str:
-    """A phone region from an ISO code or an English country name."""
+def region_for(country: Any, default: str | None) -> str | None:
+    """A phone region from an ISO code or an English country name; ``default`` when there is
+    no country or it is not one this knows."""
+    return _region(country) or default
+
+
+def default_country(setting: str) -> str | None:
+    """The mapper's ``default_country`` setting → a phone region (``none``: no default)."""
+    if setting.strip().lower() == "none":
+        return None
+    region = _region(setting)
+    if region is None:
+        raise ValueError(
+            f"default_country {setting!r} is neither an ISO 3166 code nor a country name "
+            "this mapper knows (e.g. GB, United Kingdom, or none)"
+        )
+    return region
+
+
+def _region(country: Any) -> str | None:
     text = _text(country)
     if text is None:
-        return default
+        return None
     if len(text) == 2 and text.upper() in phonenumbers.SUPPORTED_REGIONS:
         return text.upper()
-    return COUNTRIES.get(text.lower(), default)
+    return COUNTRIES.get(text.lower())
 
 
 @functools.lru_cache(maxsize=1 << 16)
-def _parse_phone(text: str, region: str) -> tuple[str, str, str]:
-    """``text`` read in ``region`` → (national number, its region, calling code).
+def _parse_phone(text: str, region: str | None) -> tuple[str, str, str] | str:
+    """``text`` read in ``region`` → (national number, its country, calling code), or why it
+    is not a phone number Twenty takes (a text, so that a refusal is remembered too).
 
     A pure function of its arguments, so remembered: the same number recurs across rows
     (a company's switchboard on each contact), but too seldom for the field memo, which gives
-    up on a field whose values mostly differ. An InvalidValue is not remembered.
+    up on a field whose values mostly differ.
+
+    The country is the number's own: a number written with its calling code (``+44 …``) is
+    read without ``region``, and its country is never one of another calling code (Twenty
+    refuses ``Provided country code and calling code are conflicting``,
+    docs/twenty-contract.md §7).
     """
+    international = text.startswith("+")
+    if not international and region is None:
+        return f"{text!r} has no calling code and there is no country to read it in"
     try:
-        parsed = phonenumbers.parse(text, None if text.startswith("+") else region)
+        parsed = phonenumbers.parse(text, None if international else region)
     except phonenumbers.NumberParseException as exc:
-        raise InvalidValue(f"{text!r} is not a phone number ({exc})") from exc
+        return f"{text!r} is not a phone number ({exc})"
     if not phonenumbers.is_possible_number(parsed):
-        raise InvalidValue(f"{text!r} is not a possible phone number in {region}")
-    found = phonenumbers.region_code_for_number(parsed) or region
-    return str(parsed.national_number), found, f"+{parsed.country_code}"
+        where = "" if international else f" in {region}"
+        return f"{text!r} is not a possible phone number{where}"
+    code = parsed.country_code or 0
+    found = phonenumbers.region_code_for_number(parsed)
+    if not found:
+        # A number the metadata does not know as valid (a reserved range such as +44 7700
+        # 900xxx): the country it was read in if that country has this calling code, else
+        # the calling code's main country.
+        found = (
+            region
+            if region and phonenumbers.country_code_for_region(region) == code
+            else phonenumbers.region_code_for_country_code(code)
+        )
+    if found not in phonenumbers.SUPPORTED_REGIONS:  # "001": +800 and other global numbers
+        return f"{text!r} has the calling code +{code} of no country"
+    return str(parsed.national_number), found, f"+{code}"
 
 
-def _numbers_and_country(value: Any) -> tuple[list, Any]:
-    """``[number, …, country]`` (from ``from_all``: the country comes last) → the numbers and
-    the country; a single value is one number."""
+@dataclass(frozen=True, slots=True)
+class _PhoneInput:
+    numbers: list[str]
+    region: str | None  # the country a national-format number is read in
+
+
+def _phone_input(value: Any, ctx: Context, company_table: dict | None) -> _PhoneInput:
+    """A number, ``[number, …, country]`` (``from_all``: the row's country comes last) or,
+    with ``company_country``, ``[number, …, country, company key]`` (a number list may stand
+    for the numbers). The region: the row's own country, else its company's (from the lookup
+    table the companies stream filled), else the default country."""
+    company = None
     if isinstance(value, list):
-        return (list(value[:-1]), value[-1]) if len(value) >= 2 else (list(value), None)
-    return [value], None
+        items = list(value)
+        if company_table is not None and items:
+            company = items.pop()
+        country = items.pop() if len(items) >= 2 else None
+    else:
+        items, country = [value], None
+    numbers: list[str] = []
+    for item in items:
+        for one in item if isinstance(item, list) else [item]:
+            text = _text(one)
+            if text is not None:
+                numbers.append(text)
+    region = _region(country)
+    if region is None and company_table is not None and (key := _text(company)) is not None:
+        region = _region(company_table.get(key.lower()))
+    return _PhoneInput(numbers, region or ctx.phone_country)
 
 
-def make_phone(ctx: Context) -> Transform:
+def _phone_parts(text: str, region: str | None) -> tuple[str, str, str]:
+    parsed = _parse_phone(text, region)
+    if isinstance(parsed, str):
+        raise InvalidValue(parsed, value=text)
+    return parsed
+
+
+def make_phone(ctx: Context, company_country: str | None = None) -> Transform:
     """A number, or ``[number, …, country]``: the first number the row has (a contact with only
-    a mobile keeps it as the primary phone); a national-format number is read in the row's
-    country (``020 7946 0958`` with ``United Kingdom``), else the rules' default country."""
+    a mobile keeps it as the primary phone). Its country: its own calling code (``+44 …`` is
+    GB), else the row's country (``020 7946 0958`` with ``United Kingdom``), else, with
+    ``company_country: <lookup table>``, the country of the row's company (the list's last
+    element is then the company's key), else the default country (``defaults.phone_country``,
+    or the mapper's ``default_country`` setting)."""
+    table = ctx.tables.setdefault(company_country, {}) if company_country else None
 
     def phone(value: Any) -> dict | None:
-        numbers, country = _numbers_and_country(value)
-        text = next((t for t in map(_text, numbers) if t is not None), None)
-        if text is None:
+        given = _phone_input(value, ctx, table)
+        if not given.numbers:
             return None
-        national, found, calling = _parse_phone(text, region_for(country, ctx.phone_country))
+        national, found, calling = _phone_parts(given.numbers[0], given.region)
         return {
             "primaryPhoneNumber": national,
             "primaryPhoneCountryCode": found,
@@ -223,45 +325,53 @@ def make_phone(ctx: Context) -> Transform:
     return phone
 
 
-def make_additional_phones(ctx: Context) -> Transform:
-    """Numbers (one, a list, or ``[number, country]``) → Twenty's ``additionalPhones`` items."""
-    phone = make_phone(ctx)
+def _additional(numbers: list[str], region: str | None) -> list[dict] | None:
+    """Twenty's ``additionalPhones`` items; a number that is not one is left out and named
+    (InvalidValue with the valid rest as ``partial``)."""
+    result, refused, why = [], [], ""
+    for text in numbers:
+        parsed = _parse_phone(text, region)
+        if isinstance(parsed, str):
+            refused.append(text)
+            why = why or parsed
+            continue
+        result.append({"number": parsed[0], "countryCode": parsed[1], "callingCode": parsed[2]})
+    if refused:
+        raise InvalidValue(why, value="; ".join(refused), partial=result or None)
+    return result or None
+
+
+def make_additional_phones(ctx: Context, company_country: str | None = None) -> Transform:
+    """Numbers (one, a list, or ``[numbers, country]``) → Twenty's ``additionalPhones`` items."""
+    table = ctx.tables.setdefault(company_country, {}) if company_country else None
 
     def additional_phones(value: Any) -> list[dict] | None:
         # [numbers, country] from `from_all`; a country never has digits, a number always does
         if (
             isinstance(value, list)
             and len(value) == 2
+            and table is None
             and (value[1] is None or not any(c.isdigit() for c in str(value[1])))
         ):
-            items, country = value[0] if isinstance(value[0], list) else [value[0]], value[1]
+            given = _phone_input([value[0], value[1]], ctx, None)
+        elif isinstance(value, list) and table is None:
+            given = _phone_input([value, None], ctx, None)
         else:
-            items, country = (value if isinstance(value, list) else [value]), None
-        result = []
-        for item in items:
-            parsed = phone([item, country])
-            if parsed:
-                result.append(
-                    {
-                        "number": parsed["primaryPhoneNumber"],
-                        "countryCode": parsed["primaryPhoneCountryCode"],
-                        "callingCode": parsed["primaryPhoneCallingCode"],
-                    }
-                )
-        return result or None
+            given = _phone_input(value, ctx, table)
+        return _additional(given.numbers, given.region)
 
     return additional_phones
 
 
-def make_more_phones(ctx: Context) -> Transform:
+def make_more_phones(ctx: Context, company_country: str | None = None) -> Transform:
     """``[number, …, country]`` → every number after the first the row has, as
-    ``additionalPhones`` items (the first is the primary phone: ``phone`` on the same list)."""
-    additional_phones = make_additional_phones(ctx)
+    ``additionalPhones`` items (the first is the primary phone: ``phone`` on the same list);
+    ``company_country`` as for ``phone``."""
+    table = ctx.tables.setdefault(company_country, {}) if company_country else None
 
     def more_phones(value: Any) -> list[dict] | None:
-        numbers, country = _numbers_and_country(value)
-        present = [n for n in numbers if _text(n) is not None]
-        return additional_phones([present[1:], country]) if len(present) > 1 else None
+        given = _phone_input(value, ctx, table)
+        return _additional(given.numbers[1:], given.region) if len(given.numbers) > 1 else None
 
     return more_phones
 
@@ -500,6 +610,14 @@ def markdown(value: Any) -> str | None:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
+def first_line(value: Any) -> str | None:
+    """The first non-empty line, trimmed (a note's title when the source has none)."""
+    text = _text(value)
+    if text is None:
+        return None
+    return next((line.strip() for line in text.splitlines() if line.strip()), None)
+
+
 _CATEGORIES = (
     ("ARCHIVE", ("zip", "rar", "7z", "tar", "gz", "tgz"), ("application/zip", "application/x-")),
     ("AUDIO", ("mp3", "wav", "ogg", "m4a", "flac"), ("audio/",)),
@@ -583,9 +701,9 @@ REGISTRY: dict[str, Callable[..., Transform]] = {
     "emails": _plain(emails),
     "url": _plain(url),
     "domain": _plain(domain),
-    "phone": lambda ctx, **_kw: make_phone(ctx),
-    "additional_phones": lambda ctx, **_kw: make_additional_phones(ctx),
-    "more_phones": lambda ctx, **_kw: make_more_phones(ctx),
+    "phone": make_phone,
+    "additional_phones": make_additional_phones,
+    "more_phones": make_more_phones,
     "split_name": _plain(split_name),
     "person_name": _plain(person_name),
     "join_name": _plain(join_name),
@@ -597,6 +715,7 @@ REGISTRY: dict[str, Callable[..., Transform]] = {
     "boolean": _plain(boolean),
     "split": _plain(split),
     "markdown": _plain(markdown),
+    "first_line": _plain(first_line),
     "first": _plain(first),
     "duration_minutes": _plain(duration_minutes),
     "rest": _plain(rest),
@@ -617,6 +736,7 @@ TYPE_HINTS = {
     "split_name": "FULL_NAME",
     "person_name": "FULL_NAME",
     "markdown": "TEXT",
+    "first_line": "TEXT",
 }
 
 

@@ -53,9 +53,12 @@ def run_mapper(tmp_path: Path, env_extra: dict[str, str], config: dict) -> list[
 def test_rules_follow_the_extractor_meltano_names(tmp_path: Path) -> None:
     out = run_mapper(tmp_path, {"MELTANO_EXTRACTOR_NAME": "tap-allegory-csv"}, {})
     kinds = [(m["type"], m.get("stream")) for m in out]
-    # state passes through after the records before it, and the summary comes last
+    # state passes through after the records before it, the summary comes last, and then the
+    # mapper says it completed (crm2twenty_common.completion), as it said it started
     assert kinds.index(("STATE", None)) > kinds.index(("RECORD", "company"))
-    assert kinds[-1] == ("RECORD", "_summary")
+    assert kinds[-3:] == [("RECORD", "_summary"), ("SCHEMA", "_notices"), ("RECORD", "_notices")]
+    said = [m["record"]["status"] for m in out if m.get("stream") == "_notices" and "record" in m]
+    assert said == ["started", "completed"]
     company = next(m["record"] for m in out if m["type"] == "RECORD" and m["stream"] == "company")
     assert company["annualRevenue"] == {"amountMicros": 12_750_000, "currencyCode": "USD"}
     assert company["allegoryId"] == "1"

@@ -204,3 +204,65 @@ def test_the_first_number_a_row_has_is_the_primary_phone() -> None:
         {"number": "7700900123", "countryCode": "GB", "callingCode": "+44"}
     ]
     assert phone([None, "", uk]) is None and more([None, "", uk]) is None
+
+
+# ---- a phone's country: its own calling code, the row's, the company's, the default ---------
+
+
+def test_a_number_with_its_calling_code_takes_that_codes_country_whatever_the_default() -> None:
+    """`+44 7700 900123` (a range the metadata does not know as valid) is GB with +44, never
+    the default US with +44, which Twenty refuses (docs/twenty-contract.md §7)."""
+    for ctx in (CTX, tf.Context(phone_country="FR"), tf.Context(phone_country=None)):
+        assert tf.make_phone(ctx)("+44 7700 900123") == {
+            "primaryPhoneNumber": "7700900123",
+            "primaryPhoneCountryCode": "GB",
+            "primaryPhoneCallingCode": "+44",
+        }
+    # a national number read in a country that shares the calling code keeps that country
+    jersey = tf.make_phone(tf.Context(phone_country="JE"))("07700 900123")
+    assert (jersey["primaryPhoneCountryCode"], jersey["primaryPhoneCallingCode"]) == ("JE", "+44")
+
+
+def test_the_country_chain_row_then_company_then_default() -> None:
+    ctx = tf.Context(phone_country=None)
+    ctx.tables["company_country"] = {"31": "United Kingdom", "7": "France"}
+    phone = tf.make_phone(ctx, company_country="company_country")
+    more = tf.make_more_phones(ctx, company_country="company_country")
+    # the row's own country first
+    assert phone(["06 12 34 56 78", None, "FR", "31"])["primaryPhoneCountryCode"] == "FR"
+    # none on the row: its company's (the list's last element is the company key)
+    assert phone(["07700 900123", None, None, "31"])["primaryPhoneCountryCode"] == "GB"
+    assert more(["07700 900123", "020 7946 0000", None, "31"]) == [
+        {"number": "2079460000", "countryCode": "GB", "callingCode": "+44"}
+    ]
+    # a number list (Atomic's phones) with the company key
+    assert phone([["01 23 45 67 89"], "7"])["primaryPhoneCallingCode"] == "+33"
+    # no row country, unknown company, no default: not guessed, refused with the number kept
+    with pytest.raises(tf.InvalidValue) as refused:
+        phone(["07700 900123", None, None, "99"])
+    assert refused.value.value == "07700 900123"
+    assert "no calling code and there is no country" in str(refused.value)
+    # the default country comes last
+    gb = tf.Context(phone_country="GB")
+    assert tf.make_phone(gb)("07700 900123")["primaryPhoneCallingCode"] == "+44"
+
+
+def test_default_country_setting_reads_codes_and_names() -> None:
+    assert tf.default_country("gb") == "GB"
+    assert tf.default_country("United Kingdom") == "GB"
+    assert tf.default_country("none") is None
+    with pytest.raises(ValueError, match="Atlantis"):
+        tf.default_country("Atlantis")
+
+
+def test_an_unparsable_number_among_several_is_named_and_the_rest_kept() -> None:
+    more = tf.make_more_phones(CTX)
+    with pytest.raises(tf.InvalidValue) as refused:
+        more(["+1 415 555 0101", "ext. 12", "+44 20 7946 0000", None])
+    assert refused.value.value == "ext. 12"
+    assert refused.value.partial == [
+        {"number": "2079460000", "countryCode": "GB", "callingCode": "+44"}
+    ]
+    with pytest.raises(tf.InvalidValue) as bad:
+        tf.emails("ana@acme.example; not-an-address")
+    assert (bad.value.value, bad.value.partial) == ("not-an-address", ["ana@acme.example"])

@@ -144,14 +144,76 @@ def test_invalid_values_are_repaired_and_listed_not_dropped_silently() -> None:
         engine(company_rules()),
         "companies",
         COMPANIES,
-        [{"id": 4, "name": "Acme", "website": "not a url", "owner": "bob@"}],
+        [
+            {
+                "id": 4,
+                "name": "Acme",
+                "website": "not a url",
+                "owner": "bob@",
+                "_sdc_source_file": "companies.csv",
+                "_sdc_source_lineno": 5,
+            }
+        ],
     )
     (rec,) = records(out, "company")
     assert "domainName" not in rec and "accountOwnerId" not in rec
+    # kept verbatim beside the field, in a TEXT field the SCHEMA sent before the record declares
+    assert (rec["domainNameRaw"], rec["accountOwnerRaw"]) == ("not a url", "bob@")
+    schema_before = [m for m in out if isinstance(m, SchemaMessage)][-1].schema
+    raw = schema_before["properties"]["domainNameRaw"]["x-twenty"]
+    assert raw == {"type": "TEXT", "label": "Domain Name (as in source)"}
+    assert out.index(next(m for m in out if isinstance(m, RecordMessage))) > out.index(
+        next(m for m in out if isinstance(m, SchemaMessage) and "domainNameRaw" in str(m.schema))
+    )
     repairs = {r["field"]: r for r in records(out, REPAIRS)}
     assert repairs["domainName"]["value"] == '"not a url"'
+    # where the value was, and whose it was
+    assert repairs["domainName"]["location"] == "companies.csv:5"
+    assert repairs["domainName"]["source_key"] == "4"
     assert "not a valid URL" in repairs["domainName"]["reason"]
+    assert repairs["domainName"]["reason"].endswith("kept verbatim in domainNameRaw")
     assert "accountOwnerId" in repairs
+
+
+def test_a_phone_twenty_would_refuse_is_kept_in_phones_raw_and_the_good_ones_land() -> None:
+    rules = {
+        "contacts": [
+            {
+                "object": "person",
+                "key": "id",
+                "fields": {
+                    "phones": {"from_all": ["phone", "mobile", "country"], "transforms": ["phone"]},
+                    "phones.additionalPhones": {
+                        "from_all": ["phone", "mobile", "country"],
+                        "transforms": ["more_phones"],
+                    },
+                    "emails.additionalEmails": {"from": "more", "transforms": ["emails"]},
+                },
+            }
+        ]
+    }
+    props = {"id": INT, "phone": S, "mobile": S, "country": S, "more": S}
+    out = feed(
+        engine(rules, defaults={"phone_country": "US"}),
+        "contacts",
+        props,
+        [
+            {"id": 1, "phone": "07700 900123", "mobile": "+1 415 555 0101"},  # no country: US
+            {"id": 2, "phone": "+44 7700 900123", "mobile": "n/a", "more": "a@b.example; nope"},
+        ],
+    )
+    one, two = records(out, "person")
+    assert one["phonesRaw"] == "07700 900123"  # not a US number: kept, not dropped
+    assert one["phones"] == {
+        "additionalPhones": [{"number": "4155550101", "countryCode": "US", "callingCode": "+1"}]
+    }
+    assert two["phones"]["primaryPhoneCountryCode"] == "GB"
+    assert two["phonesRaw"] == "n/a" and two["emailsRaw"] == "nope"
+    assert two["emails"] == {"additionalEmails": ["a@b.example"]}
+    (schema,) = [s for s in schemas(out, "person") if "phonesRaw" in s["properties"]][-1:]
+    assert schema["properties"]["phonesRaw"]["x-twenty"]["label"] == "Phones (as in source)"
+    reasons = [r["reason"] for r in records(out, REPAIRS)]
+    assert len(reasons) == 3 and all("kept verbatim in" in r for r in reasons)
 
 
 def test_on_invalid_reject() -> None:
@@ -226,6 +288,62 @@ def test_select_values_map_and_unknown_ones_become_new_options_with_a_new_schema
         if isinstance(m, RecordMessage) and m.record.get("stage") == "NEGOTIATION"
     )
     assert idx_schema2 < idx_b
+
+
+def test_a_source_pick_list_declares_every_option_in_its_order_even_unused_ones() -> None:
+    rules = {
+        "deals": [
+            {
+                "object": "opportunity",
+                "key": "id",
+                "fields": {
+                    "stage": {
+                        "from_any": ["stage_label", "stage"],
+                        "options": {"Opportunity": "NEW", "won": "CUSTOMER"},
+                    },
+                    "category": {"from": "category_label", "type": "SELECT"},
+                },
+            }
+        ]
+    }
+    listed = ["Opportunity", "In Negotiation", "Won", "Lost", "Delayed"]
+    props = {
+        "id": S,
+        "stage": S,
+        "stage_label": {**S, "x-options": listed},
+        "category_label": {**S, "x-options": ["Print project", "UI Design"]},
+    }
+    out = feed(engine(rules), "deals", props, [{"id": "a", "stage_label": "Lost"}])
+    (schema,) = schemas(out, "opportunity")  # every option declared up front: no re-emission
+    stage = schema["properties"]["stage"]["x-twenty"]["options"]
+    assert [(o["value"], o["position"]) for o in stage] == [
+        ("NEW", 0), ("IN_NEGOTIATION", 1), ("CUSTOMER", 2), ("LOST", 3), ("DELAYED", 4),
+    ]  # fmt: skip
+    assert stage[1]["label"] == "In Negotiation"
+    category = schema["properties"]["category"]["x-twenty"]["options"]
+    assert [(o["value"], o["label"]) for o in category] == [
+        ("PRINT_PROJECT", "Print project"), ("UI_DESIGN", "UI Design"),
+    ]  # fmt: skip
+    assert records(out, "opportunity")[0]["stage"] == "LOST"
+
+
+def test_a_note_title_is_the_first_line_and_the_body_keeps_all() -> None:
+    rules = {
+        "notes": [
+            {
+                "object": "note",
+                "fields": {
+                    "title": {"from": "text", "transforms": ["first_line"], "default": "Note"},
+                    "bodyV2.markdown": {"from": "text", "transforms": ["markdown"]},
+                },
+            }
+        ]
+    }
+    text = "\n  Call went well.  \r\nSend the deck."
+    out = feed(engine(rules), "notes", {"id": S, "text": S}, [{"id": "1", "text": text}])
+    (note,) = records(out, "note")
+    assert note["title"] == "Call went well."
+    assert note["bodyV2"]["markdown"] == "Call went well.  \nSend the deck."
 
 
 def test_select_unmapped_reject() -> None:

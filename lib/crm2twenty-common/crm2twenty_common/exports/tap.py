@@ -20,6 +20,7 @@ from functools import cached_property
 
 from singer_sdk import Tap
 
+from crm2twenty_common.completion import ReportsCompletion
 from crm2twenty_common.exports.errors import ExportError
 from crm2twenty_common.exports.headers import alias_table
 from crm2twenty_common.exports.jsonarray import JsonArrayFile
@@ -34,7 +35,7 @@ if t.TYPE_CHECKING:
     from singer_sdk.streams import Stream
 
 
-class ExportFolderTap(Tap):
+class ExportFolderTap(ReportsCompletion, Tap):
     """Base of the file-based taps; subclasses set ``name``, ``layout`` and a docstring."""
 
     layout: t.ClassVar[Layout]

@@ -34,6 +34,8 @@ from crm2twenty_common.twenty.names import (
     object_labels,
     option_value,
     plural,
+    raw_field_label,
+    raw_field_name,
     singular,
 )
 from crm2twenty_common.twenty.side_streams import (
@@ -103,6 +105,8 @@ __all__ = [
     "object_labels",
     "option_value",
     "plural",
+    "raw_field_label",
+    "raw_field_name",
     "singular",
     "subfield_labels",
     "twenty_type_for_json",

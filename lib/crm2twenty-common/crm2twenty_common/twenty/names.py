@@ -148,6 +148,22 @@ def camel_case(text: str, *, prefix: str = "field") -> str:
     return name
 
 
+RAW_SUFFIX = "Raw"
+RAW_LABEL_SUFFIX = " (as in source)"
+
+
+def raw_field_name(name: str) -> str:
+    """The TEXT field that keeps, verbatim, a value of field ``name`` Twenty would refuse (a
+    phone that does not parse, an e-mail that is not one): ``phones`` → ``phonesRaw``. One
+    naming for the mapper, target-twenty's intake and its write-time retry."""
+    return name[: MAX_NAME_LENGTH - len(RAW_SUFFIX)] + RAW_SUFFIX
+
+
+def raw_field_label(label: str) -> str:
+    """The label of :func:`raw_field_name`'s field: ``Phones`` → ``Phones (as in source)``."""
+    return label + RAW_LABEL_SUFFIX
+
+
 def label_case(text: str) -> str:
     """A human label from a column or field name: ``favourite_colour`` → ``Favourite Colour``,
     ``taskTarget`` → ``Task Target``."""

@@ -4,7 +4,8 @@ besides Twenty-shaped records, their names, their SCHEMAs and typed records.
 - ``_rejects``: rows that could not become records (taps with ``stage`` ``tap``, the mapper with
   ``map``, target-twenty adds its own), listed in the run's rejects file;
 - ``_repairs``: values the mapper changed to make them valid, listed in the repairs file;
-- ``_notices``: what a tap could not read or had to decide, in words, for the report;
+- ``_notices``: what a tap could not read or had to decide, in words, for the report; and each
+  of the suite's plugins says on it that it started, completed or failed (completion.py);
 - ``_summary``: the mapper's per-stream counts (read, mapped, rejected, ignored).
 
 Any other stream whose name starts with ``_`` (``_owner``, ``_workflow`` …) is one the rules
@@ -48,11 +49,20 @@ REPAIRS_SCHEMA: dict[str, t.Any] = {
         "field": _TEXT_OR_NULL,
         "value": _TEXT_OR_NULL,
         "reason": _TEXT_OR_NULL,
+        "location": _TEXT_OR_NULL,
     },
 }
 NOTICES_SCHEMA: dict[str, t.Any] = {
     "type": "object",
-    "properties": {"source": {"type": "string"}, "notice": {"type": "string"}},
+    "properties": {
+        "source": {"type": "string"},
+        "notice": {"type": "string"},
+        # A plugin's own run status (crm2twenty_common.completion): set on the notices that say
+        # a plugin started, completed or failed, absent on the others.
+        "status": {"type": ["string", "null"], "enum": ["started", "completed", "failed", None]},
+        "stage": _TEXT_OR_NULL,
+        "error": _TEXT_OR_NULL,
+    },
 }
 SUMMARY_SCHEMA: dict[str, t.Any] = {
     "type": "object",
@@ -115,14 +125,19 @@ class Repair(_Record):
     field: str | None = None
     value: str | None = None
     reason: str | None = None
+    location: str | None = None  # file:line (or table and key) of the source row
 
 
 @dataclasses.dataclass(frozen=True)
 class Notice(_Record):
-    """One sentence a tap wants the migration report to say."""
+    """One sentence a tap wants the migration report to say, or (``status`` set) what a
+    plugin says of its own run: started, completed, or failed with ``error``."""
 
     source: str
     notice: str
+    status: str | None = None
+    stage: str | None = None  # tap | mapper, with a status
+    error: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)

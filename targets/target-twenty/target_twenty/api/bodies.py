@@ -2,7 +2,8 @@
 
 Properties become Twenty's field names (relations their join column); owner e-mails become
 workspace member ids; ``createdBy`` says the record came from an import; an attachment's file is
-uploaded (``attach``, once the record is known to be sent) and its body points at the upload.
+uploaded (``attach``, once the record is known to be sent) and its body points at the upload;
+an attachment whose file the export lacks is written without one.
 A relation to a record Twenty refused earlier in this load is dangling: left empty (a repair),
 or the record is rejected when the relation is required.
 
@@ -18,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,16 +35,16 @@ class Bodies:
         client: TwentyClient,
         spool: Spool,
         owners: Owners,
-        known: Callable[[str, list[str]], set[str]],
         failed_ids: dict[str, set[str]],
         lock: threading.RLock,
         migration_name: str,
     ) -> None:
-        self.client, self.spool, self.owners, self.known = client, spool, owners, known
+        self.client, self.spool, self.owners = client, spool, owners
         self.failed_ids = failed_ids  # object -> ids Twenty refused in this load (shared)
         self.lock = lock
         self.created_by = {"source": "IMPORT", "name": migration_name}
         self.uploads = 0
+        self.missing_files = 0  # attachments written without their file (not in the export)
 
     def body(
         self, plan: ObjectPlan, obj: Obj, seq: int, rid: str, record: dict
@@ -97,15 +97,23 @@ class Bodies:
         with self.lock:
             return self.owners.resolve(email)
 
-    def attach(self, obj: Obj, rid: str, record: dict, body: dict) -> str | None:
-        """An attachment's file, uploaded and pointed at by ``body`` (a problem, or None)."""
+    def attach(self, obj: Obj, record: dict, body: dict, prior: dict | None) -> str | None:
+        """An attachment's file, uploaded and pointed at by ``body`` (a problem, or None).
+
+        ``prior`` is the record as Twenty holds it (None: not there yet). A file already there
+        is not uploaded again (a file can be attached once only); an attachment an earlier run
+        wrote without its file gets it once the export has it. A file not in the export is no
+        reason to lose the attachment: it is written with its metadata (docs/twenty-contract.md
+        §5.4), as in CSV mode, and the manifest lists the file as not found."""
         if obj.name != "attachment":
             return None
         info = record.get("_file") or {}
-        if self.known(obj.name, [rid]):
-            return None  # uploaded by an earlier run; a file can be attached once only
+        if prior and (prior.get("file") or prior.get("fullPath")):
+            return None
         if not info.get("exists") or not info.get("path"):
-            return f"file missing in the export: {info.get('relativePath') or info.get('path')}"
+            with self.lock:
+                self.missing_files += 1
+            return None
         path, name = Path(info["path"]), record.get("name") or Path(info["path"]).name
         if "file" in obj.fields and obj.fields["file"].type == "FILES":
             uploaded = self.client.upload_file(obj.fields["file"].id or "", path, name)

@@ -18,20 +18,26 @@ import logging
 import math
 import re
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+
+from crm2twenty_common.twenty import raw_field_label, raw_field_name
 
 from target_twenty.api.bodies import Bodies
 from target_twenty.api.client import TwentyClient, TwentyError, id_filter
 from target_twenty.api.preflight import TRASH_TOO, Restore
 from target_twenty.api.progress import Progress
+from target_twenty.api.refusals import refused_fields
 from target_twenty.audit import Action, Audit, Write, creator_of
 from target_twenty.outcome import ObjectRef
 from target_twenty.owners import Owners
 from target_twenty.plan import ObjectPlan
+from target_twenty.provision import add_text_field
 from target_twenty.registry import Registry
 from target_twenty.spool import Spool, Status
+from target_twenty.values import verbatim
 from target_twenty.workspace import Obj, Workspace, unique_key
 
 CAP = re.compile(r"Maximum number of records to upsert is (\d+)")
@@ -81,10 +87,10 @@ class Loader:
         self.lock = threading.RLock()
         self.result = LoadResult()
         self.failed_ids: dict[str, set[str]] = {}
-        self.bodies = Bodies(
-            client, spool, owners, self.known, self.failed_ids, self.lock, migration_name
-        )
+        self.bodies = Bodies(client, spool, owners, self.failed_ids, self.lock, migration_name)
         self.priors: dict[str, dict] = {}
+        # records sent again without a value Twenty refused: (object, field, cause) → count
+        self.refused: Counter[tuple[str, str, str]] = Counter()
         self.matched: dict[str, int] = {}  # per object: records Twenty matched by a unique value
 
     # ---- driving ------------------------------------------------------------------------
@@ -106,7 +112,22 @@ class Loader:
                 self._load_object(self.plans[name])
             for name, prop in deferred:
                 self._second_pass(self.plans[name], prop)
+        for (name, raw, cause), count in sorted(self.refused.items()):
+            self.logger.warning(
+                "Twenty refused %d %s record(s): %s; each was written without the value, "
+                "kept verbatim in %s (repairs.csv lists them)",
+                count,
+                name,
+                cause,
+                raw,
+            )
         self.result.uploads = self.bodies.uploads
+        if self.bodies.missing_files:
+            self.logger.warning(
+                "%d attachments written without their file, which the export does not have "
+                "(attachments-manifest.csv names each file)",
+                self.bodies.missing_files,
+            )
         return self.result
 
     def set_aside_unchanged(self, order: list[str]) -> None:
@@ -197,17 +218,19 @@ class Loader:
     # ---- one batch ----------------------------------------------------------------------
 
     def _batch(self, plan: ObjectPlan, obj: Obj, rows: list[tuple[int, str, dict, dict]]) -> None:
+        # priors first: whether Twenty already holds an attachment's file decides its upload
+        self._fetch_priors(plan, obj, [rid for _, rid, _, _ in rows])
         items = []
         for seq, rid, body, record in rows:
-            problem = self.bodies.attach(obj, rid, record, body)
+            with self.lock:
+                prior = self.priors.get(rid)
+            problem = self.bodies.attach(obj, record, body, prior)
             if problem:
                 self._reject(plan, seq, rid, problem)
                 continue
             items.append((seq, rid, body))
-        if not items:
-            return
-        self._fetch_priors(plan, obj, [rid for _, rid, _ in items])
-        self._send(plan, obj, items)
+        if items:
+            self._send(plan, obj, items)
 
     def _fetch_priors(self, plan: ObjectPlan, obj: Obj, ids: list[str]) -> None:
         """The values an update will replace, for rollback: from the pre-flight's reads, or
@@ -278,12 +301,46 @@ class Loader:
                                 f"Twenty refused the link: {text}; left empty",
                             )
                     else:
-                        self._reject(plan, seq, rid, f"Twenty refused the record: {text}")
+                        retry = self._without_refused(plan, obj, seq, body, text)
+                        if retry is not None:
+                            stack.append([(seq, rid, retry)])
+                        else:
+                            self._reject(plan, seq, rid, f"Twenty refused the record: {text}")
                     continue
                 half = len(chunk) // 2
                 stack.extend([chunk[half:], chunk[:half]])
                 continue
             self._confirm(plan, obj, chunk, intent, batch, returned, second_pass)
+
+    def _without_refused(
+        self, plan: ObjectPlan, obj: Obj, seq: int, body: dict, message: str
+    ) -> dict | None:
+        """The body again without the values Twenty refused, each kept verbatim in its
+        ``<field>Raw`` (created now if the workspace lacks it), or None when the message names
+        no field we can tell, or these values were taken out already."""
+        refusal = refused_fields(message, obj, body)
+        if refusal is None:
+            return None
+        retry = dict(body)
+        props = {fp.column or fp.name: prop for prop, fp in plan.fields.items()}
+        with self.lock:
+            for name in refusal.fields:
+                raw = raw_field_name(name)
+                field = obj.fields.get(name)
+                if raw not in obj.fields:
+                    label = raw_field_label(field.label if field else name)
+                    add_text_field(self.client, obj, raw, label, self.audit, self.run)
+                value = retry.pop(name)
+                text = verbatim(field.type if field else "TEXT", value)
+                retry[raw] = f"{retry[raw]}; {text}" if retry.get(raw) else text
+                self.spool.repair(
+                    seq,
+                    props.get(name, name),
+                    value,
+                    f"Twenty refused it: {message}; kept verbatim in {raw}",
+                )
+                self.refused[(plan.name, raw, f"{name}: {refusal.cause}")] += 1
+        return retry
 
     def _intent(self, chunk: list[tuple[int, str, dict]], second_pass: bool) -> list[Write]:
         """What the batch will do to each record, from the values read before it is sent."""

@@ -7,7 +7,6 @@ matching and sums up the reject reasons.
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ from target_twenty.report import files
 from target_twenty.report.counts import object_counts, source_counts
 from target_twenty.report.model import (
     Mode,
+    Outcome,
     OwnersReport,
     RejectsSummary,
     RepairsSummary,
@@ -25,7 +25,10 @@ from target_twenty.report.model import (
     RunOutputs,
     RunReport,
     RunScope,
+    RunStatus,
+    counts_add_up,
 )
+from target_twenty.report.reasons import generic
 from target_twenty.spool import ProblemKind, Spool
 
 
@@ -43,12 +46,11 @@ class ReportContext:
     fallback_owner_email: str | None
     plans: dict[str, ObjectPlan]
     workspace_id: str | None = None  # API mode: the workspace the API key names
+    status: RunStatus | None = None  # whether the input was whole (None: not known)
 
 
 def build_report(run: ReportContext, spool: Spool, outcome: WriteOutcome) -> RunReport:
-    rejects_path, repairs_path, n_rejects, n_repairs = files.write_rejects_and_repairs(
-        spool, run.run_dir
-    )
+    problems = files.write_rejects_and_repairs(spool, run.run_dir)
     merges_path = files.write_merges(outcome.merges, run.run_dir)
     manifest = files.write_manifest(spool, run.plans.get("attachment"), run.mode, run.run_dir)
     workflows = list(spool.side("_workflow"))
@@ -66,30 +68,43 @@ def build_report(run: ReportContext, spool: Spool, outcome: WriteOutcome) -> Run
         deferred=outcome.order.deferred,
         object_cycles=outcome.order.cycles,
         record_cycles=outcome.cycles,
-        objects=object_counts(spool, outcome.written),
-        sources=source_counts(spool, set(outcome.written)),
+        objects=object_counts(spool, outcome.written, run.plans),
+        sources=source_counts(
+            spool, set(outcome.written), [p.stream for p in run.plans.values() if p.plain]
+        ),
         provisioning=outcome.provisioning,
         owners=_owners(spool, outcome, run.fallback_owner_email),
         merges=outcome.merges,
         rejects=RejectsSummary(
-            count=n_rejects, file=str(rejects_path), top_reasons=_top_reasons(spool)
+            count=problems.rejects,
+            file=str(problems.rejects_path),
+            top_reasons=_top_reasons(spool),
         ),
-        repairs=RepairsSummary(count=n_repairs, file=str(repairs_path)),
+        repairs=RepairsSummary(
+            count=problems.repairs,
+            file=str(problems.repairs_path),
+            by_reason=problems.repair_reasons.by_count(),
+        ),
         attachments=manifest,
         workflows=workflows,
         outputs=RunOutputs(
             dir=str(run.run_dir), merges_file=str(merges_path), csv_mode=outcome.outputs
         ),
-        notices=[n["notice"] for n in spool.side("_notices") if n.get("notice")],
+        notices=[
+            n["notice"] for n in spool.side("_notices") if n.get("notice") and not n.get("status")
+        ],
         api=outcome.api,
         dry_run=outcome.dry_run,
         sample=outcome.sample,
         preflight=outcome.preflight,
         requests=outcome.requests,
     )
-    report.balanced = all(r.balanced for r in report.objects) and all(
-        r.balanced for r in report.sources
-    )
+    if run.status is not None:
+        report.status = run.status
+    # Balanced: the counts add up and the input is known to be whole. A source cut short, or
+    # a tap that does not say whether it read everything, cannot be claimed to balance,
+    # whatever the counts of what arrived say.
+    report.balanced = report.status.outcome is Outcome.COMPLETE and counts_add_up(report)
     skipped = any(o.skipped for o in report.objects) or any(s.skipped for s in report.sources)
     report.complete = (
         report.balanced and run.scope.kind in (RunKind.FULL, RunKind.DELTA) and not skipped
@@ -135,12 +150,6 @@ def _top_reasons(spool: Spool) -> list[tuple[str, int]]:
     reasons = [rec.get("reason") or "" for rec in spool.side("_rejects")]
     reasons += [p.reason for p in spool.problems() if p.kind is ProblemKind.REJECT]
     for reason in reasons:
-        key = _generic(reason)
+        key = generic(reason)
         counts[key] = counts.get(key, 0) + 1
     return sorted(counts.items(), key=lambda kv: -kv[1])[:10]
-
-
-def _generic(reason: str) -> str:
-    """Group reject reasons for the summary: quoted values and ids are replaced by ``…``."""
-    text = re.sub(r"'[^']*'|\"[^\"]*\"", "…", reason)
-    return re.sub(r"\b[0-9a-f]{8}-[0-9a-f-]{27}\b|\(.*?\)", "…", text)

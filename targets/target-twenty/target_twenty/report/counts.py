@@ -9,15 +9,23 @@ says whether it adds up.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 
 from target_twenty.plan import BOOKKEEPING
 from target_twenty.report.model import ObjectCount, SourceCount
-from target_twenty.spool import Spool, Status
+from target_twenty.spool import ObjectTally, Spool, Status
 
 
-def object_counts(spool: Spool, written: dict[str, int]) -> list[ObjectCount]:
+def object_counts(
+    spool: Spool, written: dict[str, int], declared: Iterable[str] = ()
+) -> list[ObjectCount]:
+    """Per object that received records, and (0 received) per ``declared`` one that did not:
+    a stream whose SCHEMA came without a record is listed, not left out."""
+    tallies = spool.object_tallies()
+    seen = {t.object for t in tallies}
+    tallies += [ObjectTally(obj, 0, 0, 0, 0) for obj in sorted(set(declared) - seen)]
     rows = []
-    for t in spool.object_tallies():
+    for t in sorted(tallies, key=lambda t: t.object):
         wrote = written.get(t.object, 0)
         rows.append(
             ObjectCount(
@@ -34,9 +42,12 @@ def object_counts(spool: Spool, written: dict[str, int]) -> list[ObjectCount]:
     return rows
 
 
-def source_counts(spool: Spool, written_objects: set[str]) -> list[SourceCount]:
-    """Per source stream, from the mapper's _summary and each primary record's fate."""
-    fates: dict[str, Counter[str]] = defaultdict(Counter)
+def source_counts(
+    spool: Spool, written_objects: set[str], declared: Iterable[str] = ()
+) -> list[SourceCount]:
+    """Per source stream, from the mapper's _summary and each primary record's fate; a
+    ``declared`` stream (a plain Singer stream's SCHEMA) without a record is listed with 0."""
+    fates: dict[str, Counter[str]] = defaultdict(Counter, {s: Counter() for s in declared})
     for stream, obj, status, n in spool.primary_fates():
         if status is Status.PENDING:  # never marked: written, unless its object was not
             fate = "written" if obj in written_objects else "unwritten"

@@ -6,12 +6,14 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from target_twenty.outcome import Merge
 from target_twenty.plan import ObjectPlan
-from target_twenty.report.model import AttachmentsSummary, Mode
+from target_twenty.report.model import AttachmentsSummary, Mode, ProblemExample
+from target_twenty.report.reasons import ReasonTally
 from target_twenty.spool import ProblemKind, Spool
 
 REJECT_COLUMNS = ["stage", "source_stream", "source_key", "object", "id", "location", "reason"]
@@ -40,10 +42,22 @@ MANIFEST_COLUMNS = [
 ]
 
 
-def write_rejects_and_repairs(spool: Spool, run_dir: Path) -> tuple[Path, Path, int, int]:
+@dataclass
+class ProblemFiles:
+    """rejects.csv and repairs.csv, how many lines each, and the repairs by reason."""
+
+    rejects_path: Path
+    repairs_path: Path
+    rejects: int
+    repairs: int
+    repair_reasons: ReasonTally
+
+
+def write_rejects_and_repairs(spool: Spool, run_dir: Path) -> ProblemFiles:
     """The tap's and mapper's rejects and repairs (side streams), then the target's own."""
     rejects_path, repairs_path = run_dir / "rejects.csv", run_dir / "repairs.csv"
     rejects = repairs = 0
+    reasons = ReasonTally()
     with (
         rejects_path.open("w", encoding="utf-8", newline="") as rj,
         repairs_path.open("w", encoding="utf-8", newline="") as rp,
@@ -65,19 +79,29 @@ def write_rejects_and_repairs(spool: Spool, run_dir: Path) -> tuple[Path, Path, 
             )
             rejects += 1
         for rec in spool.side("_repairs"):
+            repair = ProblemExample(
+                rec.get("stage") or "mapper",
+                rec.get("source_stream"),
+                rec.get("source_key"),
+                rec.get("location"),
+                rec.get("field"),
+                rec.get("value"),
+                rec.get("reason") or "",
+            )
             rpw.writerow(
                 [
-                    rec.get("stage"),
-                    rec.get("source_stream"),
-                    rec.get("source_key"),
+                    repair.stage,
+                    repair.source_stream,
+                    repair.source_key,
                     rec.get("object"),
                     None,
-                    None,
-                    rec.get("field"),
-                    rec.get("value"),
-                    rec.get("reason"),
+                    repair.location,
+                    repair.field,
+                    repair.value,
+                    repair.reason,
                 ]
             )
+            reasons.add(repair)
             repairs += 1
         for p in spool.problems():
             src = p.source
@@ -100,8 +124,13 @@ def write_rejects_and_repairs(spool: Spool, run_dir: Path) -> tuple[Path, Path, 
                         p.reason,
                     ]
                 )
+                reasons.add(
+                    ProblemExample(
+                        "target", src.stream, src.key, src.location, p.field, p.value, p.reason
+                    )
+                )
                 repairs += 1
-    return rejects_path, repairs_path, rejects, repairs
+    return ProblemFiles(rejects_path, repairs_path, rejects, repairs, reasons)
 
 
 def write_merges(merges: list[Merge], run_dir: Path) -> Path:
@@ -136,7 +165,7 @@ def write_manifest(
             total += 1
             missing += not exists
             note = rec.reason or (
-                "file missing in the export"
+                "file not found in the export: the attachment is written without it"
                 if not exists
                 else "upload pending: load api-leftovers.singer with API mode"
                 if mode is Mode.CSV

@@ -45,6 +45,38 @@ class RunKind(str, Enum):
     DELTA = "delta"  # the input leaves out records earlier runs wrote: it is what changed
 
 
+class Outcome(str, Enum):
+    """Whether the run's input was whole (target_twenty.upstream decides)."""
+
+    COMPLETE = "complete"  # every tap and mapper of the suite said it completed
+    UNCONFIRMED = "unconfirmed"  # the tap says nothing of its run (not one of the suite)
+    INCOMPLETE = "incomplete"  # a plugin started and never said it completed
+    FAILED = "failed"  # a plugin said it failed
+
+    @property
+    def holds_back(self) -> bool:
+        """Whether the records received are held back (nothing written, no STATE)."""
+        return self in (Outcome.INCOMPLETE, Outcome.FAILED)
+
+
+@dataclass
+class PluginRun:
+    """What one plugin upstream said of its run."""
+
+    plugin: str
+    stage: str  # tap | mapper
+    status: str  # started | completed | failed
+    error: str | None = None
+
+
+@dataclass
+class RunStatus:
+    outcome: Outcome
+    summary: str  # one sentence: who completed, or who failed and why
+    plugins: list[PluginRun]
+    held_back: int = 0  # records received and not written because the input is not whole
+
+
 @dataclass
 class RunScope:
     kind: RunKind
@@ -104,9 +136,32 @@ class RejectsSummary:
 
 
 @dataclass
+class ProblemExample:
+    """One reject or repair, as a line of rejects.csv / repairs.csv says it."""
+
+    stage: str  # tap | mapper | target
+    source_stream: str | None
+    source_key: str | None  # the source record's id
+    location: str | None  # file:line (or table and key)
+    field: str | None
+    value: str | None
+    reason: str
+
+
+@dataclass
+class ReasonCount:
+    """Problems of one kind: the reason with its values blanked, how many, the first one."""
+
+    reason: str
+    count: int
+    example: ProblemExample
+
+
+@dataclass
 class RepairsSummary:
     count: int
     file: str
+    by_reason: list[ReasonCount] = field(default_factory=list)  # commonest first
 
 
 @dataclass
@@ -154,8 +209,11 @@ class RunReport:
     preflight: PreflightSummary | None = None  # API mode
     workspace_id: str | None = None  # API mode: the workspace the API key names
     requests: RequestStats | None = None  # API mode: what the run sent, dry runs included
-    balanced: bool = False  # every count of objects and sources adds up
+    balanced: bool = False  # every count adds up, and the input is known whole (status)
     complete: bool = False  # a FULL or DELTA run that skipped nothing: the migration is done
+    status: RunStatus = field(  # whether the input was whole (FAILED and INCOMPLETE write nothing)
+        default_factory=lambda: RunStatus(Outcome.UNCONFIRMED, "", [])
+    )
 
     def to_data(self) -> dict[str, Any]:
         """The report as JSON-ready data, keys in report.json's order."""
@@ -165,6 +223,12 @@ class RunReport:
 
     def to_json(self) -> str:
         return json.dumps(self.to_data(), indent=2, default=str)
+
+
+def counts_add_up(report: RunReport) -> bool:
+    """Whether every object's and every source stream's counts add up (``balanced`` also
+    needs the input to be known whole)."""
+    return all(r.balanced for r in report.objects) and all(r.balanced for r in report.sources)
 
 
 def _data(value: Any) -> Any:

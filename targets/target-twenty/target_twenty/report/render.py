@@ -12,7 +12,7 @@ from typing import Any
 
 import jinja2
 
-from target_twenty.report.model import ObjectCount, RunReport
+from target_twenty.report.model import ObjectCount, ProblemExample, RunReport, counts_add_up
 
 # Markdown, not HTML: nothing is escaped. trim/lstrip let a {% tag %} sit on its own line.
 _ENV = jinja2.Environment(
@@ -41,7 +41,16 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+def _example(example: ProblemExample) -> str:
+    """Where one problem is: ``contacts 457 (contacts.csv:458), value `x```."""
+    who = " ".join(x for x in (example.source_stream, example.source_key) if x) or "a record"
+    where = f" ({example.location})" if example.location else ""
+    value = f", value `{example.value}`" if example.value not in (None, "") else ""
+    return f"{who}{where}{value}"
+
+
 _ENV.filters.update(
+    example=_example,
     mark=lambda ok: "✓" if ok else "✗",
     basename=lambda path: PurePath(path).name,
     text=_text,
@@ -55,6 +64,7 @@ _ENV.filters.update(
 def markdown(report: RunReport) -> str:
     return _ENV.get_template("report.md.j2").render(
         r=report,
+        counts_add_up=counts_add_up(report),
         objects_in_order=_in_load_order(report),
         skipped=sum(o.skipped or 0 for o in report.objects),
         unchanged=sum(o.unchanged or 0 for o in report.objects),
