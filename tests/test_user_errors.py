@@ -56,7 +56,12 @@ def test_a_png_named_like_a_csv_is_one_line_from_the_tap(export_with_a_png: Path
         "companies.csv: not a text file, it looks like a Portable Network Graphics file "
         "(image/png); put the CSV export there instead (or move the file out of the export folder)"
     )
-    assert done.stdout == ""  # no half stream
+    # no half stream: only the completion notices, the second saying the same one line
+    messages = [json.loads(line) for line in done.stdout.splitlines()]
+    assert {m["stream"] for m in messages} == {"_notices"}
+    said = {m["record"]["status"]: m["record"] for m in messages if m["type"] == "RECORD"}
+    assert sorted(said) == ["failed", "started"]
+    assert line.endswith(said["failed"]["error"])
 
 
 def test_crm2twenty_debug_shows_the_traceback(export_with_a_png: Path) -> None:
