@@ -14,7 +14,7 @@ import sys
 import typing as t
 
 from crm2twenty_common.completion import ReportsCompletion
-from crm2twenty_common.writer import BufferedSingerWriter
+from crm2twenty_common.writer import BufferedSingerWriter, flush_stdout
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecReader
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities
@@ -138,10 +138,8 @@ class Crm2TwentyMapper(ReportsCompletion, InlineMapper):
     def process_endofpipe(self) -> None:
         for message in self.runtime.summary():
             self.write_message(message)
-        if isinstance(self.message_writer, BufferedSingerWriter):
-            self.message_writer.flush()
-        else:
-            sys.stdout.flush()
+        flush_stdout()  # our writer gathers lines
+        sys.stdout.flush()
         for stream, counts in sorted(self.runtime.counts.items()):
             self.logger.info(
                 "%s: read %d, mapped %d, rejected %d, ignored %d",
