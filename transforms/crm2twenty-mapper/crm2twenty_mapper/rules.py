@@ -76,6 +76,13 @@ def choose(setting: str | None, extractor_name: str | None, extractor_namespace:
 def load(ref: str, options: dict[str, Any] | None = None) -> Rules:
     """Load rules from a path or a built-in name, and check them; ``options`` (the mapper's
     ``rule_options`` setting) choose between the outputs marked ``if_option``."""
+    where, data = load_data(ref)
+    return parse(data, where, options)
+
+
+def load_data(ref: str) -> tuple[str, Any]:
+    """A rules file's place (for messages) and its data, unchecked, from a path or a built-in
+    name (the proposal extends the data before it is checked)."""
     path = Path(ref)
     if path.suffix in (".yml", ".yaml") or path.exists():
         if not path.is_file():
@@ -86,10 +93,9 @@ def load(ref: str, options: dict[str, Any] | None = None) -> Rules:
     else:
         raise RulesError(f"unknown rules {ref!r}: not a file and not one of {builtin_names()}")
     try:
-        data = _yaml(text)
+        return where, _yaml(text)
     except yaml.YAMLError as exc:
         raise RulesError(f"{where}: not valid YAML: {exc}") from exc
-    return parse(data, where, options)
 
 
 def _yaml(text: str) -> Any:
