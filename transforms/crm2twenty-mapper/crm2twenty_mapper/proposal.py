@@ -23,7 +23,7 @@ import enum
 import fnmatch
 from typing import Any
 
-from crm2twenty_common.twenty import camel_case, label_case, plural, singular
+from crm2twenty_common.twenty import SUBFIELD_TYPE, camel_case, label_case, plural, singular
 
 from crm2twenty_mapper import infer, patterns, references
 from crm2twenty_mapper import rules as rules_mod
@@ -149,8 +149,30 @@ class Proposer:
         for col in unnamed:
             # a pair's own columns stay as they are (kept as text, for the record): its ids
             # are keys of several streams by design
-            refs = {} if col in in_pairs else parent_samples
-            self._column(stream, sample, primary, fields, col, parents, refs)
+            if col in in_pairs:
+                self._kept(stream, sample, primary, fields, col)
+            else:
+                self._column(stream, sample, primary, fields, col, parents, parent_samples)
+
+    def _kept(
+        self, stream: str, sample: StreamSample, primary: dict, fields: dict, col: str
+    ) -> None:
+        """A polymorphic pair's own column: kept as text as the source wrote it, so a row whose
+        type names no stream keeps its parent too (the targets carry the links)."""
+        obj = primary["object"]
+        guess = infer.column_rule(
+            self.catalog, obj, self._taken(obj, fields), col, sample.properties[col]
+        )
+        fields[guess.path] = guess.spec
+        self.decisions.append(
+            ColumnDecision(
+                stream,
+                col,
+                f"{obj}.{guess.path} (new custom field, {guess.spec.get('type', 'TEXT')})",
+                "half of a polymorphic parent: kept as written, for the record",
+                Confidence.HIGH,
+            )
+        )
 
     def _applies(self, output: dict) -> bool:
         wanted = output.get("if_option") or {}
@@ -333,7 +355,8 @@ class Proposer:
             guess.path, guess.spec, col, col_schema, sample
         )
         fields[path] = spec
-        kind = spec.get("type", "TEXT")
+        sub = path.partition(".")[2]
+        kind = SUBFIELD_TYPE[sub] if sub else spec.get("type", "TEXT")
         review = None
         if candidates is not None and found is not None and strong:
             review = (

@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from crm2twenty_common.twenty import REVIEW
+
 from target_twenty.outcome import WriteOutcome
 from target_twenty.plan import ObjectPlan
 from target_twenty.report import files
@@ -20,6 +22,7 @@ from target_twenty.report.model import (
     Mode,
     OwnersReport,
     RejectsSummary,
+    ReviewItem,
     RepairsSummary,
     RunKind,
     RunOutputs,
@@ -81,6 +84,12 @@ def build_report(run: ReportContext, spool: Spool, outcome: WriteOutcome) -> Run
             dir=str(run.run_dir), merges_file=str(merges_path), csv_mode=outcome.outputs
         ),
         notices=[n["notice"] for n in spool.side("_notices") if n.get("notice")],
+        needs_review=[
+            ReviewItem(
+                r["stream"], r["column"], r["outcome"], r["evidence"], r["question"], r["figure"]
+            )
+            for r in spool.side(REVIEW)
+        ],
         api=outcome.api,
         dry_run=outcome.dry_run,
         sample=outcome.sample,
