@@ -46,8 +46,13 @@ def _propose(export: Path, out: Path) -> list[str]:
         stderr=subprocess.DEVNULL,
     )
     done = subprocess.run(
-        [e2e_run.MELTANO, "invoke", "crm2twenty-mapper:propose", "--rules", "allegory"]
-        + ["--out", str(out)],
+        [
+            e2e_run.MELTANO,
+            "invoke",
+            "crm2twenty-mapper:propose",
+            "--rules=allegory",
+            f"--out={out}",
+        ],
         cwd=cwd,
         env=env,
         stdin=tap.stdout,

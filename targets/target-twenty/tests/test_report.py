@@ -46,6 +46,7 @@ PARTS: dict[str, type] = {
     "RequestStats": outcome.RequestStats,
     "FieldDiff": outcome.FieldDiff,
     "OwnerMatching": outcome.OwnerMatching,
+    "ReviewItem": model.ReviewItem,
 }
 
 
