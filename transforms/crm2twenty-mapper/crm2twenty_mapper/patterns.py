@@ -3,11 +3,12 @@
 The taps already decide numbers, booleans and dates (day-first or month-first, from the values:
 ``crm2twenty_common.exports.types``); a column they typed keeps that type. A text column becomes:
 
-- EMAILS, LINKS or PHONES when at least :data:`SHARE` of its sample values are e-mail addresses,
-  URLs or phone numbers;
-- NUMBER when they are numbers with thousands separators, a decimal comma, a currency sign or a
-  ``%`` (the ``number`` transform reads them);
+- EMAILS when at least :data:`SHARE` of its sample values are e-mail addresses;
 - a date or date-time when the exports' own type inference says so (a tap that passes text);
+- LINKS when they are URLs;
+- NUMBER when they are numbers with thousands separators, a decimal comma, a currency sign or a
+  ``%`` (the ``number`` transform reads them; a leading zero or ``+`` is not a number);
+- PHONES when they are phone numbers (read in the row's ``country`` column when it has one);
 - SELECT when few distinct values repeat (a pick-list: at most :data:`MAX_OPTIONS` values, each
   seen :data:`MIN_REPEAT` times on average);
 - else TEXT, as before.
@@ -27,11 +28,11 @@ from crm2twenty_mapper.sampling import StreamSample
 SHARE = 0.95
 MAX_OPTIONS = 20
 MIN_REPEAT = 3
-_PHONE = re.compile(r"^\+?[\d\s().\-/]{7,22}(\s*(x|ext\.?)\s*\d{1,5})?$", re.I)
+_PHONE = re.compile(r"^\+?[\d\s().\-]{7,22}(\s*(x|ext\.?)\s*\d{1,5})?$", re.I)
 _NUMBER = re.compile(
     r"^[-+]?[$€£¥]?\s?\d{1,3}([,. '\u00a0]\d{3})*([.,]\d+)?\s?(%|[$€£¥]|[A-Z]{3})?$"
 )
-_DOMAIN = re.compile(r"^(https?://)?(www\.)?[a-z0-9-]+(\.[a-z0-9-]+)+(/\S*)?$", re.I)
+_DOMAIN = re.compile(r"^(www\.)?([a-z0-9-]+\.)+[a-z]{2,}(/\S*)?$", re.I)
 
 
 def _share(values: list[str], test: Any) -> float:
@@ -40,6 +41,18 @@ def _share(values: list[str], test: Any) -> float:
 
 def _digits(text: str) -> int:
     return sum(c.isdigit() for c in text)
+
+
+def _is_number(text: str) -> bool:
+    """A number as people write it; a leading zero or ``+`` is a code or a phone, never one."""
+    return bool(_NUMBER.match(text)) and not text.startswith(("0", "+0", "+"))
+
+
+def _is_url(text: str) -> bool:
+    """A URL with its scheme, or a bare host name ending in a word (``acme.co.uk/x``)."""
+    if text.lower().startswith(("http://", "https://")):
+        return is_url(text)
+    return bool(_DOMAIN.match(text))
 
 
 def _is_phone(text: str) -> bool:
@@ -62,21 +75,6 @@ def field_rule(
     if share >= SHARE:
         spec = _retype(spec, None, ["email"])
         return f"{path}.primaryEmail", spec, f"{pct(share)} of {n} values are e-mails", _conf(share)
-    share = _share(values, lambda v: is_url(v) or bool(_DOMAIN.match(v)))
-    if share >= SHARE:
-        spec = _retype(spec, None, ["url"])
-        return f"{path}.primaryLinkUrl", spec, f"{pct(share)} of {n} values are URLs", _conf(share)
-    share = _share(values, _is_phone)
-    if share >= SHARE and any(not v.isdigit() for v in values):
-        country = next((c for c in ("country", "country_code") if c in sample.properties), None)
-        spec = _retype(spec, "PHONES", ["phone"])
-        if country:
-            spec["from_all"] = [spec.pop("from"), country]
-        return path, spec, f"{pct(share)} of {n} values are phone numbers", _conf(share)
-    share = _share(values, lambda v: bool(_NUMBER.match(v)))
-    if share >= SHARE:
-        spec = _retype(spec, "NUMBER", ["number"])
-        return path, spec, f"{pct(share)} of {n} values are numbers as written", _conf(share)
     ctype = infer_type(values, column=column)
     if ctype.kind in (DATE, DATE_TIME):
         name = "datetime" if ctype.kind == DATE_TIME else "date"
@@ -87,6 +85,21 @@ def field_rule(
             [{name: args} if args else name],
         )
         return path, spec, f"every value is a {ctype.describe()}", Confidence.HIGH
+    share = _share(values, _is_url)
+    if share >= SHARE:
+        spec = _retype(spec, None, ["url"])
+        return f"{path}.primaryLinkUrl", spec, f"{pct(share)} of {n} values are URLs", _conf(share)
+    share = _share(values, _is_number)
+    if share >= SHARE:
+        spec = _retype(spec, "NUMBER", ["number"])
+        return path, spec, f"{pct(share)} of {n} values are numbers as written", _conf(share)
+    share = _share(values, _is_phone)
+    if share >= SHARE and any(not v.isdigit() for v in values):
+        country = next((c for c in ("country", "country_code") if c in sample.properties), None)
+        spec = _retype(spec, "PHONES", ["phone"])
+        if country:
+            spec["from_all"] = [spec.pop("from"), country]
+        return path, spec, f"{pct(share)} of {n} values are phone numbers", _conf(share)
     distinct = {v.lower(): v for v in values}
     if len(distinct) <= MAX_OPTIONS and n >= MIN_REPEAT * len(distinct):
         spec = _retype(spec, "SELECT", ["trim"])

@@ -29,7 +29,6 @@ from crm2twenty_mapper.rules import Rules
 from crm2twenty_mapper.runtime import Runtime
 
 SAMPLES = 3  # before → after pairs per field
-_BUILT = 200  # sample rows run through the compiled rules per stream
 CSV_HEADER = [
     "stream",
     "source column",
@@ -98,7 +97,7 @@ def build(proposer: Proposer, rules: Rules, rules_file: str) -> Sheet:
             pass
         plan = runtime.plans[stream]
         specs = rules.streams[stream]
-        rows = sample.rows[:_BUILT]
+        rows = sample.rows
         for output, spec in zip(plan.outputs, specs, strict=True):
             built = [_build(output, row) for row in rows]
             _output_rows(sheet, stream, output, spec, built, by_column)
@@ -141,7 +140,7 @@ def _output_rows(
         )
     for path, fspec in (spec.get("fields") or {}).items():
         fspec = {"from": fspec} if isinstance(fspec, str) else fspec
-        cols = sorted(columns_of(fspec))
+        cols = _columns(fspec)
         decision = next((by_column[(stream, c)] for c in cols if (stream, c) in by_column), None)
         samples: list[str] = []
         refused: Counter[str] = Counter()
@@ -165,7 +164,7 @@ def _output_rows(
                 Decision(
                     "refused values",
                     f"{stream}.{', '.join(cols)} → {target}",
-                    f"{n} of the first {len(built)} rows: {why} (e.g. {example}); kept in "
+                    f"{n} of {len(built)} sample rows: {why} (e.g. {example}); listed in "
                     "repairs.csv",
                 )
             )
@@ -205,6 +204,13 @@ def _dropped(sheet: Sheet, proposer: Proposer, stream: str, specs: list[dict]) -
         sheet.decisions.append(Decision("dropped", f"{stream}.{col}", why))
 
 
+def _columns(spec: dict) -> list[str]:
+    """The columns a field reads, in the order its rule gives them (the order of its values)."""
+    listed = [spec[k] for k in ("from", "owner") if k in spec]
+    listed += [c for k in ("from_any", "from_all") for c in spec.get(k) or []]
+    return list(dict.fromkeys(listed + sorted(columns_of(spec) - set(listed))))
+
+
 def _after(path: str, values: dict | None, acc: Acc, rejected: str | None) -> str:
     if rejected:
         return f"(row rejected: {rejected})"
@@ -229,7 +235,7 @@ def _show(value: Any) -> str:
     if value is None or value == "" or value == {}:
         return "(empty)"
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= 60 else text[:57] + "…"
+    return text if len(text) <= 90 else text[:87] + "…"
 
 
 def _transform_text(spec: dict) -> str:
