@@ -25,7 +25,7 @@ from typing import Any
 
 from crm2twenty_common.twenty import SUBFIELD_TYPE, camel_case, label_case, plural, singular
 
-from crm2twenty_mapper import infer, patterns, references
+from crm2twenty_mapper import infer, patterns, references, standard_match
 from crm2twenty_mapper import rules as rules_mod
 from crm2twenty_mapper.catalog import Catalog
 from crm2twenty_mapper.compile import named_columns
@@ -330,6 +330,9 @@ class Proposer:
             if found
             else f"none of {len(values)} sample values is a key of another stream"
         )
+        near = self._standard(stream, sample, obj, fields, col)
+        if near is True:
+            return
         guess = infer.column_rule(self.catalog, obj, self._taken(obj, fields), col, col_schema)
         if guess.ref_stream is not None:
             # named like a reference (``<stream>_id``, or the tap says so): kept as one, and
@@ -358,6 +361,12 @@ class Proposer:
         sub = path.partition(".")[2]
         kind = SUBFIELD_TYPE[sub] if sub else spec.get("type", "TEXT")
         review = None
+        if isinstance(near, standard_match.Match):
+            review = (
+                f"is it Twenty's {obj}.{near.field} ({near.label})? name similarity {near.score}:"
+                f" kept as a new {kind} field"
+            )
+            confidence = Confidence.MEDIUM
         if candidates is not None and found is not None and strong:
             review = (
                 f"which relation? its values are keys of {found.stream} and of "
@@ -381,6 +390,32 @@ class Proposer:
                 found.share if found else None,
             )
         )
+
+    def _standard(
+        self, stream: str, sample: StreamSample, obj: str, fields: dict, col: str
+    ) -> bool | standard_match.Match | None:
+        """Fill a standard field the column is named like (True); or the near match a reviewer
+        should look at; or None."""
+        taken = {p.partition(".")[0] for p in fields}
+        match = standard_match.best(obj, col, taken)
+        if match is None:
+            return None
+        placed = standard_match.rule(match, col, sample.properties)
+        if match.score < standard_match.MATCH or placed is None:
+            return match
+        path, spec = placed
+        fields[path] = spec
+        self.decisions.append(
+            ColumnDecision(
+                stream,
+                col,
+                f"{obj}.{path} (Twenty's {match.label})",
+                f"name similar to the standard field {match.field} ({match.label}): "
+                f"{match.score} of 100",
+                Confidence.HIGH if match.score >= 95 else Confidence.MEDIUM,
+            )
+        )
+        return True
 
     def _relation(
         self, obj: str, fields: dict, col: str, target_stream: str, tobj: str

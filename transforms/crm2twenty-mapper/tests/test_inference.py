@@ -32,13 +32,20 @@ def _string(*extra: str) -> dict:
 
 STREAMS: dict[str, tuple[dict, list[dict]]] = {
     "companies": (
-        {"id": {"type": "integer"}, "name": _string(), "tier": _string(), "site": _string()},
+        {
+            "id": {"type": "integer"},
+            "name": _string(),
+            "tier": _string(),
+            "site": _string(),
+            "linked_in": _string(),
+        },
         [
             {
                 "id": i,
                 "name": f"Co {i}",
                 "tier": ["Gold", "Silver"][i % 2],
                 "site": f"co{i}.example",
+                "linked_in": f"https://www.linkedin.com/company/co{i}",
             }
             for i in range(1, 21)
         ],
@@ -151,6 +158,8 @@ def test_value_patterns_type_new_custom_fields() -> None:
     assert company["tier"]["type"] == "SELECT"
     assert company["tier"]["options"] == {"Gold": "GOLD", "Silver": "SILVER"}
     assert company["site.primaryLinkUrl"]["transforms"] == ["url"]
+    # named like Twenty's own company.linkedinLink ("Linkedin"): that field, not a new one
+    assert company["linkedinLink.primaryLinkUrl"] == {"from": "linked_in", "transforms": ["url"]}
     matter = proposer.data["streams"]["matters"][0]["fields"]
     assert matter["fee"]["type"] == "NUMBER"
     assert matter["due"]["transforms"] == [{"date": {"dayfirst": True}}]

@@ -5,7 +5,8 @@ types, checks e-mails and URLs, and writes side streams through this package.
 - :mod:`.fields`: Twenty field types, composites, JSON Schema ↔ Twenty type;
 - :mod:`.validate`: e-mail and URL checks;
 - :mod:`.side_streams`: ``_rejects``, ``_repairs``, ``_notices``, ``_summary``;
-- :mod:`.keywords`: ``x-twenty`` and ``_crm2twenty``, how plugins annotate messages.
+- :mod:`.keywords`: ``x-twenty`` and ``_crm2twenty``, how plugins annotate messages;
+- :mod:`.standard`: the standard objects' data fields (names, types, labels).
 
 A new Twenty version's naming or type difference goes here, with a test against its captured
 metadata (tests/fakes/twenty_contract/).
@@ -56,6 +57,7 @@ from crm2twenty_common.twenty.side_streams import (
     Summary,
     is_side_stream,
 )
+from crm2twenty_common.twenty.standard import STANDARD_FIELDS
 from crm2twenty_common.twenty.validate import (
     EMAIL_PATTERN,
     URL_PATTERN,
@@ -86,6 +88,7 @@ __all__ = [
     "REVIEW",
     "REVIEW_SCHEMA",
     "SIDE_SCHEMAS",
+    "STANDARD_FIELDS",
     "SUBFIELD_LABELS",
     "SUBFIELD_TYPE",
     "SUMMARY",
