@@ -4,7 +4,9 @@
 every column the rules do not name, an explicit rule, with a :class:`ColumnDecision` saying why:
 
 - a polymorphic parent (``parent_type``/``parent_id``) → one ``noteTarget``/``taskTarget`` per
-  object it names (an attachment's ``target<Object>Id``; on another object a relation per target);
+  object it names (an attachment's ``target<Object>Id``; on another object a relation per target).
+  A custom object's target field is ``target<Object>Id``, which Twenty gives noteTarget, taskTarget
+  and attachment when the object is created (docs/twenty-contract.md §3.4);
 - a reference (``client_company_id`` whose values are companies' keys) → a relation;
 - else a custom field typed by its values (patterns.py) or, as before, by its JSON schema
   (infer.py).
