@@ -8,7 +8,6 @@ runtime applies the plan and emits the Twenty-shaped records and the side stream
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import sys
 import typing as t
@@ -23,6 +22,7 @@ from singer_sdk.singerlib import StateMessage
 
 from crm2twenty_mapper import rules as rules_mod
 from crm2twenty_mapper import transforms
+from crm2twenty_mapper.deferred import InferringRun
 from crm2twenty_mapper.runtime import Runtime
 
 if t.TYPE_CHECKING:
@@ -84,6 +84,17 @@ class Crm2TwentyMapper(ReportsCompletion, InlineMapper):
             ),
         ),
         th.Property(
+            "infer",
+            th.BooleanType,
+            default=True,
+            description=(
+                "When `rules` is empty: decide what the built-in rules do not name from the data "
+                "(references, polymorphic parents, value patterns), exactly as the proposal "
+                "command (`crm2twenty-propose`) would, and list weak evidence for review. Has no "
+                "effect once `rules` names a file: confirmed rules are used as written."
+            ),
+        ),
+        th.Property(
             "keep_source_values",
             th.IntegerType,
             default=1000,
@@ -102,41 +113,56 @@ class Crm2TwentyMapper(ReportsCompletion, InlineMapper):
             os.environ.get("MELTANO_EXTRACTOR_NAME"),
             os.environ.get("MELTANO_EXTRACTOR_NAMESPACE"),
         )
-        self.rules = rules_mod.load(choice, self.config.get("rule_options"))
-        country = self.config.get("default_country")
-        if country:
+        options = self.config.get("rule_options")
+        namespace = self.config.get("migration_namespace", "crm2twenty")
+        keep = int(self.config.get("keep_source_values", 1000))
+        defaults: dict[str, t.Any] = {}
+        if country := self.config.get("default_country"):
             try:
-                region = transforms.default_country(country)
+                defaults["phone_country"] = transforms.default_country(country)
             except ValueError as exc:
                 raise rules_mod.RulesError(str(exc)) from None
-            self.rules.defaults = dataclasses.replace(self.rules.defaults, phone_country=region)
-        self.runtime = Runtime(
-            self.rules,
-            self.config.get("migration_namespace", "crm2twenty"),
-            int(self.config.get("keep_source_values", 1000)),
+        self.inferring: InferringRun | None = None
+        if not self.config.get("rules") and self.config.get("infer", True):
+            # no confirmed rules: the built-in ones, plus what the data needs (deferred.py)
+            where, data = rules_mod.load_data(choice)
+            self.inferring = InferringRun(data, where, options, namespace, keep, defaults=defaults)
+            self.rules = self.inferring.rules
+            self.runtime = self.inferring.runtime
+        else:
+            self.rules = rules_mod.load(choice, options, defaults)
+            self.runtime = Runtime(self.rules, namespace, keep)
+        self.logger.info(
+            "Mapping with %s (source %s)%s",
+            self.rules.path,
+            self.rules.source,
+            ", plus what the data needs (no confirmed rules file)" if self.inferring else "",
         )
-        self.logger.info("Mapping with %s (source %s)", self.rules.path, self.rules.source)
 
     def map_schema_message(self, message_dict: dict) -> t.Iterable[singer.Message]:
-        return self.runtime.on_schema(
+        return (self.inferring or self.runtime).on_schema(
             message_dict["stream"],
             message_dict["schema"],
             list(message_dict.get("key_properties") or []),
         )
 
     def map_record_message(self, message_dict: dict) -> t.Iterable[singer.Message]:
-        return self.runtime.on_record(message_dict["stream"], message_dict["record"])
+        return (self.inferring or self.runtime).on_record(
+            message_dict["stream"], message_dict["record"]
+        )
 
     def map_state_message(self, message_dict: dict) -> t.Iterable[singer.Message]:
         # State passes through unchanged: Meltano stores what the target echoes back.
-        yield StateMessage(value=message_dict["value"])
+        if self.inferring is not None:  # after the records it holds
+            return self.inferring.on_state(message_dict["value"])
+        return [StateMessage(value=message_dict["value"])]
 
     def map_activate_version_message(self, message_dict: dict) -> t.Iterable[singer.Message]:
         # Source-side table versions mean nothing to Twenty-shaped streams.
         return ()
 
     def process_endofpipe(self) -> None:
-        for message in self.runtime.summary():
+        for message in (self.inferring or self.runtime).summary():
             self.write_message(message)
         flush_stdout()  # our writer gathers lines
         sys.stdout.flush()
