@@ -24,6 +24,7 @@ from enum import Enum
 from singer_sdk.singerlib import RecordMessage, SchemaMessage
 
 from crm2twenty_common.twenty import NOTICES, NOTICES_SCHEMA, Notice
+from crm2twenty_common.writer import flush_stdout
 
 __all__ = ["ReportsCompletion", "RunStatus", "status_messages"]
 
@@ -92,10 +93,12 @@ class ReportsCompletion:
     def _say(cls, status: RunStatus, error: str | None = None) -> None:
         writer = cls.message_writer_class()  # type: ignore[attr-defined]
         try:
-            sys.stdout.flush()  # after whatever the plugin wrote
+            flush_stdout()  # after whatever the plugin wrote (our writer gathers lines)
+            sys.stdout.flush()
             plugin = cls.name  # type: ignore[attr-defined]  # the plugin's, from its base
             for message in status_messages(plugin, cls.completion_stage, status, error):
                 writer.write_message(message)
+            flush_stdout()
             sys.stdout.flush()
         except (BrokenPipeError, ValueError):  # nobody reads any more (or stdout is closed)
             pass

@@ -24,36 +24,44 @@ if t.TYPE_CHECKING:
 
 
 _CHUNK = 1 << 16  # bytes gathered before one write: a pipe's default capacity
+# One buffer in front of stdout for the whole process, as stdout itself is one: lines of every
+# writer (the plugin's, the completion notices') come out in the order they were written.
+_PENDING = bytearray()
+# the stdout the gathered lines were written for: if a caller (a test) swaps sys.stdout, the
+# lines go to the stream that was stdout when they were written
+_FOR: list[t.Any] = [None]
+
+
+def flush_stdout() -> None:
+    """Write out what is gathered and flush stdout (a plugin's end and exit call it)."""
+    if not _PENDING:
+        return
+    out = _FOR[0] or sys.stdout
+    binary = getattr(out, "buffer", None)  # none: a text stream put in its place (tests)
+    if binary is not None:
+        binary.write(_PENDING)
+    else:
+        out.write(_PENDING.decode())
+    _PENDING.clear()
+    (binary or out).flush()
+
+
+atexit.register(flush_stdout)
 
 
 class BufferedSingerWriter(GenericSingerWriter[bytes, "Message"]):
     """Writes one JSON line per message; flushes on STATE messages, at 64 KiB and at exit."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._pending = bytearray()  # msgspec encodes into its end without a new allocation
-        atexit.register(self.flush)
-
     def serialize_message(self, message: Message) -> bytes:
         return encoder.encode(message.to_dict()) + b"\n"
 
     def write_message(self, message: Message) -> None:
-        pending = self._pending
-        encoder.encode_into(message.to_dict(), pending, -1)
-        pending.append(0x0A)
-        if len(pending) >= _CHUNK or isinstance(message, StateMessage):
-            self.flush()
+        if _FOR[0] is not sys.stdout:
+            flush_stdout()
+            _FOR[0] = sys.stdout
+        encoder.encode_into(message.to_dict(), _PENDING, -1)  # at its end, no new allocation
+        _PENDING.append(0x0A)
+        if len(_PENDING) >= _CHUNK or isinstance(message, StateMessage):
+            flush_stdout()
 
-    def flush(self) -> None:
-        """Write out what is gathered and flush stdout (the plugin's end calls it too)."""
-        pending = self._pending
-        if not pending:
-            return
-        out = sys.stdout
-        binary = getattr(out, "buffer", None)  # none: a text stream put in its place (tests)
-        if binary is not None:
-            binary.write(pending)
-        else:
-            out.write(pending.decode())
-        pending.clear()
-        (binary or out).flush()
+    flush = staticmethod(flush_stdout)

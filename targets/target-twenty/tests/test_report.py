@@ -50,6 +50,7 @@ PARTS: dict[str, type] = {
     "RequestStats": outcome.RequestStats,
     "FieldDiff": outcome.FieldDiff,
     "OwnerMatching": outcome.OwnerMatching,
+    "ReviewItem": model.ReviewItem,
 }
 
 

@@ -434,3 +434,9 @@ def _at(values: dict, path: str) -> Any:
     top, _, sub = path.partition(".")
     value = values.get(top)
     return value.get(sub) if sub and isinstance(value, dict) else value
+
+
+def named_columns(specs: list[dict]) -> set[str]:
+    """The source columns the outputs of one stream read (keys, ``each``, ``when``, fields):
+    the columns a rules file names, which are never kept as custom fields."""
+    return set().union(*(_output_columns(spec) for spec in specs))

@@ -8,7 +8,6 @@ runtime applies the plan and emits the Twenty-shaped records and the side stream
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import sys
 import typing as t
@@ -16,7 +15,7 @@ import typing as t
 from crm2twenty_common.cli import entry_point
 from crm2twenty_common.completion import ReportsCompletion
 from crm2twenty_common.singer_input import MsgSpecNumberedReader
-from crm2twenty_common.writer import BufferedSingerWriter
+from crm2twenty_common.writer import BufferedSingerWriter, flush_stdout
 from singer_sdk import typing as th
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities
 from singer_sdk.mapper_base import InlineMapper
@@ -24,6 +23,7 @@ from singer_sdk.singerlib import StateMessage
 
 from crm2twenty_mapper import rules as rules_mod
 from crm2twenty_mapper import transforms
+from crm2twenty_mapper.deferred import InferringRun
 from crm2twenty_mapper.runtime import Runtime
 
 if t.TYPE_CHECKING:
@@ -86,6 +86,17 @@ class Crm2TwentyMapper(ReportsCompletion, InlineMapper):
             ),
         ),
         th.Property(
+            "infer",
+            th.BooleanType,
+            default=True,
+            description=(
+                "When `rules` is empty: decide what the built-in rules do not name from the data "
+                "(references, polymorphic parents, value patterns), exactly as the proposal "
+                "command (`crm2twenty-propose`) would, and list weak evidence for review. Has no "
+                "effect once `rules` names a file: confirmed rules are used as written."
+            ),
+        ),
+        th.Property(
             "keep_source_values",
             th.IntegerType,
             default=1000,
@@ -104,23 +115,34 @@ class Crm2TwentyMapper(ReportsCompletion, InlineMapper):
             os.environ.get("MELTANO_EXTRACTOR_NAME"),
             os.environ.get("MELTANO_EXTRACTOR_NAMESPACE"),
         )
-        self.rules = rules_mod.load(choice, self.config.get("rule_options"))
-        country = self.config.get("default_country")
-        if country:
+        options = self.config.get("rule_options")
+        namespace = self.config.get("migration_namespace", "crm2twenty")
+        keep = int(self.config.get("keep_source_values", 1000))
+        defaults: dict[str, t.Any] = {}
+        if country := self.config.get("default_country"):
             try:
-                region = transforms.default_country(country)
+                defaults["phone_country"] = transforms.default_country(country)
             except ValueError as exc:
                 raise rules_mod.RulesError(str(exc)) from None
-            self.rules.defaults = dataclasses.replace(self.rules.defaults, phone_country=region)
-        self.runtime = Runtime(
-            self.rules,
-            self.config.get("migration_namespace", "crm2twenty"),
-            int(self.config.get("keep_source_values", 1000)),
+        self.inferring: InferringRun | None = None
+        if not self.config.get("rules") and self.config.get("infer", True):
+            # no confirmed rules: the built-in ones, plus what the data needs (deferred.py)
+            where, data = rules_mod.load_data(choice)
+            self.inferring = InferringRun(data, where, options, namespace, keep, defaults=defaults)
+            self.rules = self.inferring.rules
+            self.runtime = self.inferring.runtime
+        else:
+            self.rules = rules_mod.load(choice, options, defaults)
+            self.runtime = Runtime(self.rules, namespace, keep)
+        self.logger.info(
+            "Mapping with %s (source %s)%s",
+            self.rules.path,
+            self.rules.source,
+            ", plus what the data needs (no confirmed rules file)" if self.inferring else "",
         )
-        self.logger.info("Mapping with %s (source %s)", self.rules.path, self.rules.source)
 
     def map_schema_message(self, message_dict: dict) -> t.Iterable[singer.Message]:
-        return self.runtime.on_schema(
+        return (self.inferring or self.runtime).on_schema(
             message_dict["stream"],
             message_dict["schema"],
             list(message_dict.get("key_properties") or []),
@@ -128,23 +150,25 @@ class Crm2TwentyMapper(ReportsCompletion, InlineMapper):
 
     def map_record_message(self, message_dict: dict) -> t.Iterable[singer.Message]:
         line = t.cast("MsgSpecNumberedReader", self.message_reader).line_number
-        return self.runtime.on_record(message_dict["stream"], message_dict["record"], line)
+        return (self.inferring or self.runtime).on_record(
+            message_dict["stream"], message_dict["record"], line
+        )
 
     def map_state_message(self, message_dict: dict) -> t.Iterable[singer.Message]:
         # State passes through unchanged: Meltano stores what the target echoes back.
-        yield StateMessage(value=message_dict["value"])
+        if self.inferring is not None:  # after the records it holds
+            return self.inferring.on_state(message_dict["value"])
+        return [StateMessage(value=message_dict["value"])]
 
     def map_activate_version_message(self, message_dict: dict) -> t.Iterable[singer.Message]:
         # Source-side table versions mean nothing to Twenty-shaped streams.
         return ()
 
     def process_endofpipe(self) -> None:
-        for message in self.runtime.summary():
+        for message in (self.inferring or self.runtime).summary():
             self.write_message(message)
-        if isinstance(self.message_writer, BufferedSingerWriter):
-            self.message_writer.flush()
-        else:
-            sys.stdout.flush()
+        flush_stdout()  # our writer gathers lines
+        sys.stdout.flush()
         for stream, counts in sorted(self.runtime.counts.items()):
             self.logger.info(
                 "%s: read %d, mapped %d, rejected %d, ignored %d",

@@ -74,9 +74,19 @@ def choose(setting: str | None, extractor_name: str | None, extractor_namespace:
     )
 
 
-def load(ref: str, options: dict[str, Any] | None = None) -> Rules:
+def load(
+    ref: str, options: dict[str, Any] | None = None, defaults: dict[str, Any] | None = None
+) -> Rules:
     """Load rules from a path or a built-in name, and check them; ``options`` (the mapper's
-    ``rule_options`` setting) choose between the outputs marked ``if_option``."""
+    ``rule_options`` setting) choose between the outputs marked ``if_option``; ``defaults``
+    (from the mapper's settings, e.g. ``default_country``) override the file's ``defaults:``."""
+    where, data = load_data(ref)
+    return parse(data, where, options, defaults)
+
+
+def load_data(ref: str) -> tuple[str, Any]:
+    """A rules file's place (for messages) and its data, unchecked, from a path or a built-in
+    name (the proposal extends the data before it is checked)."""
     path = Path(ref)
     if path.suffix in (".yml", ".yaml") or path.exists():
         if not path.is_file():
@@ -87,10 +97,9 @@ def load(ref: str, options: dict[str, Any] | None = None) -> Rules:
     else:
         raise RulesError(f"unknown rules {ref!r}: not a file and not one of {builtin_names()}")
     try:
-        data = _yaml(text)
+        return where, _yaml(text)
     except yaml.YAMLError as exc:
         raise RulesError(f"{where}: not valid YAML: {exc}") from exc
-    return parse(data, where, options)
 
 
 def _yaml(text: str) -> Any:
@@ -99,7 +108,12 @@ def _yaml(text: str) -> Any:
     return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
 
 
-def parse(data: Any, where: str, options: dict[str, Any] | None = None) -> Rules:
+def parse(
+    data: Any,
+    where: str,
+    options: dict[str, Any] | None = None,
+    defaults_override: dict[str, Any] | None = None,
+) -> Rules:
     schema = json.loads(
         (resources.files("crm2twenty_mapper") / "rules-schema.json").read_text(encoding="utf-8")
     )
@@ -132,7 +146,7 @@ def parse(data: Any, where: str, options: dict[str, Any] | None = None) -> Rules
             if all(str(chosen[k]) == str(v) for k, v in wanted.items()):
                 kept.append({k: v for k, v in output.items() if k != "if_option"})
         streams[stream] = kept
-    defaults = transforms.Context(**(data.get("defaults") or {}))
+    defaults = transforms.Context(**{**(data.get("defaults") or {}), **(defaults_override or {})})
     rules = Rules(
         path=where,
         source=data["source"],

@@ -5,7 +5,8 @@ types, checks e-mails and URLs, and writes side streams through this package.
 - :mod:`.fields`: Twenty field types, composites, JSON Schema ↔ Twenty type;
 - :mod:`.validate`: e-mail and URL checks;
 - :mod:`.side_streams`: ``_rejects``, ``_repairs``, ``_notices``, ``_summary``;
-- :mod:`.keywords`: ``x-twenty`` and ``_crm2twenty``, how plugins annotate messages.
+- :mod:`.keywords`: ``x-twenty`` and ``_crm2twenty``, how plugins annotate messages;
+- :mod:`.standard`: the standard objects' data fields (names, types, labels).
 
 A new Twenty version's naming or type difference goes here, with a test against its captured
 metadata (tests/fakes/twenty_contract/).
@@ -46,15 +47,19 @@ from crm2twenty_common.twenty.side_streams import (
     REJECTS_SCHEMA,
     REPAIRS,
     REPAIRS_SCHEMA,
+    REVIEW,
+    REVIEW_SCHEMA,
     SIDE_SCHEMAS,
     SUMMARY,
     SUMMARY_SCHEMA,
     Notice,
     Reject,
     Repair,
+    Review,
     Summary,
     is_side_stream,
 )
+from crm2twenty_common.twenty.standard import STANDARD_FIELDS
 from crm2twenty_common.twenty.validate import (
     EMAIL_PATTERN,
     URL_PATTERN,
@@ -82,7 +87,10 @@ __all__ = [
     "REPAIRS",
     "REPAIRS_SCHEMA",
     "RESERVED_NAMES",
+    "REVIEW",
+    "REVIEW_SCHEMA",
     "SIDE_SCHEMAS",
+    "STANDARD_FIELDS",
     "SUBFIELD_LABELS",
     "SUBFIELD_TYPE",
     "SUMMARY",
@@ -93,6 +101,7 @@ __all__ = [
     "Notice",
     "Reject",
     "Repair",
+    "Review",
     "Summary",
     "camel_case",
     "email_address",

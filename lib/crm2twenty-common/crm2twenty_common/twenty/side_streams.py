@@ -6,7 +6,9 @@ besides Twenty-shaped records, their names, their SCHEMAs and typed records.
 - ``_repairs``: values the mapper changed to make them valid, listed in the repairs file;
 - ``_notices``: what a tap could not read or had to decide, in words, for the report; and each
   of the suite's plugins says on it that it started, completed or failed (completion.py);
-- ``_summary``: the mapper's per-stream counts (read, mapped, rejected, ignored).
+- ``_summary``: the mapper's per-stream counts (read, mapped, rejected, ignored);
+- ``_review``: what the mapper inferred from the data on weak evidence (a run without a confirmed
+  rules file), for the report's **Needs review**.
 
 Any other stream whose name starts with ``_`` (``_owner``, ``_workflow`` …) is one the rules
 keep out of Twenty on purpose; :func:`is_side_stream` covers them all.
@@ -22,8 +24,9 @@ REJECTS = "_rejects"
 REPAIRS = "_repairs"
 NOTICES = "_notices"
 SUMMARY = "_summary"
+REVIEW = "_review"
 # The bookkeeping streams of the pipeline itself, each with a fixed schema below.
-BOOKKEEPING = frozenset({REJECTS, REPAIRS, NOTICES, SUMMARY})
+BOOKKEEPING = frozenset({REJECTS, REPAIRS, NOTICES, SUMMARY, REVIEW})
 
 _TEXT_OR_NULL: dict[str, t.Any] = {"type": ["string", "null"]}
 
@@ -77,11 +80,24 @@ SUMMARY_SCHEMA: dict[str, t.Any] = {
         "ignored_because": {"type": ["string", "null"]},
     },
 }
+REVIEW_SCHEMA: dict[str, t.Any] = {
+    "type": "object",
+    "properties": {
+        "source": {"type": "string"},
+        "stream": {"type": "string"},
+        "column": {"type": "string"},
+        "outcome": {"type": "string"},
+        "evidence": {"type": "string"},
+        "question": {"type": "string"},
+        "figure": {"type": ["number", "null"]},
+    },
+}
 SIDE_SCHEMAS: dict[str, dict[str, t.Any]] = {
     REJECTS: REJECTS_SCHEMA,
     REPAIRS: REPAIRS_SCHEMA,
     NOTICES: NOTICES_SCHEMA,
     SUMMARY: SUMMARY_SCHEMA,
+    REVIEW: REVIEW_SCHEMA,
 }
 
 
@@ -152,3 +168,17 @@ class Summary(_Record):
     rejected: int = 0
     ignored: int = 0
     ignored_because: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Review(_Record):
+    """A column whose mapping the mapper inferred on weak evidence: what it did, on what
+    evidence (``figure``: the share of values it rests on), and the question for a person."""
+
+    source: str
+    stream: str
+    column: str
+    outcome: str
+    evidence: str
+    question: str
+    figure: float | None = None

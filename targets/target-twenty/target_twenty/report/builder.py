@@ -11,6 +11,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from crm2twenty_common.twenty import REVIEW
+
 from target_twenty.outcome import WriteOutcome
 from target_twenty.plan import ObjectPlan
 from target_twenty.report import files
@@ -21,6 +23,7 @@ from target_twenty.report.model import (
     OwnersReport,
     RejectsSummary,
     RepairsSummary,
+    ReviewItem,
     RunKind,
     RunOutputs,
     RunReport,
@@ -92,6 +95,12 @@ def build_report(run: ReportContext, spool: Spool, outcome: WriteOutcome) -> Run
         ),
         notices=[
             n["notice"] for n in spool.side("_notices") if n.get("notice") and not n.get("status")
+        ],
+        needs_review=[
+            ReviewItem(
+                r["stream"], r["column"], r["outcome"], r["evidence"], r["question"], r["figure"]
+            )
+            for r in spool.side(REVIEW)
         ],
         api=outcome.api,
         dry_run=outcome.dry_run,

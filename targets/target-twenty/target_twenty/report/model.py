@@ -158,6 +158,19 @@ class ReasonCount:
 
 
 @dataclass
+class ReviewItem:
+    """A column the mapper inferred on weak evidence (the ``_review`` side stream): what it did,
+    the evidence with its figure, and the question for a person."""
+
+    stream: str
+    column: str
+    outcome: str
+    evidence: str
+    question: str
+    figure: float | None = None
+
+
+@dataclass
 class RepairsSummary:
     count: int
     file: str
@@ -209,6 +222,8 @@ class RunReport:
     preflight: PreflightSummary | None = None  # API mode
     workspace_id: str | None = None  # API mode: the workspace the API key names
     requests: RequestStats | None = None  # API mode: what the run sent, dry runs included
+    # what the mapper inferred on weak evidence (a run without a confirmed rules file)
+    needs_review: list[ReviewItem] = field(default_factory=list)
     balanced: bool = False  # every count adds up, and the input is known whole (status)
     complete: bool = False  # a FULL or DELTA run that skipped nothing: the migration is done
     status: RunStatus = field(  # whether the input was whole (FAILED and INCOMPLETE write nothing)

@@ -1,0 +1,123 @@
+"""A new custom field's Twenty type, from its values when its JSON schema says only "text".
+
+The taps already decide numbers, booleans and dates (day-first or month-first, from the values:
+``crm2twenty_common.exports.types``); a column they typed keeps that type. A text column becomes:
+
+- EMAILS when at least :data:`SHARE` of its sample values are e-mail addresses;
+- a date or date-time when the exports' own type inference says so (a tap that passes text);
+- LINKS when they are URLs;
+- NUMBER when they are numbers with thousands separators, a decimal comma, a currency sign or a
+  ``%`` (the ``number`` transform reads them; a leading zero or ``+`` is not a number);
+- PHONES when they are phone numbers (read in the row's ``country`` column when it has one);
+- SELECT when few distinct values repeat (a pick-list: at most :data:`MAX_OPTIONS` values, each
+  seen :data:`MIN_REPEAT` times on average);
+- else TEXT, as before.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from crm2twenty_common.exports.types import DATE, DATE_TIME, DMY, infer_type
+from crm2twenty_common.twenty import is_email, is_url, option_value
+
+from crm2twenty_mapper.decisions import Confidence, pct
+from crm2twenty_mapper.sampling import StreamSample
+
+SHARE = 0.95
+MAX_OPTIONS = 20
+MIN_REPEAT = 3
+_PHONE = re.compile(r"^\+?[\d\s().\-]{7,22}(\s*(x|ext\.?)\s*\d{1,5})?$", re.I)
+_NUMBER = re.compile(
+    r"^[-+]?[$€£¥]?\s?\d{1,3}([,. '\u00a0]\d{3})*([.,]\d+)?\s?(%|[$€£¥]|[A-Z]{3})?$"
+)
+_DOMAIN = re.compile(r"^(www\.)?([a-z0-9-]+\.)+[a-z]{2,}(/\S*)?$", re.I)
+
+
+def _share(values: list[str], test: Any) -> float:
+    return sum(1 for v in values if test(v)) / len(values) if values else 0.0
+
+
+def _digits(text: str) -> int:
+    return sum(c.isdigit() for c in text)
+
+
+def _is_number(text: str) -> bool:
+    """A number as people write it; a leading zero or ``+`` is a code or a phone, never one."""
+    return bool(_NUMBER.match(text)) and not text.startswith(("0", "+0", "+"))
+
+
+def _is_url(text: str) -> bool:
+    """A URL with its scheme, or a bare host name ending in a word (``acme.co.uk/x``)."""
+    if text.lower().startswith(("http://", "https://")):
+        return is_url(text)
+    return bool(_DOMAIN.match(text))
+
+
+def _is_phone(text: str) -> bool:
+    return bool(_PHONE.match(text)) and 7 <= _digits(text) <= 15
+
+
+def field_rule(
+    path: str, spec: dict, column: str, col_schema: dict, sample: StreamSample
+) -> tuple[str, dict, str, Confidence]:
+    """``(path, spec, evidence, confidence)`` for a new custom field; ``path``/``spec`` as
+    infer.py guessed them from the JSON schema, retyped when the values say more."""
+    kind = str(spec.get("type", "TEXT"))
+    values = [str(v).strip() for v in sample.values(column)]
+    spec = dict(spec, type=kind)
+    if kind != "TEXT" or not values:
+        why = f"the tap typed it {kind}" if values else "no value in the sample"
+        return path, spec, why, Confidence.HIGH if values else Confidence.LOW
+    n = len(values)
+    share = _share(values, is_email)
+    if share >= SHARE:
+        spec = _retype(spec, None, ["email"])
+        return f"{path}.primaryEmail", spec, f"{pct(share)} of {n} values are e-mails", _conf(share)
+    ctype = infer_type(values, column=column)
+    if ctype.kind in (DATE, DATE_TIME):
+        name = "datetime" if ctype.kind == DATE_TIME else "date"
+        args = {"dayfirst": ctype.order == DMY} if ctype.order else None
+        spec = _retype(
+            spec,
+            "DATE_TIME" if ctype.kind == DATE_TIME else "DATE",
+            [{name: args} if args else name],
+        )
+        return path, spec, f"every value is a {ctype.describe()}", Confidence.HIGH
+    share = _share(values, _is_url)
+    if share >= SHARE:
+        spec = _retype(spec, None, ["url"])
+        return f"{path}.primaryLinkUrl", spec, f"{pct(share)} of {n} values are URLs", _conf(share)
+    share = _share(values, _is_number)
+    if share >= SHARE:
+        spec = _retype(spec, "NUMBER", ["number"])
+        return path, spec, f"{pct(share)} of {n} values are numbers as written", _conf(share)
+    share = _share(values, _is_phone)
+    if share >= SHARE and any(not v.isdigit() for v in values):
+        country = next((c for c in ("country", "country_code") if c in sample.properties), None)
+        spec = _retype(spec, "PHONES", ["phone"])
+        if country:
+            spec["from_all"] = [spec.pop("from"), country]
+        return path, spec, f"{pct(share)} of {n} values are phone numbers", _conf(share)
+    distinct = {v.lower(): v for v in values}
+    if len(distinct) <= MAX_OPTIONS and n >= MIN_REPEAT * len(distinct):
+        spec = _retype(spec, "SELECT", ["trim"])
+        spec["options"] = {v: option_value(v) for v in sorted(distinct.values())}
+        return (
+            path,
+            spec,
+            f"{len(distinct)} distinct values in {n}: a pick-list",
+            Confidence.MEDIUM,
+        )
+    return path, spec, f"text ({len(distinct)} distinct values in {n})", Confidence.HIGH
+
+
+def _retype(spec: dict, kind: str | None, chain: list) -> dict:
+    """``spec`` with another type (None: a composite's sub-field, typed by its path)."""
+    out = {k: v for k, v in spec.items() if k != "type"}
+    return {**out, **({"type": kind} if kind else {}), "transforms": chain}
+
+
+def _conf(share: float) -> Confidence:
+    return Confidence.HIGH if share >= 0.99 else Confidence.MEDIUM
