@@ -21,8 +21,8 @@ WIDGETS = {
 }
 
 
-def _listen(*messages: dict | str) -> list[dict]:
-    mapper = Crm2TwentyMapper(config={"rules": "allegory"}, validate_config=True)
+def _listen(*messages: dict | str, config: dict | None = None) -> list[dict]:
+    mapper = Crm2TwentyMapper(config=config or {"rules": "allegory"}, validate_config=True)
     text = "".join((m if isinstance(m, str) else json.dumps(m)) + "\n" for m in messages)
     out = io.StringIO()
     with redirect_stdout(out):
@@ -34,8 +34,31 @@ def _widget(**values: object) -> dict:
     return {"type": "RECORD", "stream": "widgets", "record": values}
 
 
-def test_a_keyless_row_of_a_tap_without_files_is_rejected_at_its_input_line() -> None:
-    out = _listen(WIDGETS, _widget(code="W1", name="a"), "", _widget(code=None, name="b"))
+@pytest.mark.parametrize(
+    ("confirmed", "extra"),
+    [
+        (True, None),
+        (False, None),  # inferred and mapped at once
+        (False, "colour"),  # a column to sample first: records held in memory (deferred.py)
+        (False, "company_id"),  # a possible reference: records spooled to the end
+    ],
+)
+def test_a_keyless_row_of_a_tap_without_files_is_rejected_at_its_input_line(
+    confirmed: bool, extra: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MELTANO_EXTRACTOR_NAME", "tap-allegory-csv")
+    config = {"rules": "allegory"} if confirmed else {"migration_namespace": "crm2twenty"}
+    schema = json.loads(json.dumps(WIDGETS))
+    if extra:
+        schema["schema"]["properties"][extra] = {"type": ["string", "null"]}
+    values = {extra: "x"} if extra else {}
+    out = _listen(
+        schema,
+        _widget(code="W1", name="a", **values),
+        "",
+        _widget(code=None, name="b", **values),
+        config=config,
+    )
     rejects = [m["record"] for m in out if m["type"] == "RECORD" and m["stream"] == "_rejects"]
     assert [(r["source_stream"], r["location"]) for r in rejects] == [("widgets", "input line 4")]
     (summary,) = [m["record"] for m in out if m["type"] == "RECORD" and m["stream"] == "_summary"]
