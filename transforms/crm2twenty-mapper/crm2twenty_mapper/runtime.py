@@ -77,6 +77,11 @@ class Runtime:
                 yield from self.side.schema(REJECTS)
                 return
             specs = infer.stream_rules(self.catalog, stream, props, key_properties)
+            if not specs:
+                reason = "the stream declares no columns: there is nothing to map"
+                self.plans[stream] = StreamPlan(stream, [], reject_reason=reason)
+                yield from self.side.schema(REJECTS)
+                return
         plan = compiler.compile_stream(self.catalog, stream, specs, props)
         self.plans[stream] = plan
         yield from self.side.schema(REJECTS)
@@ -125,7 +130,7 @@ class Runtime:
                 stream,
                 None,
                 None,
-                "stream is not named in the rules (unmapped_streams: reject)",
+                plan.reject_reason,
                 at,
                 record,
             )

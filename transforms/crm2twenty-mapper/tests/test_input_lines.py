@@ -71,3 +71,18 @@ def test_a_record_before_its_schema_names_the_line_and_stream() -> None:
     assert str(caught.value) == (
         "input line 2, stream gadgets: record for stream 'gadgets' arrived before its SCHEMA"
     )
+
+
+@pytest.mark.parametrize("confirmed", [True, False])
+def test_a_stream_without_columns_has_its_rows_rejected_saying_why(
+    confirmed: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MELTANO_EXTRACTOR_NAME", "tap-allegory-csv")
+    config = {"rules": "allegory"} if confirmed else {"migration_namespace": "crm2twenty"}
+    bare = {"type": "SCHEMA", "stream": "gadgets", "key_properties": [], "schema": {}}
+    bare["schema"] = {"properties": {}}
+    out = _listen(bare, {"type": "RECORD", "stream": "gadgets", "record": {}}, config=config)
+    rejects = [m["record"] for m in out if m["type"] == "RECORD" and m["stream"] == "_rejects"]
+    assert [(r["source_stream"], r["reason"]) for r in rejects] == [
+        ("gadgets", "the stream declares no columns: there is nothing to map")
+    ]
