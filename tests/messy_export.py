@@ -32,6 +32,8 @@ class Expected:
     """What the run must show, from the rows as generated."""
 
     rows: dict[str, int] = field(default_factory=dict)
+    # each company's phone country (from the country column beside it: no calling code)
+    phone_countries: dict[str, str] = field(default_factory=dict)
     note_targets: dict[str, int] = field(default_factory=dict)  # target object → count
     task_targets: dict[str, int] = field(default_factory=dict)
     orphan_note: str = ""
@@ -65,8 +67,10 @@ def write(folder: Path, seed: str = "messy-1") -> Expected:
         "United States": "(212) 555-{:04d}",
     }
     rows = []
+    codes = {"United Kingdom": "GB", "France": "FR", "Germany": "DE", "United States": "US"}
     for i, key in enumerate(companies):
         country = countries[i % 4]
+        exp.phone_countries[key] = codes[country]
         rows.append(
             [
                 key,

@@ -166,3 +166,12 @@ def test_the_proposal_reproduces_the_run(runs) -> None:
             assert first.read_bytes() == second.read_bytes(), name
     assert inferred["report"]["objects"] == confirmed["report"]["objects"]
     assert inferred["report"]["provisioning"] == confirmed["report"]["provisioning"]
+
+
+def test_no_phone_is_lost_each_is_read_in_its_rows_country(runs) -> None:
+    exp, run = runs["expected"], runs["inferred"]
+    companies = e2e_run.csv_rows(run["dir"], "*-companies-*.csv")
+    assert len(companies) == exp.rows["companies"]
+    got = {c["Allegory ID"]: c["Phones / Primary Phone Country Code"] for c in companies}
+    assert got == exp.phone_countries
+    assert all(c["Phones / Primary Phone Number"] for c in companies)
