@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from crm2twenty_common.completion import describe
 from crm2twenty_common.twenty import NOTICES
 
 from target_twenty.api.client import TwentyClient
@@ -46,13 +47,13 @@ from target_twenty.report import (
     build_report,
     write_report,
 )
-from target_twenty.report.model import Outcome, RunStatus
+from target_twenty.report.model import Outcome, PluginRun, RunStatus
 from target_twenty.report.scope import run_scope
 from target_twenty.spool import Spool, remove_interrupted
 from target_twenty.upstream import upstream_status
 from target_twenty.workspace import Workspace
 from target_twenty.write import WriteJob, Writer
-from target_twenty.write.api import ApiWriter
+from target_twenty.write.api import ApiWriter, rollback_command
 from target_twenty.write.csv import CsvWriter
 
 
@@ -145,6 +146,33 @@ class Migration:
         api = self.client if run.mode == "api" else None
         dry_run = bool(self.config.get("dry_run"))
         audit = Audit(run.state_dir / "audit.sqlite") if api is not None else None
+        try:
+            outcome = self._write(api, audit, dry_run)
+        except Exception as exc:
+            # the input was whole but this target stopped: the report says so, and what was
+            # written before it stopped; no STATE follows, so the taps' bookmarks stay
+            self._failed(scope, upstream, exc, audit)
+            raise
+        # report
+        report = build_report(self._report_context(scope, upstream), spool, outcome)
+        files = self._write_report(report)
+        if upstream.outcome is Outcome.UNCONFIRMED:
+            self.logger.warning("%s: see %s", upstream.summary, files.markdown)
+        elif not report.balanced:
+            self.logger.warning("some counts do not add up: see %s", files.markdown)
+        elif not report.complete:
+            self.logger.info(
+                "%s run: not a finished migration (%s)", scope.kind.value, files.markdown
+            )
+        spool.close()
+        if not self.config.get("keep_spool"):
+            (run.run_dir / "spool.sqlite").unlink(missing_ok=True)
+        return report
+
+    def _write(self, api: TwentyClient | None, audit: Audit | None, dry_run: bool) -> WriteOutcome:
+        """Provision, owners, checks, order, write and remember: the stages that change
+        something outside the run's folder."""
+        spool, intake, run = self.spool, self.intake, self.run
         if audit is not None and not dry_run:
             assert api is not None
             audit.start(
@@ -183,21 +211,50 @@ class Migration:
         outcome.owner_matching = owners.match_all(spool.owner_links())
         # audit
         self._remember(outcome, audit, dry_run)
-        # report
-        report = build_report(self._report_context(scope, upstream), spool, outcome)
-        files = self._write_report(report)
-        if upstream.outcome is Outcome.UNCONFIRMED:
-            self.logger.warning("%s: see %s", upstream.summary, files.markdown)
-        elif not report.balanced:
-            self.logger.warning("some counts do not add up: see %s", files.markdown)
-        elif not report.complete:
-            self.logger.info(
-                "%s run: not a finished migration (%s)", scope.kind.value, files.markdown
+        return outcome
+
+    def _failed(
+        self, scope: RunScope, upstream: RunStatus, exc: Exception, audit: Audit | None
+    ) -> None:
+        """The report of a run this target could not finish: FAILED, the error, and what
+        Twenty confirmed before it stopped (API mode) — the rollback command undoes it."""
+        run, spool = self.run, self.spool
+        error = describe(exc)
+        written: dict[str, int] = {}
+        if audit is not None:
+            for obj, _id in audit.confirmed(run.run_id):
+                written[obj] = written.get(obj, 0) + 1
+        done = sum(written.values())
+        summary = f"target-twenty failed while writing: {error.rstrip('.')}"
+        if run.mode == "api":
+            assert self.client is not None
+            summary += (
+                f"; Twenty confirmed {done} records before it stopped "
+                f"(`{rollback_command(run.run_id, self.client.base, run.state_dir)}` undoes them)"
             )
-        spool.close()
-        if not self.config.get("keep_spool"):
-            (run.run_dir / "spool.sqlite").unlink(missing_ok=True)
-        return report
+        status = RunStatus(
+            Outcome.FAILED,
+            summary,
+            [*upstream.plugins, PluginRun("target-twenty", "target", "failed", error)],
+            failed_in="target",
+        )
+        self.logger.error("FAILED — %s", summary)
+        outcome = WriteOutcome(
+            order=load_order(self.intake.plans),
+            cycles=[],
+            merges=[],
+            written=written,
+            provisioning=provisioning(list(self.intake.plans.values())).needs(),
+            members={},
+            orphans=set(),
+            outputs=CsvOutputs([], {}, None, 0, []) if run.mode == "csv" else None,
+            preflight=PreflightSummary([], []) if run.mode == "api" else None,
+        )
+        try:
+            report = build_report(self._report_context(scope, status), spool, outcome)
+            self._write_report(report)
+        except Exception:  # the report of a failure must not hide the failure itself
+            self.logger.exception("the report of the failed run could not be written")
 
     def _hold_back(self, scope: RunScope, upstream: RunStatus) -> RunReport:
         """The input is not whole (a plugin upstream failed or stopped early): nothing is

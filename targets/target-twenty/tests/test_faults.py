@@ -211,6 +211,19 @@ def test_a_server_failing_mid_load_stops_it_clearly_and_the_rerun_finishes(
         _arm_at(fake, 3, _batch, lambda: setattr(fake, "fail_writes", 10))
         with pytest.raises(LoadStopped, match=r"Twenty kept failing .*503"):
             api(fake, migration_input(), batch_size=50, max_retries=1)
+        # the stopped run's report says FAILED, why, and what Twenty confirmed before it
+        out = tmp_path / "out"
+        stopped = out / (out / "LAST_RUN").read_text().strip()
+        report = json.loads((stopped / "report.json").read_text())
+        assert report["status"]["outcome"] == "failed"
+        assert report["status"]["failed_in"] == "target" and not report["balanced"]
+        assert "Twenty kept failing" in report["status"]["summary"]
+        confirmed = sum(o["written"] for o in report["objects"])
+        assert confirmed == sum(_loaded(fake).values()) > 0  # what landed before the 503s
+        assert f"Twenty confirmed {confirmed} records" in report["status"]["summary"]
+        md = (stopped / "report.md").read_text(encoding="utf-8")
+        assert md.split("\n")[2].startswith("**FAILED — target-twenty failed while writing")
+        assert not (out / "LATEST").exists()  # no run ran to the end yet
         fake.hook, fake.fail_writes = None, 0
         api(fake, migration_input(), batch_size=50)
         assert _loaded(fake) == {"company": 60, "person": 240, "opportunity": 120}

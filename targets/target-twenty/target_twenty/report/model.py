@@ -75,6 +75,9 @@ class RunStatus:
     summary: str  # one sentence: who completed, or who failed and why
     plugins: list[PluginRun]
     held_back: int = 0  # records received and not written because the input is not whole
+    # "target": target-twenty itself stopped while writing (its input was whole); None: the
+    # outcome is the plugins' upstream
+    failed_in: str | None = None
 
 
 @dataclass
