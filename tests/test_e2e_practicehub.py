@@ -114,6 +114,11 @@ def test_appointments_notes_and_documents_point_at_their_patient(fake, run) -> N
     targets = [m["record"] for m in leftovers if m.get("stream") == "noteTarget" and "record" in m]
     assert {t["targetPersonId"] for t in targets} <= set(people.values())
     assert len(targets) == COUNTS["patient_logs"]
+    # treatment notes are HTML at PracticeHub: Twenty's body gets Markdown, not the tags
+    bodies = [n["Body / Markdown"] for n in rows_of(out, "*-notes-*.csv")]
+    assert len(bodies) == COUNTS["patient_logs"]
+    assert all("<" not in b for b in bodies)
+    assert any(b.startswith("Session ") and "**improving**" in b for b in bodies)
     documents = rows_of(out, "*-patientDocuments-*.csv")
     assert len(documents) == COUNTS["files"]
     with (out / "attachments-manifest.csv").open(encoding="utf-8") as handle:

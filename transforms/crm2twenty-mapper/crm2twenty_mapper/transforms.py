@@ -19,6 +19,8 @@ from urllib.parse import urlsplit
 import phonenumbers
 from crm2twenty_common.twenty import email_address, web_url
 
+from crm2twenty_mapper.richtext import html_to_markdown
+
 
 class InvalidValue(ValueError):
     """A source value a transform cannot turn into a valid Twenty value.
@@ -715,6 +717,7 @@ REGISTRY: dict[str, Callable[..., Transform]] = {
     "boolean": _plain(boolean),
     "split": _plain(split),
     "markdown": _plain(markdown),
+    "html_to_markdown": _plain(html_to_markdown),
     "first_line": _plain(first_line),
     "first": _plain(first),
     "duration_minutes": _plain(duration_minutes),
@@ -736,6 +739,7 @@ TYPE_HINTS = {
     "split_name": "FULL_NAME",
     "person_name": "FULL_NAME",
     "markdown": "TEXT",
+    "html_to_markdown": "TEXT",
     "first_line": "TEXT",
 }
 
