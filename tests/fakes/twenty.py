@@ -38,6 +38,7 @@ It follows Twenty's contract as observed on a real v2.21.0 server (docs/twenty-c
   created objects and fields come back bare, not wrapped in ``data``;
 - API keys are JWTs whose claims carry the workspace id (docs/twenty-contract.md §2.12); each
   fake is one workspace with its own id (``workspace_id``) and key;
+- a JSON body over 10 MiB → 413 before anything else is read (docs/twenty-contract.md §2.14);
 - file upload: multipart GraphQL ``uploadFilesFieldFile`` on ``/metadata``; a file id can be
   attached once only; a file id that names no uploaded file is refused.
 
@@ -128,6 +129,10 @@ def _load(name: str) -> dict:
 
 def now_iso() -> str:
     return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+# Twenty's JSON body limit: settings.storage.maxFileSize '10MB' (docs/twenty-contract.md §2.14)
+JSON_BODY_LIMIT = 10 * 1024 * 1024
 
 
 class HttpError(Exception):
@@ -327,6 +332,16 @@ class FakeTwenty(LoopbackServer):
             if path in ("/metadata", "/graphql") and content_type.startswith("multipart/"):
                 result = self._upload(path, content_type, body)
             else:
+                if len(body) > JSON_BODY_LIMIT:  # docs/twenty-contract.md §2.14
+                    raise HttpError(
+                        413,
+                        # the status is Twenty's (its body parser); these words are the fake's
+                        {
+                            "statusCode": 413,
+                            "error": "Payload Too Large",
+                            "messages": ["request entity too large"],
+                        },
+                    )
                 payload = json.loads(body) if body else None
                 if isinstance(payload, list):
                     entry["records"] = len(payload)  # a batch's size, for benchmarks

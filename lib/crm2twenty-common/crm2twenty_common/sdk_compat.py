@@ -77,7 +77,8 @@ class StopsWithoutStateOnSignal(Target):
 
 
 class KeepsRecordsAsSent(Sink):
-    """A sink that gets each record exactly as it came: not validated, timestamps not parsed.
+    """A sink that gets each record exactly as it came: not validated, timestamps not parsed,
+    key properties not required (a record without one is the sink's to reject).
 
     Private: ``Sink._validate_and_parse``. The target calls it on every record before the public
     ``preprocess_record``, and it parses date-time strings into ``datetime`` objects in place.
@@ -89,3 +90,9 @@ class KeepsRecordsAsSent(Sink):
 
     def _validate_and_parse(self, record: dict) -> dict:
         return record
+
+    def _singer_validate_message(self, record: dict) -> None:
+        """Private: ``Sink._singer_validate_message``, called on every record after
+        ``preprocess_record``, raises ``MissingKeyPropertiesError`` (and stops the run) for a
+        record without a key property; no setting or public hook turns it off. A target that
+        rejects such a record with its input line and goes on needs it to arrive."""

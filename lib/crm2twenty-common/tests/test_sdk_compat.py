@@ -16,6 +16,7 @@ from importlib.metadata import version
 import pytest
 from crm2twenty_common import sdk_compat
 from singer_sdk import Stream, Tap
+from singer_sdk.exceptions import MissingKeyPropertiesError
 from singer_sdk.mapper_base import InlineMapper
 from singer_sdk.plugin_base import PluginBase
 from singer_sdk.sinks import BatchSink, Sink
@@ -179,6 +180,27 @@ def test_records_parse_timestamps_unless_overridden() -> None:
     target = _Target(config={}, parse_env_config=False)
     target.default_sink_class = _AsSentSink
     _run(target, 1)
+    assert _Sink.seen == ["2024-03-15T10:00:00Z"]
+
+
+def _keyless_input() -> io.StringIO:
+    schema = {"type": "SCHEMA", "stream": "contacts", "schema": SCHEMA, "key_properties": ["id"]}
+    record = {"type": "RECORD", "stream": "contacts", "record": {"at": "2024-03-15T10:00:00Z"}}
+    return io.StringIO(json.dumps(schema) + "\n" + json.dumps(record) + "\n")
+
+
+def test_singer_validate_message_still_refuses_a_record_without_its_key() -> None:
+    assert _params(Sink._singer_validate_message) == ["self", "record"]
+    assert "._singer_validate_message(" in inspect.getsource(Target._process_record_message)
+    with pytest.raises(MissingKeyPropertiesError), redirect_stdout(io.StringIO()):
+        _Target(config={}, parse_env_config=False).listen(file_input=_keyless_input())
+
+
+def test_a_sink_keeping_records_as_sent_gets_a_record_without_its_key() -> None:
+    target = _Target(config={}, parse_env_config=False)
+    target.default_sink_class = _AsSentSink
+    with redirect_stdout(io.StringIO()):
+        target.listen(file_input=_keyless_input())
     assert _Sink.seen == ["2024-03-15T10:00:00Z"]
 
 

@@ -52,10 +52,10 @@ def test_rejects_stream_is_always_in_the_catalog_and_synced_last(
     write("zebras.csv", "id\n1\n")
     catalog = demo_tap(config={"export_dir": str(tmp_path)}).catalog_dict
     entries = {s["tap_stream_id"]: s for s in catalog["streams"]}
-    assert set(entries) == {"people", "zebras", "_rejects"}
+    assert set(entries) == {"people", "zebras", "_rejects", "_notices"}
     assert entries["_rejects"]["schema"] == REJECTS_SCHEMA
     assert entries["_rejects"]["key_properties"] == []
-    assert sync(on_bad_row="reject").streams == ["people", "zebras", "_rejects"]
+    assert sync(on_bad_row="reject").streams == ["people", "zebras", "_notices", "_rejects"]
 
 
 def test_a_bad_row_fails_the_sync_naming_file_line_and_reason(write, sync) -> None:
@@ -356,3 +356,13 @@ def test_the_config_schema_refuses_an_unknown_type_or_bad_row_mode(write, sync) 
 def test_a_missing_export_dir_is_named(demo_tap, tmp_path: Path) -> None:
     with pytest.raises(ExportError, match="is not a folder"):
         demo_tap(config={"export_dir": str(tmp_path / "nope")}).run_discovery()
+
+
+def test_a_repeated_header_and_an_empty_file_are_notices_for_the_report(write, sync) -> None:
+    write("people.csv", "id,name,name\n1,Ana,Ann\n")
+    write("zebras.csv", "")
+    run = sync()
+    assert [n["notice"] for n in run.records("_notices")] == [
+        "people.csv: the header 'name' of column 3 repeats column 2's; it is read as name_2",
+        "zebras.csv: empty (no header row), so no zebras stream",
+    ]

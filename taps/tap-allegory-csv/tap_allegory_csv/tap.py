@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typing as t
 
+from crm2twenty_common.cli import entry_point
 from crm2twenty_common.exports import ExportFolderTap, Layout, export_settings_schema
 
 from tap_allegory_csv.streams import LAYOUT
@@ -17,5 +18,8 @@ class TapAllegoryCsv(ExportFolderTap):
     config_jsonschema = export_settings_schema()
 
 
+# The command (pyproject.toml): an expected error is one line, not a traceback.
+main = entry_point(TapAllegoryCsv)
+
 if __name__ == "__main__":
-    TapAllegoryCsv.cli()
+    main()

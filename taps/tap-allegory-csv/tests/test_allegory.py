@@ -42,6 +42,7 @@ def test_streams_one_per_file_and_rejects_last(out) -> None:
         "tasks",
         "users",
         "workflows",
+        "_notices",
         "_rejects",
     ]
 

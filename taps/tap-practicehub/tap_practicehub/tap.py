@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import typing as t
 
+from crm2twenty_common.cli import entry_point
 from crm2twenty_common.completion import ReportsCompletion
 from crm2twenty_common.notices import NOTICES, NoticesStream
 from singer_sdk import Tap
 from singer_sdk import typing as th
 
-from tap_practicehub.client import PracticeHubClient, base_url, check_app_details
+from tap_practicehub.client import PracticeHubClient, PracticeHubError, base_url, check_app_details
 from tap_practicehub.streams import (
     OBJ,
     ORDER,
@@ -176,5 +177,8 @@ class TapPracticeHub(ReportsCompletion, Tap):
                 c.close()
 
 
+# The command (pyproject.toml): an expected error is one line, not a traceback.
+main = entry_point(TapPracticeHub, PracticeHubError)
+
 if __name__ == "__main__":
-    TapPracticeHub.cli()
+    main()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import typing as t
 
+from crm2twenty_common.cli import entry_point
 from crm2twenty_common.completion import ReportsCompletion
 from crm2twenty_common.notices import NoticesStream
 from singer_sdk import Tap
@@ -12,7 +13,7 @@ from singer_sdk import typing as th
 
 from tap_sage_crm.entities import STANDARD, WORKFLOW_ENTITY, EntityInfo
 from tap_sage_crm.rest import RestSession
-from tap_sage_crm.soap import SoapSession
+from tap_sage_crm.soap import SageError, SoapSession
 from tap_sage_crm.streams import SageStream
 
 if t.TYPE_CHECKING:
@@ -214,5 +215,8 @@ class TapSageCrm(ReportsCompletion, Tap):
             self.close()
 
 
+# The command (pyproject.toml): an expected error is one line, not a traceback.
+main = entry_point(TapSageCrm, SageError)
+
 if __name__ == "__main__":
-    TapSageCrm.cli()
+    main()

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import typing as t
 
+from crm2twenty_common.cli import entry_point
 from crm2twenty_common.completion import ReportsCompletion
 from crm2twenty_common.notices import NoticesStream
 from singer_sdk import Tap
 from singer_sdk import typing as th
 
 from tap_supabase_atomic import db
+from tap_supabase_atomic.db import AtomicError
+from tap_supabase_atomic.enums import EnumerationFileError
 from tap_supabase_atomic.source import ORDER, Source
 from tap_supabase_atomic.streams import (
     AtomicStream,
@@ -153,5 +156,8 @@ class TapSupabaseAtomic(ReportsCompletion, Tap):
             self.source.close()
 
 
+# The command (pyproject.toml): an expected error is one line, not a traceback.
+main = entry_point(TapSupabaseAtomic, AtomicError, EnumerationFileError)
+
 if __name__ == "__main__":
-    TapSupabaseAtomic.cli()
+    main()

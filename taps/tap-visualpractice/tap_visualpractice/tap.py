@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typing as t
 
+from crm2twenty_common.cli import entry_point
 from crm2twenty_common.exports import ExportFolderTap, Layout, export_settings_schema
 from singer_sdk import typing as th
 
@@ -41,5 +42,8 @@ class TapVisualPractice(ExportFolderTap):
         return streams
 
 
+# The command (pyproject.toml): an expected error is one line, not a traceback.
+main = entry_point(TapVisualPractice)
+
 if __name__ == "__main__":
-    TapVisualPractice.cli()
+    main()

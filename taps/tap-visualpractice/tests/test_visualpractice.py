@@ -50,6 +50,7 @@ def test_lookup_streams_first_then_name_order_and_rejects_last(out) -> None:
         "referrals",
         "tasks",
         "workflows",
+        "_notices",
         "_rejects",
     ]
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+from crm2twenty_common.cli import run
+
 # Options of the target that take a value: "rollback" after one of them is that value.
 _VALUED = {"--config", "--input", "--format", "--about-format"}
 
@@ -17,7 +19,7 @@ def _subcommand(argv: list[str]) -> int | None:
     return None
 
 
-def main() -> None:
+def _main() -> None:
     argv = sys.argv[1:]
     at = _subcommand(argv)
     if at is not None:
@@ -27,3 +29,15 @@ def main() -> None:
     from target_twenty.target import TargetTwenty
 
     TargetTwenty.cli()
+
+
+def main() -> None:
+    """The command: an expected error (bad input, a refusal by Twenty, state of another
+    workspace) is one line and exit status 1, not a traceback (crm2twenty_common.cli)."""
+    from target_twenty.api.client import TwentyError
+    from target_twenty.provision import ProvisioningError
+    from target_twenty.registry import WorkspaceMismatch
+    from target_twenty.write.api import LoadStopped
+
+    expected = (TwentyError, ProvisioningError, WorkspaceMismatch, LoadStopped)
+    run(_main, *expected, name="target-twenty")

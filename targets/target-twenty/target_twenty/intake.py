@@ -5,6 +5,10 @@ empty) or, with ``on_invalid_value: reject``, the record is rejected (spool.py w
 Relations by id, owner e-mails and unique values are extracted on arrival so that the checks
 at end of input are SQL over indexed tables. Side streams (``_rejects``, ``_summary``, …) are
 kept as they come, for the report.
+
+Input any Singer tap may send is checked here too: a record whose key is null or empty, or whose
+id is not a UUID, is rejected (it has no identity: two of them would be one record); a value too
+large for Twenty is handled by limits.py. A record of a plain stream names its input line.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import json
 import logging
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from crm2twenty_common.twenty import (
@@ -23,6 +28,7 @@ from crm2twenty_common.twenty import (
     raw_field_name,
 )
 
+from target_twenty import limits
 from target_twenty.checks import OnProblem
 from target_twenty.plan import FieldPlan, ObjectPlan, build_plan, is_internal
 from target_twenty.spool import Source, Spool
@@ -77,20 +83,22 @@ class Intake:
             self.stream_plans[stream] = plan
             self.plans[plan.name] = plan
 
-    def on_record(self, stream: str, record: dict) -> None:
+    def on_record(self, stream: str, record: dict, line: int | None = None) -> None:
+        """Spool one RECORD; ``line``: its input line, named where a plain stream's is."""
         if is_internal(stream):
             self.spool.add_side(stream, plain(record))
             return
         plan = self.stream_plans[stream]
         spool = self.spool
         seq = spool.next_seq()
-        prov = record.get(PROVENANCE) or {"stream": stream, "primary": True}
-        rid = _record_id(plan, record)
+        identity = _record_id(plan, record, line if line is not None else seq)
+        rid = identity.rid
+        prov = record.get(PROVENANCE) or _plain_provenance(stream, identity.key, line)
         data: dict[str, Any] = {}
         refs: list[tuple[str, str, str]] = []
         owners: list[tuple[str, str]] = []
         uniques: list[tuple[str, str, str]] = []
-        rejected: str | None = None
+        rejected: str | None = identity.problem
         repairs: list[tuple[str, Any, str]] = []
         kept: dict[str, str] = {}  # a refused value's <field>Raw property → its text
         for prop, value in record.items():
@@ -109,6 +117,8 @@ class Intake:
             kind = "TEXT" if fp.kind == "RELATION" and fp.match == "userEmail" else fp.kind
             try:
                 value = normalise(kind, value)
+                if value is not None and limits.is_unique(fp):
+                    limits.check_unique_size(fp, _sent_unique(fp.kind, value))
             except InvalidValue as exc:
                 reason = f"{fp.name}: {exc}"
                 if self.on_invalid_value is OnProblem.REJECT:
@@ -134,9 +144,11 @@ class Intake:
         for raw, text in kept.items():  # beside what the record itself put there
             data[raw] = f"{data[raw]}; {text}" if data.get(raw) else text
         data[PROVENANCE] = plain(prov)
-        spool.add_record(
-            seq, plan.name, rid, Source.of(prov), json.dumps(data), refs, owners, uniques
-        )
+        data_json = json.dumps(data)
+        if len(data_json) > limits.REQUEST_BYTES:  # measured again without the provenance
+            sent = json.dumps({k: v for k, v in data.items() if k != PROVENANCE})
+            rejected = rejected or limits.oversized(sent)
+        spool.add_record(seq, plan.name, rid, Source.of(prov), data_json, refs, owners, uniques)
         for prop, value, reason in repairs:
             spool.repair(seq, prop, value, reason)
         if rejected:
@@ -166,27 +178,54 @@ class Intake:
         return name
 
 
-def _record_id(plan: ObjectPlan, record: dict) -> str:
+@dataclass(frozen=True)
+class Identity:
+    """A record's id, its key as text (plain streams), and why it has none (then rejected)."""
+
+    rid: str
+    key: str | None = None
+    problem: str | None = None
+
+
+def _record_id(plan: ObjectPlan, record: dict, line: int) -> Identity:
     rid = record.get("id")
     try:
-        return str(uuid.UUID(str(rid)))
+        return Identity(str(uuid.UUID(str(rid))), str(rid))
     except ValueError:
         pass
-    if plan.plain:
-        # A plain Singer stream: a stable id from its key, so re-runs upsert.
-        keys = plan.key_properties or []
-        key = (
-            ":".join(str(record.get(k)) for k in keys)
-            if keys and rid is None
-            else str(rid)
-            if rid is not None
-            else hashlib.sha1(json.dumps(plain(record), sort_keys=True).encode()).hexdigest()
-        )
-        return str(uuid.uuid5(_PLAIN_NS, f"{plan.stream}:{key}"))
-    raise ValueError(
-        f"{plan.stream}: record id {rid!r} is not a UUID (location "
-        f"{(record.get(PROVENANCE) or {}).get('location') or 'unknown'})"
-    )
+    # Without an identity the record gets an id of its own input line: it is rejected, and
+    # two such records do not collide.
+    lone = str(uuid.uuid5(_PLAIN_NS, f"{plan.stream}:input line {line}"))
+    if not plan.plain:
+        return Identity(lone, None, f"its id {rid!r} is not a UUID")
+    # A plain Singer stream: a stable id from its key, so re-runs upsert.
+    keys = plan.key_properties or []
+    if rid is None and not keys:  # no key at all: the record's content is its identity
+        digest = hashlib.sha1(json.dumps(plain(record), sort_keys=True).encode()).hexdigest()
+        return Identity(str(uuid.uuid5(_PLAIN_NS, f"{plan.stream}:{digest}")))
+    names = ["id"] if rid is not None else keys
+    for name in names:
+        value = record.get(name)
+        if value is None or not str(value).strip():
+            what = "missing" if name not in record else "null" if value is None else "empty"
+            return Identity(
+                lone,
+                None,
+                f"its key {name} is {what}: a record without a key has no identity "
+                "(a second one would overwrite it)",
+            )
+    key = str(rid) if rid is not None else ":".join(str(record[k]) for k in keys)
+    return Identity(str(uuid.uuid5(_PLAIN_NS, f"{plan.stream}:{key}")), key)
+
+
+def _plain_provenance(stream: str, key: str | None, line: int | None) -> dict[str, Any]:
+    """Where a record of a plain stream (no mapper provenance) came from: the input line."""
+    prov: dict[str, Any] = {"stream": stream, "primary": True}
+    if key is not None:
+        prov["key"] = key
+    if line is not None:
+        prov["location"] = f"input line {line}"
+    return prov
 
 
 def _sent_unique(kind: str, value: Any) -> str:

@@ -124,8 +124,8 @@ class Migration:
     def on_schema(self, stream: str, schema: dict, key_properties: list[str]) -> None:
         self.intake.on_schema(stream, schema, key_properties)
 
-    def on_record(self, stream: str, record: dict) -> None:
-        self.intake.on_record(stream, record)
+    def on_record(self, stream: str, record: dict, line: int | None = None) -> None:
+        self.intake.on_record(stream, record, line)
 
     # ---- end of input: the other stages, in order -------------------------------------
 

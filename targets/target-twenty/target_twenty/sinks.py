@@ -5,6 +5,7 @@ from __future__ import annotations
 import typing as t
 
 from crm2twenty_common.sdk_compat import KeepsRecordsAsSent
+from crm2twenty_common.singer_input import NumberedReader
 from singer_sdk.sinks import BatchSink
 
 if t.TYPE_CHECKING:
@@ -15,6 +16,7 @@ class SpoolSink(KeepsRecordsAsSent, BatchSink):
     """Hands each record to the migration's spool; draining is the migration's job."""
 
     migration: Migration
+    reader: NumberedReader  # the target's: the input line being handled
 
     def __init__(
         self, target: t.Any, stream_name: str, schema: dict, key_properties: t.Sequence[str] | None
@@ -35,7 +37,7 @@ class SpoolSink(KeepsRecordsAsSent, BatchSink):
         return None
 
     def process_record(self, record: dict, context: dict) -> None:
-        self.migration.on_record(self.stream_name, record)
+        self.migration.on_record(self.stream_name, record, self.reader.line_number)
 
     def process_batch(self, context: dict) -> None:
         """Nothing to do per batch: the whole migration is written at end of input."""

@@ -6,6 +6,7 @@ import typing as t
 from urllib.parse import urlsplit
 
 from crm2twenty_common.sdk_compat import DrainsOnlyAtEndOfInput, StopsWithoutStateOnSignal
+from crm2twenty_common.singer_input import NumberedReader
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, TargetCapabilities
@@ -32,6 +33,8 @@ class TargetTwenty(DrainsOnlyAtEndOfInput, StopsWithoutStateOnSignal, Target):
 
     name = "target-twenty"
     default_sink_class = SpoolSink
+    # Input errors name their line and stream, in one line (crm2twenty_common.singer_input).
+    message_reader_class = NumberedReader
     # Records wait for every stream (parents before children): sinks drain only at end of
     # input (DrainsOnlyAtEndOfInput), and a signal stops the run without STATE
     # (StopsWithoutStateOnSignal): both in crm2twenty_common.sdk_compat, with why.
@@ -262,7 +265,14 @@ class TargetTwenty(DrainsOnlyAtEndOfInput, StopsWithoutStateOnSignal, Target):
         # Each sink hands its records to this run's migration.
         self.default_sink_class = t.cast(
             "type[SpoolSink]",
-            type("BoundSpoolSink", (SpoolSink,), {"migration": self.migration}),
+            type(
+                "BoundSpoolSink",
+                (SpoolSink,),
+                {
+                    "migration": self.migration,
+                    "reader": t.cast("NumberedReader", self.message_reader),
+                },
+            ),
         )
 
     def get_sink_class(self, stream_name: str) -> type[SpoolSink]:

@@ -415,6 +415,17 @@ def test_the_batch_size_shrinks_to_twentys_cap(api) -> None:
         assert fake.violations == []
 
 
+def test_a_batch_over_twentys_body_limit_is_halved_and_every_record_lands(fake, api) -> None:
+    # two companies of 6 MB: together over the 10 MiB body limit (docs/twenty-contract.md §2.14)
+    big = [record("company", i, name=f"C{i} " + "x" * 6_000_000) for i in range(2)]
+    run = api(fake, [COMPANY, *big, record("company", 2, name="small")])
+    assert sorted(len(c["name"]) for c in fake.live("company")) == [5, 6_000_003, 6_000_003]
+    statuses = [e["status"] for e in fake.log if e["path"] == "/rest/batch/companies"]
+    assert statuses.count(413) == 1  # the whole batch once, then its halves
+    assert run.report["balanced"]
+    assert run.counts("company")["written"] == 3
+
+
 @pytest.mark.parametrize("headers", [False, True])
 def test_rate_limited_requests_are_retried_and_nothing_is_lost(api, headers: bool) -> None:
     with FakeTwenty(rate_limit=4, window=1.0, retry_after_headers=headers) as fake:

@@ -115,10 +115,11 @@ class StreamPlan:
     """Everything the runtime does with the rows of one source stream."""
 
     stream: str
-    # no outputs: every row is rejected (``unmapped_streams: reject``)
+    # no outputs: every row is rejected, for this reason
     outputs: list[OutputPlan]
     # lookup tables this stream fills: (table, key template, value column)
     lookups: list[tuple[str, KeyTemplate, str]] = field(default_factory=list)
+    reject_reason: str = "stream is not named in the rules (unmapped_streams: reject)"
 
 
 def condition(spec: Any, tables: dict) -> Condition:

@@ -56,7 +56,7 @@ class InferringRun:
         self.sampler = Sampler(self.rules, sample_rows)
         self.proposer = Proposer(data, where, self.sampler.streams, options)
         self.state: dict[str, str] = {}
-        self.held: dict[str, list[dict]] = {}  # sampling streams' rows
+        self.held: dict[str, list[tuple[dict, int | None]]] = {}  # sampling streams' rows
         self.schemas: dict[str, tuple[dict, list[str]]] = {}
         self.waiting: list[str] = []  # streams decided at the end, in the tap's order
         self.spool: IO[bytes] | None = None
@@ -93,22 +93,23 @@ class InferringRun:
         else:
             yield from self._go_live(stream)
 
-    def on_record(self, stream: str, record: dict) -> Iterator[Message]:
+    def on_record(self, stream: str, record: dict, line: int | None = None) -> Iterator[Message]:
+        """``line``: the record's input line, kept with a held record for its reject."""
         state = self.state.get(stream)
         if state is None:  # side streams, and a record before its SCHEMA (the runtime says so)
-            yield from self.runtime.on_record(stream, record)
+            yield from self.runtime.on_record(stream, record, line)
             return
         self.sampler.on_record(stream, record)
         if state == _LIVE:
-            yield from self.runtime.on_record(stream, record)
+            yield from self.runtime.on_record(stream, record, line)
         elif state == _SAMPLING:
             rows = self.held[stream]
-            rows.append(record)
+            rows.append((record, line))
             if len(rows) >= self.sampler.limit:
                 yield from self._sample_done(stream)
         else:
             assert self.spool is not None
-            self.spool.write(msgspec.json.encode((stream, record)) + b"\n")
+            self.spool.write(msgspec.json.encode((stream, record, line)) + b"\n")
 
     def on_state(self, value: dict) -> Iterator[Message]:
         if self.held or self.waiting:
@@ -124,10 +125,10 @@ class InferringRun:
             yield from self._go_live(stream)
         if self.spool is not None:
             self.spool.seek(0)
-            decode = msgspec.json.Decoder(tuple[str, dict]).decode
-            for line in self.spool:
-                stream, record = decode(line)
-                yield from self.runtime.on_record(stream, record)
+            decode = msgspec.json.Decoder(tuple[str, dict, int | None]).decode
+            for held in self.spool:
+                stream, record, line = decode(held)
+                yield from self.runtime.on_record(stream, record, line)
             self.spool.close()
             self.spool = None
         self.waiting = []
@@ -167,8 +168,8 @@ class InferringRun:
         if rows is None:
             return
         yield from self._go_live(stream)
-        for record in rows:
-            yield from self.runtime.on_record(stream, record)
+        for record, line in rows:
+            yield from self.runtime.on_record(stream, record, line)
 
     def _go_live(self, stream: str) -> Iterator[Message]:
         """Decide the stream's rules, hand them to the runtime, and compile them."""

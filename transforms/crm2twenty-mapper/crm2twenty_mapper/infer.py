@@ -45,8 +45,11 @@ class ColumnRule:
 def stream_rules(
     catalog: Catalog, stream: str, props: dict, key_properties: list[str]
 ) -> list[dict]:
-    """Rules for a stream the rules file does not name: a custom object, or a junction."""
+    """Rules for a stream the rules file does not name: a custom object, or a junction; none for a
+    stream that declares no columns (nothing to key or name a record by: its rows are rejected)."""
     columns = [c for c in props if not c.startswith("_sdc_")]
+    if not columns:
+        return []
     if "__" in stream:
         specs = [_junction(catalog, stream, props)]
     else:

@@ -12,10 +12,11 @@ import os
 import sys
 import typing as t
 
+from crm2twenty_common.cli import entry_point
 from crm2twenty_common.completion import ReportsCompletion
+from crm2twenty_common.singer_input import MsgSpecNumberedReader
 from crm2twenty_common.writer import BufferedSingerWriter, flush_stdout
 from singer_sdk import typing as th
-from singer_sdk.contrib.msgspec import MsgSpecReader
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities
 from singer_sdk.mapper_base import InlineMapper
 from singer_sdk.singerlib import StateMessage
@@ -40,7 +41,8 @@ class Crm2TwentyMapper(ReportsCompletion, InlineMapper):
         PluginCapabilities.ABOUT,
         PluginCapabilities.STRUCTURED_LOGGING,
     ]
-    message_reader_class = MsgSpecReader
+    # Errors in the input name its line (and stream), in one line.
+    message_reader_class = MsgSpecNumberedReader
     message_writer_class = BufferedSingerWriter
 
     config_jsonschema = th.PropertiesList(
@@ -147,8 +149,9 @@ class Crm2TwentyMapper(ReportsCompletion, InlineMapper):
         )
 
     def map_record_message(self, message_dict: dict) -> t.Iterable[singer.Message]:
+        line = t.cast("MsgSpecNumberedReader", self.message_reader).line_number
         return (self.inferring or self.runtime).on_record(
-            message_dict["stream"], message_dict["record"]
+            message_dict["stream"], message_dict["record"], line
         )
 
     def map_state_message(self, message_dict: dict) -> t.Iterable[singer.Message]:
@@ -177,6 +180,9 @@ class Crm2TwentyMapper(ReportsCompletion, InlineMapper):
             )
 
 
+# The command (pyproject.toml): an expected error is one line, not a traceback.
+main = entry_point(Crm2TwentyMapper)  # RulesError is a UserError
+
 if __name__ == "__main__":
-    Crm2TwentyMapper.cli()
+    main()
     sys.exit(0)

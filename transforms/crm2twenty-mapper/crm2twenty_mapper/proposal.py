@@ -64,8 +64,12 @@ class Proposer:
     # ---- which streams are data -------------------------------------------------------------
 
     def skipped(self, stream: str) -> bool:
-        """Streams inference leaves alone: side streams and streams the rules leave out."""
+        """Streams inference leaves alone: side streams, streams the rules leave out, and streams
+        that declare no columns (their rows are rejected at run time)."""
         if stream.startswith("_") or stream in self.rules.ignore_streams:
+            return True
+        sample = self.samples.get(stream)
+        if sample is not None and all(c.startswith("_sdc_") for c in sample.properties):
             return True
         return stream not in self.rules.streams and self.rules.unmapped_streams != "custom_object"
 

@@ -14,13 +14,14 @@ from typing import Any
 
 import jsonschema
 import yaml
+from crm2twenty_common.errors import UserError
 
 from crm2twenty_mapper import transforms
 
 BUILTIN_DIR = "rules"
 
 
-class RulesError(ValueError):
+class RulesError(UserError, ValueError):
     """A rules file that cannot be used, with the file and the place in it."""
 
 

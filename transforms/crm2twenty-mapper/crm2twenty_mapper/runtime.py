@@ -77,6 +77,11 @@ class Runtime:
                 yield from self.side.schema(REJECTS)
                 return
             specs = infer.stream_rules(self.catalog, stream, props, key_properties)
+            if not specs:
+                reason = "the stream declares no columns: there is nothing to map"
+                self.plans[stream] = StreamPlan(stream, [], reject_reason=reason)
+                yield from self.side.schema(REJECTS)
+                return
         plan = compiler.compile_stream(self.catalog, stream, specs, props)
         self.plans[stream] = plan
         yield from self.side.schema(REJECTS)
@@ -92,7 +97,8 @@ class Runtime:
 
     # ---- RECORD -------------------------------------------------------------------------
 
-    def on_record(self, stream: str, record: dict) -> Iterator[Message]:
+    def on_record(self, stream: str, record: dict, line: int | None = None) -> Iterator[Message]:
+        """``line``: the record's input line, named by a reject when the tap names no file."""
         if stream == NOTICES:
             yield RecordMessage(stream=NOTICES, record=record)
             return
@@ -116,14 +122,16 @@ class Runtime:
         if plan is None:
             raise RulesError(f"record for stream {stream!r} arrived before its SCHEMA")
         where = location(record)
+        # a reject names the input line when the tap names no file (an API tap)
+        at = where or (f"input line {line}" if line is not None else None)
         if not plan.outputs:
             counts.rejected += 1
             yield self.side.reject(
                 stream,
                 None,
                 None,
-                "stream is not named in the rules (unmapped_streams: reject)",
-                where,
+                plan.reject_reason,
+                at,
                 record,
             )
             return
@@ -145,14 +153,14 @@ class Runtime:
                 if output.primary:
                     counts.rejected += 1
                     reason = f"{output.obj}: key {output.key.template} is empty"
-                    yield self.side.reject(stream, None, output.obj, reason, where, row)
+                    yield self.side.reject(stream, None, output.obj, reason, at, row)
                     return
                 continue
             acc = Acc()
             try:
                 values = output.build(row, acc)
             except Rejected as exc:
-                yield self.side.reject(stream, key, output.obj, str(exc), where, row)
+                yield self.side.reject(stream, key, output.obj, str(exc), at, row)
                 if output.primary:
                     counts.rejected += 1
                     return
@@ -181,7 +189,7 @@ class Runtime:
                 None,
                 None,
                 "the row matches none of the stream's primary outputs (their `when` conditions)",
-                where,
+                at,
                 record,
             )
             return

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from crm2twenty_common.errors import UserError
 
-class ExportError(Exception):
+
+class ExportError(UserError):
     """An export folder, file or setting the tap cannot work with (e.g. no key column)."""
 
 

@@ -161,7 +161,9 @@ class JsonArrayFile:
                 self.count += 1
                 keys.update(dict.fromkeys(item[1]))
         self.raw_header = list(keys)
-        self.columns = resolve_headers(self.raw_header, aliases or {}, column_map)
+        headers = resolve_headers(self.raw_header, aliases or {}, column_map)
+        self.columns = headers.names
+        self.duplicates = headers.duplicates
         self._last: Any = None
 
     def _elements(self) -> _Elements:

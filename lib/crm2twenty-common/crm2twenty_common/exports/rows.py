@@ -9,6 +9,8 @@
   row is a :class:`BadRow`. A row the CSV parser refuses (an unterminated quote, text after a
   closing quote, a NUL character) is a BadRow too. Nothing is dropped silently.
 - Empty cells are None; other text is passed on unchanged (typing is ``types``' job).
+- A file that is not text (an image or a spreadsheet named ``.csv``) is an ExportError that
+  says what it looks like (``filekind``), not one column of garbage.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 from crm2twenty_common.exports.dialect import sniff_delimiter
 from crm2twenty_common.exports.encoding import contains_nul, decode_errors, detect_encoding
 from crm2twenty_common.exports.errors import ExportError
+from crm2twenty_common.exports.filekind import binary_kind
 from crm2twenty_common.exports.headers import resolve_headers
 
 RAW_LIMIT = 2000  # characters of a bad row's text kept for the rejects
@@ -96,6 +99,13 @@ class ExportFile:
         self.name = path.name
         self.encoding = detect_encoding(path, encoding)
         self.errors = decode_errors(self.encoding)
+        binary = binary_kind(path, self.encoding, self.errors)
+        if binary:
+            raise ExportError(
+                f"{self.name}: not a text file, it looks like {binary}; put the CSV export "
+                "there instead (or move the file out of the export folder)"
+            )
+        self.forced_delimiter = bool(delimiter)
         try:
             self.delimiter = sniff_delimiter(path, self.encoding, delimiter, errors=self.errors)
         except UnicodeDecodeError as exc:
@@ -105,7 +115,9 @@ class ExportFile:
         self._check_nul = contains_nul(path)
         self._sink: list[str] = []
         self.header_line, self.raw_header = self._read_header()
-        self.columns = resolve_headers(self.raw_header, aliases or {}, column_map)
+        headers = resolve_headers(self.raw_header, aliases or {}, column_map)
+        self.columns = headers.names
+        self.duplicates = headers.duplicates
 
     def _decode_error(self, exc: UnicodeDecodeError) -> ExportError:
         return ExportError(
@@ -133,6 +145,11 @@ class ExportFile:
             except UnicodeDecodeError as exc:
                 raise self._decode_error(exc) from exc
         return 0, []
+
+    def head(self, chars: int = 2000) -> str:
+        """The start of the file as text (to say what a file that is not delimited holds)."""
+        with self._open() as handle:
+            return handle.read(chars)
 
     @property
     def has_header(self) -> bool:

@@ -25,6 +25,7 @@ from singer_sdk.streams import Stream
 
 from crm2twenty_common.exports import types
 from crm2twenty_common.exports.errors import BadRowError, ExportError
+from crm2twenty_common.exports.filekind import first_line, markup_kind
 from crm2twenty_common.exports.headers import normalise
 from crm2twenty_common.exports.jsonarray import JsonArrayFile
 from crm2twenty_common.exports.layout import MANIFEST, FileRole
@@ -60,6 +61,13 @@ def as_array(text: str) -> list | None:
     return [part.strip() for part in _LIST_SEPARATORS.split(text) if part.strip()] or None
 
 
+def _delimiter_names(source: ExportFile) -> str:
+    names = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+    if source.forced_delimiter:
+        return names.get(source.delimiter, repr(source.delimiter))
+    return "comma, semicolon or tab"
+
+
 class ExportFileStream(Stream):
     """A stream over one export file (delimited or JSON array)."""
 
@@ -87,6 +95,8 @@ class ExportFileStream(Stream):
         self._rename_manifest_clashes()
         self.columns: list[str] = list(source.columns)
         missing = [k for k in role.key if k not in self.columns]
+        if missing and isinstance(source, ExportFile):
+            self._refuse_undelimited(source, missing[0])
         if missing:
             raise ExportError(
                 f"{self.file_name}: no {' / '.join(missing)} column to use as the key of stream "
@@ -111,6 +121,22 @@ class ExportFileStream(Stream):
         self._prepare()
 
     # ---- discovery -----------------------------------------------------------------------
+
+    def _refuse_undelimited(self, source: ExportFile, key: str) -> None:
+        """A file without its key column that is no table at all: say what it is instead."""
+        head = source.head()
+        markup = markup_kind(head)
+        if markup:
+            raise ExportError(
+                f"{self.file_name}: not a delimited file, it looks like {markup}; "
+                "put the CSV export there instead"
+            )
+        if len(source.raw_header) == 1:
+            raise ExportError(
+                f"{self.file_name}: not a delimited file: its first line has no "
+                f"{_delimiter_names(source)} ({first_line(head)}). If it is a one-column "
+                f"file, name its {key} column with the `column_map` setting."
+            )
 
     def _rename_manifest_clashes(self) -> None:
         # The manifest's computed columns win over same-named columns of the file, which

@@ -29,6 +29,7 @@ from crm2twenty_common.exports.rejects import REJECTS_STREAM, RejectSpool, Rejec
 from crm2twenty_common.exports.rows import ExportFile
 from crm2twenty_common.exports.settings import ExportSettings, export_settings_schema
 from crm2twenty_common.exports.streams import ExportFileStream, Source
+from crm2twenty_common.notices import NOTICES, NoticesStream
 from crm2twenty_common.writer import BufferedSingerWriter
 
 if t.TYPE_CHECKING:
@@ -89,12 +90,17 @@ class ExportFolderTap(ReportsCompletion, Tap):
         settings = self.export_settings
         spool = RejectSpool()
         streams: list[Stream] = []
+        notices: list[str] = []  # for the report, besides the log (_notices)
         for role in self.classify_files():
             source = self.open_file(role)
+            for duplicate in source.duplicates:
+                notices.append(duplicate.describe(role.path.name))
+                self.logger.warning("%s", notices[-1])
             if not source.has_header:
-                self.logger.warning(
-                    "%s: empty (no header row), so no %s stream", role.path.name, role.stream
+                notices.append(
+                    f"{role.path.name}: empty (no header row), so no {role.stream} stream"
                 )
+                self.logger.warning("%s", notices[-1])
                 continue
             stream = self.file_stream_class(
                 self,
@@ -118,13 +124,15 @@ class ExportFolderTap(ReportsCompletion, Tap):
             )
             streams.append(stream)
         streams.append(RejectsStream(self, spool))
+        streams.append(NoticesStream(self, notices))
         return streams
 
     @property
     def streams(self) -> dict[str, Stream]:
-        # The SDK syncs streams in name order and `_rejects` sorts first; the rows it emits
-        # are gathered while the others sync, so it has to go last.
+        # The SDK syncs streams in name order and the side streams sort first; the rows
+        # `_rejects` emits are gathered while the others sync, so the two go last.
         streams = super().streams
-        if REJECTS_STREAM in streams and list(streams)[-1] != REJECTS_STREAM:
-            streams[REJECTS_STREAM] = streams.pop(REJECTS_STREAM)
+        for side in (NOTICES, REJECTS_STREAM):
+            if side in streams:
+                streams[side] = streams.pop(side)
         return streams

@@ -271,7 +271,9 @@ class Loader:
             try:
                 returned = self.client.batch_upsert(obj.plural, [b for _, _, b in chunk])
             except TwentyError as exc:
-                if exc.status != 400 and exc.status != 422:
+                # 413: the batch is over Twenty's 10 MB body limit, refused unread
+                # (docs/twenty-contract.md §2.14): halves go through
+                if exc.status not in (400, 413, 422):
                     raise  # the batch may have landed: its intent stays pending
                 self.audit.drop(batch)  # refused: all or nothing (docs/twenty-contract.md §2.5)
                 text = "; ".join(exc.messages)
