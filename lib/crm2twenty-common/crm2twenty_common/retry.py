@@ -1,13 +1,15 @@
 """The suite's one retry policy for calls to a remote system, on the ``backoff`` package.
 
-``backoff`` is what singer-sdk's ``RESTStream`` retries with, so a tap's backoff hooks and the
-target's client wait alike: what the server asked when it said (``Retry-After`` or
-``X-RateLimit-Reset``, :func:`~crm2twenty_common.pacer.retry_after`), else exponential backoff
-with full jitter (``base`` seconds, doubling, at most ``cap``). The jitter is applied here and not
-through backoff's ``jitter`` argument, which would shorten a wait the server named too.
+``backoff`` is what singer-sdk's ``RESTStream`` retries with (docs/singer-meltano.md §1.1), so
+a tap's backoff hooks and the target's client wait alike: what the server asked when it said
+(``Retry-After`` or ``X-RateLimit-Reset``, :func:`~crm2twenty_common.pacer.retry_after`), else
+exponential backoff with full jitter (``base`` seconds, doubling, at most ``cap``). The jitter is
+applied here, not through backoff's ``jitter`` argument, which would change a wait the server
+named too.
 
 Use with ``jitter=None`` (``backoff.on_exception(waits, ..., jitter=None)``), or return
-``waits()`` from ``RESTStream.backoff_wait_generator`` and make ``backoff_jitter`` the identity.
+``waits()`` from ``RESTStream.backoff_wait_generator`` and make ``backoff_jitter`` the identity
+(the SDK would otherwise add up to a second to every wait, the server's too).
 """
 
 from __future__ import annotations
