@@ -1,5 +1,5 @@
-"""The Twenty REST client: one session, one pacer per workspace, the suite's retry policy,
-Twenty's own error messages.
+"""The Twenty REST client: one session, one pacer per workspace, the suite's retry policy
+(``RetryPolicy``, on the ``backoff`` package), Twenty's own error messages.
 
 Facts it follows (docs/twenty-contract.md §2): ``Authorization: Bearer <key>``; responses carry
 their payload under a single key of ``data`` whose name changes across versions (parsed
@@ -21,14 +21,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import backoff
 import requests
-from crm2twenty_common.pacer import Pacer
-from crm2twenty_common.retry import RETRY_STATUSES, waits
+from crm2twenty_common.pacer import Pacer, RetryPolicy
 
 from target_twenty.outcome import RequestKind, RequestStats
 from target_twenty.workspace import Workspace
 
+RETRYABLE = {429, 500, 502, 503, 504}
 PACE_MARGIN = 0.015
 
 
@@ -156,15 +155,13 @@ class TwentyClient:
         self.stats = RequestStats()
         self._stats_lock = threading.Lock()  # batches of one object run in threads
         self.latency_total = 0.0
-        # The suite's one retry policy (crm2twenty_common.retry) around each try.
-        self._send = backoff.on_exception(
-            waits,
+        # The suite's one retry policy around each try; a 429 counts as a try here (the pacer
+        # keeps them rare), so ``max_retries`` bounds every request.
+        self._send = RetryPolicy(max_tries=max_retries + 1, cap=60.0).decorate(
+            self._attempt,
             (requests.HTTPError, requests.ConnectionError, requests.Timeout),
-            max_tries=max_retries + 1,
-            jitter=None,
             on_backoff=self._backing_off,
-            logger=None,
-        )(self._attempt)
+        )
 
     def _count(self, kind: RequestKind, waited: float) -> None:
         with self._stats_lock:
@@ -218,7 +215,7 @@ class TwentyClient:
         with self._stats_lock:
             self.latency_total += time.monotonic() - started
             self.stats.rate_limited += response.status_code == 429
-        if response.status_code in RETRY_STATUSES:
+        if response.status_code in RETRYABLE:
             raise requests.HTTPError(f"{response.status_code}", response=response)
         return response
 
