@@ -27,18 +27,17 @@ Community (QuiroFlow ``usePracticeHubApi``, posturefixx ``coaching-engine.js``):
 
 from __future__ import annotations
 
-import contextlib
 import itertools
-import json
 import random
 import re
 import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
+
+from fakes.loopback import LoopbackServer, QuietHandler
 
 API_KEY = "ph-test-key"
 APP_DETAILS = "crm2twenty=migrations@example.org"
@@ -79,7 +78,9 @@ def stamp(when: datetime) -> str:
     return when.strftime("%Y-%m-%d %H:%M:%S")
 
 
-class FakePracticeHub:
+class FakePracticeHub(LoopbackServer):
+    base_path = "/api"  # one base URL per account, …/api/… (see above)
+
     def __init__(
         self,
         counts: dict[str, int] | None = None,
@@ -103,8 +104,6 @@ class FakePracticeHub:
         self.stall_next = 0.0  # seconds the next API answer is held back (a client timeout)
         self._last = float("-inf")
         self._lock = threading.Lock()
-        self.server: ThreadingHTTPServer | None = None
-        self.url = ""
 
     # -- data ------------------------------------------------------------------------------
     def _generate(self, counts: dict[str, int], seed: int) -> dict[str, list[dict]]:
@@ -363,27 +362,10 @@ class FakePracticeHub:
             and (status is None or e["status"] == status)
         ]
 
-    def start(self) -> str:
+    def handler(self) -> type[QuietHandler]:
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                return
-
-            def _json(self, status: int, body: Any, headers: dict | None = None) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                for k, v in (headers or {}).items():
-                    self.send_header(k, v)
-                self.end_headers()
-                # the client may have given up waiting (a timeout test)
-                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                    self.wfile.write(data)
-
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 parts = urlsplit(self.path)
                 if parts.path.startswith("/s3/"):
@@ -403,7 +385,7 @@ class FakePracticeHub:
 
                 def answer(status: int, body: Any, headers: dict | None = None) -> None:
                     entry["status"] = status
-                    self._json(status, body, headers)
+                    self.send_json(status, body, headers)
 
                 if too_soon:
                     wait = fake.retry_after
@@ -448,34 +430,13 @@ class FakePracticeHub:
 
             def _s3(self, path: str) -> None:
                 if self.headers.get("x-practicehub-key"):
-                    return self._json(403, {"error": "the PracticeHub key was sent to S3"})
+                    return self.send_json(403, {"error": "the PracticeHub key was sent to S3"})
                 file_id = int(path.split("/")[3])
                 data = fake.file_content(file_id)
                 fake.downloads.append(path)
-                self.send_response(200)
-                self.send_header("Content-Type", "application/octet-stream")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                self.send(200, data, "application/octet-stream")
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.origin = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.url = f"{self.origin}/api"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self.url
-
-    def stop(self) -> None:
-        if self.server:
-            self.server.shutdown()
-            self.server.server_close()
-
-    def __enter__(self) -> FakePracticeHub:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        return Handler
 
 
 if __name__ == "__main__":  # a fake to point a tap at by hand

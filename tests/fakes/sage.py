@@ -31,11 +31,11 @@ import re
 import threading
 import uuid
 import xml.etree.ElementTree as ET
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from fakes.loopback import LoopbackServer, QuietHandler
 from fakes.sage_data import Entity, build
 
 SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -57,7 +57,7 @@ class SoapFault(Exception):
     pass
 
 
-class FakeSage:
+class FakeSage(LoopbackServer):
     def __init__(
         self,
         *,
@@ -82,66 +82,33 @@ class FakeSage:
         self.calls: list[tuple[str, str | None]] = []
         self.queries: list[tuple[str, str]] = []  # (entity, where) as received
         self.lock = threading.Lock()
-        self.server: ThreadingHTTPServer | None = None
-        self.url = ""
 
     # ---- serving ------------------------------------------------------------------------
 
-    def start(self) -> str:
+    def handler(self) -> type[QuietHandler]:
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                return
-
-            def _send(self, status: int, body: bytes, ctype: str) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 if fake._transient():
-                    return self._send(503, b"busy", "text/plain")
+                    return self.send(503, b"busy", "text/plain")
                 path = urlsplit(self.path).path
                 if path.endswith("/webservice.wsdl"):
                     text = WSDL.read_text(encoding="utf-8").replace(
                         "{SOAP_ADDRESS}", f"{fake.url}/{fake.install}/eware.dll/webservices/soap"
                     )
-                    return self._send(200, text.encode(), "text/xml")
+                    return self.send(200, text.encode(), "text/xml")
                 status, payload = fake.rest(self.path, self.headers.get("Authorization", ""))
-                self._send(status, json.dumps(payload).encode(), "application/json")
+                self.send(status, json.dumps(payload).encode(), "application/json")
 
             def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length)
+                body = self.body()
                 if fake._transient():
-                    return self._send(503, b"busy", "text/plain")
+                    return self.send(503, b"busy", "text/plain")
                 status, xml = fake.soap(body)
-                self._send(status, xml.encode(), "text/xml; charset=utf-8")
+                self.send(status, xml.encode(), "text/xml; charset=utf-8")
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        ).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        return self.url
-
-    def stop(self) -> None:
-        if self.server:
-            self.server.shutdown()
-            self.server.server_close()
-
-    def __enter__(self) -> FakeSage:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
+        return Handler
 
     def _transient(self) -> bool:
         with self.lock:

@@ -62,13 +62,14 @@ import time
 import uuid
 from email.parser import BytesParser
 from email.policy import HTTP
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import jsonschema
 import phonenumbers
+
+from fakes.loopback import LoopbackServer, QuietHandler
 
 # The captured contract travels with the tests (see twenty_contract/README.md).
 SHARED = Path(
@@ -184,7 +185,7 @@ TEST_WORKSPACE = "2b7e4f0c-5a1d-4c3e-9f6a-0d1e2f3a4b5c"
 TEST_API_KEY = api_key_for(TEST_WORKSPACE)
 
 
-class FakeTwenty:
+class FakeTwenty(LoopbackServer):
     """State and behaviour; ``start()`` serves it on 127.0.0.1 in a thread."""
 
     def __init__(
@@ -255,42 +256,25 @@ class FakeTwenty:
                 "updatedAt": now_iso(),
                 "deletedAt": None,
             }
-        self.server: ThreadingHTTPServer | None = None
-        self.url = ""
 
     # ---- serving ------------------------------------------------------------------------
 
-    def start(self) -> str:
+    def handler(self) -> type[QuietHandler]:
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:  # quiet
-                return
-
+        class Handler(QuietHandler):
             def _serve(self, method: str) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
+                body = self.body()
                 if len(body) < length:
                     return  # the client went away mid-request (killed): nothing to answer
                 status, payload, headers = fake.handle(method, self.path, dict(self.headers), body)
                 if status == DROP:
                     self.close_connection = True  # no answer at all
                     return
-                data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header(
-                    "Content-Type",
-                    "application/octet-stream"
-                    if isinstance(payload, bytes)
-                    else "application/json",
-                )
-                self.send_header("Content-Length", str(len(data)))
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.end_headers()
-                self.wfile.write(data)
+                if isinstance(payload, bytes):
+                    return self.send(status, payload, "application/octet-stream", headers)
+                self.send_json(status, payload, headers)
 
             def do_GET(self) -> None:
                 self._serve("GET")
@@ -304,25 +288,7 @@ class FakeTwenty:
             def do_DELETE(self) -> None:
                 self._serve("DELETE")
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        ).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        return self.url
-
-    def stop(self) -> None:
-        if self.server:
-            self.server.shutdown()
-            self.server.server_close()
-
-    def __enter__(self) -> FakeTwenty:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
+        return Handler
 
     # ---- dispatch -----------------------------------------------------------------------
 

@@ -5,14 +5,15 @@ the object itself (parent company) cannot be satisfied in one pass, and neither 
 between objects: those relations are deferred to a second pass, after every record exists,
 and the cycles are reported. This is where the load order is decided (the writers follow it).
 
-Not graphlib: its TopologicalSorter refuses a graph with a cycle before sorting anything, while a
-cycle here is broken where it blocks (at its first object, by name), after everything that can
-go first has gone; graphlib could only be used once every cycle is known, which is this loop.
+The sort is stdlib ``graphlib``'s. Its ``CycleError`` names one cycle before anything is sorted:
+that cycle is reported and broken at its first object by name (whose relations into the cycle
+wait), and the graph is sorted again until no cycle is left. Objects come in waves, each by name.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from graphlib import CycleError, TopologicalSorter
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -23,11 +24,12 @@ if TYPE_CHECKING:
 class LoadOrder:
     objects: list[str]
     deferred: list[tuple[str, str]] = field(default_factory=list)  # (object, property)
+    # each object of a cycle points at the next, the last at the first
     cycles: list[list[str]] = field(default_factory=list)
 
 
 def load_order(plans: dict[str, ObjectPlan]) -> LoadOrder:
-    deps: dict[str, dict[str, list[FieldPlan]]] = {name: {} for name in plans}
+    deps: dict[str, dict[str, list[FieldPlan]]] = {name: {} for name in sorted(plans)}
     order = LoadOrder(objects=[])
     for name, plan in plans.items():
         for fp in plan.relations():
@@ -36,31 +38,23 @@ def load_order(plans: dict[str, ObjectPlan]) -> LoadOrder:
                 order.deferred.append((name, fp.prop))
             elif fp.target in plans:
                 deps[name].setdefault(fp.target, []).append(fp)
-    remaining = dict(sorted(deps.items()))
-    while remaining:
-        ready = [n for n, d in remaining.items() if not (set(d) & set(remaining))]
-        if not ready:
-            cycle = _find_cycle(remaining)
+    while True:
+        sorter = TopologicalSorter({name: set(targets) for name, targets in deps.items()})
+        try:
+            sorter.prepare()
+            break
+        except CycleError as err:
+            # graphlib lists each object before the one pointing at it, the first one again last
+            cycle = list(reversed(err.args[1][1:]))
+            head = cycle.index(min(cycle))
+            cycle = cycle[head:] + cycle[:head]
             order.cycles.append(cycle)
-            # Break the cycle at its first object: its relations into the cycle wait.
-            head = cycle[0]
-            for target in list(remaining[head]):
-                if target in cycle:
-                    for fp in remaining[head].pop(target):
-                        fp.deferred = True
-                        order.deferred.append((head, fp.prop))
-            continue
-        for name in ready:
-            order.objects.append(name)
-            del remaining[name]
+            for target in cycle[1:]:  # the first object's relations into the cycle wait
+                for fp in deps[cycle[0]].pop(target, []):
+                    fp.deferred = True
+                    order.deferred.append((cycle[0], fp.prop))
+    while sorter.is_active():
+        ready = sorted(sorter.get_ready())
+        order.objects.extend(ready)
+        sorter.done(*ready)
     return order
-
-
-def _find_cycle(graph: dict[str, dict[str, list]]) -> list[str]:
-    start = next(iter(graph))
-    seen: list[str] = []
-    node = start
-    while node not in seen:
-        seen.append(node)
-        node = next(t for t in graph[node] if t in graph)
-    return seen[seen.index(node) :]

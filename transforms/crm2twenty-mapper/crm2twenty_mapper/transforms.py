@@ -415,6 +415,10 @@ _ISO_UTC = re.compile(r"[1-9]\d{3}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00")
 
 
 def _parse_when(value: Any, formats: list[str], dayfirst: bool) -> dt.datetime | dt.date:
+    """ISO, the rule's strptime ``formats``, else ``d/m/yyyy [h:mm[:ss]]`` in the rule's order.
+    Not dateutil's parser: it swaps day and month when the declared order cannot hold
+    (``02/13/2024`` with ``dayfirst``), fills missing parts from today, and costs about 18 times
+    this regex per value on the mapper's hot path."""
     if isinstance(value, dt.datetime | dt.date):
         return value
     text = _text(value)

@@ -9,6 +9,10 @@ arrays and objects JSON-encoded, null and ``""`` None.
 
 An element that is not an object is a bad row. Invalid JSON is a bad row at the line where it
 starts, and the rest of the file cannot be read (its reason says so).
+
+Not ijson: its events and items carry no position, so a row's line number (which every bad row
+and reject names) could not be kept; its C backends also want UTF-8 bytes, where this reads the
+text the encoding detection decoded (cp1252 and UTF-16 exports included).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The Twenty REST client: one pacer per workspace, retries, Twenty's own error messages.
+"""The Twenty REST client: one session, one pacer per workspace, the suite's retry policy
+(``RetryPolicy``, on the ``backoff`` package), Twenty's own error messages.
 
 Facts it follows (docs/twenty-contract.md §2): ``Authorization: Bearer <key>``; responses carry
 their payload under a single key of ``data`` whose name changes across versions (parsed
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from crm2twenty_common.pacer import Pacer, backoff, retry_after
+from crm2twenty_common.pacer import Pacer, RetryPolicy
 
 from target_twenty.outcome import RequestKind, RequestStats
 from target_twenty.workspace import Workspace
@@ -154,6 +155,13 @@ class TwentyClient:
         self.stats = RequestStats()
         self._stats_lock = threading.Lock()  # batches of one object run in threads
         self.latency_total = 0.0
+        # The suite's one retry policy around each try; a 429 counts as a try here (the pacer
+        # keeps them rare), so ``max_retries`` bounds every request.
+        self._send = RetryPolicy(max_tries=max_retries + 1, cap=60.0).decorate(
+            self._attempt,
+            (requests.HTTPError, requests.ConnectionError, requests.Timeout),
+            on_backoff=self._backing_off,
+        )
 
     def _count(self, kind: RequestKind, waited: float) -> None:
         with self._stats_lock:
@@ -172,54 +180,55 @@ class TwentyClient:
         files: dict | None = None,
         data: dict | None = None,
     ) -> Any:
-        url = f"{self.base}{path}"
-        kind = request_kind(method, path)
-        attempt = 0
-        while True:
-            attempt += 1
-            # the metadata API and uploads are not limited (docs/twenty-contract.md §2.13)
-            waited = self.pacer.acquire() if limited(method, path) else self.pacer.hold()
-            started = time.monotonic()
-            try:
-                response = self.session.request(
-                    method,
-                    url,
-                    params=params,
-                    timeout=self.timeout,
-                    files=files,
-                    data=data,
-                    json=body if files is None else None,
-                )
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                self._count(kind, waited)
-                if attempt > self.max_retries:
-                    raise TwentyError(
-                        0, [f"no answer after {attempt} tries: {exc}"], method, path
-                    ) from exc
-                self._retry_wait(attempt, {}, f"{type(exc).__name__}")
-                continue
-            self._count(kind, waited)
-            with self._stats_lock:
-                self.latency_total += time.monotonic() - started
-                self.stats.rate_limited += response.status_code == 429
-            if response.status_code in RETRYABLE:
-                if attempt > self.max_retries:
-                    raise TwentyError(response.status_code, _messages(response), method, path)
-                self._retry_wait(attempt, response.headers, str(response.status_code))
-                continue
-            if response.status_code >= 400:
-                raise TwentyError(response.status_code, _messages(response), method, path)
-            if not response.content:
-                return None
-            return response.json()
+        send = {
+            "params": params,
+            "files": files,
+            "data": data,
+            "json": body if files is None else None,
+        }
+        try:
+            response = self._send(method, path, send)
+        except requests.HTTPError as exc:  # a retryable answer, past the retries
+            assert exc.response is not None  # _attempt raises it with the answer
+            response = exc.response
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            tries = self.max_retries + 1
+            raise TwentyError(0, [f"no answer after {tries} tries: {exc}"], method, path) from exc
+        if response.status_code >= 400:
+            raise TwentyError(response.status_code, _messages(response), method, path)
+        if not response.content:
+            return None
+        return response.json()
 
-    def _retry_wait(self, attempt: int, headers: Any, why: str) -> None:
-        wait = retry_after(headers)
-        if wait is None:
-            wait = backoff(attempt)
+    def _attempt(self, method: str, path: str, send: dict[str, Any]) -> requests.Response:
+        """One try, paced: the metadata API and uploads are not limited
+        (docs/twenty-contract.md §2.13), so they only wait out a pause. Every try is counted
+        (each costs one request of the limit); a retryable answer raises for the policy."""
+        waited = self.pacer.acquire() if limited(method, path) else self.pacer.hold()
+        started = time.monotonic()
+        try:
+            response = self.session.request(
+                method, f"{self.base}{path}", timeout=self.timeout, **send
+            )
+        finally:
+            self._count(request_kind(method, path), waited)
+        with self._stats_lock:
+            self.latency_total += time.monotonic() - started
+            self.stats.rate_limited += response.status_code == 429
+        if response.status_code in RETRYABLE:
+            raise requests.HTTPError(f"{response.status_code}", response=response)
+        return response
+
+    def _backing_off(self, details: Any) -> None:
+        """Before a retry sleeps: every thread pauses as long (the pacer's pause-everyone:
+        a 429 means the bucket is shared and empty), and the retry is counted."""
+        wait, failure = details["wait"], details["exception"]
+        answer = getattr(failure, "response", None)
+        why = answer.status_code if answer is not None else type(failure).__name__
         with self._stats_lock:
             self.stats.retries += 1
-        self.logger.info("retrying after %s in %.1f s (attempt %d)", why, wait, attempt)
+            self.stats.waited_seconds += wait
+        self.logger.info("retrying after %s in %.1f s (attempt %d)", why, wait, details["tries"])
         self.pacer.pause(wait)
 
     @property
