@@ -10,7 +10,7 @@ drained by a previous process just before the load starts. On one workspace and 
   load      the first run (batch_size 200, requests_per_minute 100: the defaults)
   re-run    the same command again, export unchanged, with --full-refresh (every source record
             is read and offered to the target again: what it sends is what it judged changed)
-  rollback  `target-twenty rollback` of the re-run, then of the load (newest first)
+  rollback  `target-twenty-rollback` of the re-run, then of the load (newest first)
 
 ``--window S`` keeps 100 tokens but refills them over S seconds (and tells the target
 100 × 60 / S requests a minute) for a shorter bench; every figure is normalised to the real
@@ -288,7 +288,7 @@ def allegory(window: float, phase_timeout: float, work: Path) -> dict:
             )
         )
         for name, run in (("rollback re-run", runs[1]), ("rollback load", runs[0])):
-            rollback = [str(BIN / "target-twenty"), "rollback", "--config", str(config)]
+            rollback = [str(BIN / "target-twenty-rollback"), "--config", str(config)]
             if not timed(name, [*rollback, "--run", run]):
                 break  # a later run not rolled back: the earlier one cannot be
         left = {o: len(fake.live(o)) for o in ("company", "person", "opportunity", "note")}

@@ -101,7 +101,7 @@ def test_the_reports_rollback_command_works_and_the_dry_run_predicts_every_reque
     sample = pipeline.run(TARGET_TWENTY_SAMPLE_SIZE="3")
     assert twenty.live("company")
     command = sample["report"]["api"]["rollback"]
-    assert command == f"meltano invoke target-twenty rollback --run {sample['report']['run_id']}"
+    assert command == f"meltano invoke target-twenty:rollback --run {sample['report']['run_id']}"
     assert command in (sample["dir"] / "report.md").read_text(encoding="utf-8")
     pipeline.invoke(command)
     assert twenty.live("company") == [] and twenty.live("person") == []

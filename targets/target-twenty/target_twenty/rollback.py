@@ -1,4 +1,4 @@
-"""``target-twenty rollback``: undo what one API run did, from its audit log.
+"""``target-twenty-rollback``: undo what one API run did, from its audit log.
 
 Newest first and in batches (undo.py): records it created are destroyed, with the timeline
 activities Twenty wrote for them; records it updated get back the values they had; records it
@@ -14,8 +14,8 @@ older run created, now destroyed — and otherwise with the number of writes it 
 Interrupted (killed, a revoked key, a server that stopped answering), a rollback keeps what it
 undid; the same command, run again, goes on from there.
 
-    target-twenty rollback --config config.json --list
-    target-twenty rollback --config config.json --run 20261122T101500Z-ab12 [--remove-metadata]
+    target-twenty-rollback --config config.json --list
+    target-twenty-rollback --config config.json --run 20261122T101500Z-ab12 [--remove-metadata]
 """
 
 from __future__ import annotations
@@ -169,7 +169,7 @@ def _find(live: Workspace | None, m: MetaWrite) -> str:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
-        prog="target-twenty rollback", description=__doc__.split("\n\n")[0]
+        prog="target-twenty-rollback", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument(
         "--config",

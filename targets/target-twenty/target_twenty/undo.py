@@ -1,4 +1,4 @@
-"""Undoing one run's record writes, in batches (``target-twenty rollback`` drives it).
+"""Undoing one run's record writes, in batches (``target-twenty-rollback`` drives it).
 
 The run's writes are taken newest first and grouped: consecutive writes of one object with the
 same undo become one request —

@@ -270,7 +270,7 @@ def test_rollback_stopped_by_a_revoked_key_or_kill_minus_nine_resumes_and_undoes
         run = api(fake, migration_input(), batch_size=100)
         config = tmp_path / "rollback.json"
         config.write_text(json.dumps(api.config(fake)))
-        command = [str(BIN / "target-twenty"), "rollback", "--config", str(config)]
+        command = [str(BIN / "target-twenty-rollback"), "--config", str(config)]
         since = len(fake.log)
 
         def deletes() -> list[dict]:

@@ -131,9 +131,9 @@ def rollback_command(run_id: str, api_url: str, state_dir: Path) -> str:
     is never written out: it must be in ``TARGET_TWENTY_API_KEY``)."""
     loader = os.environ.get("MELTANO_LOADER_NAME")
     if loader:
-        return f"meltano invoke {shlex.quote(loader)} rollback --run {run_id}"
+        return f"meltano invoke {shlex.quote(loader + ':rollback')} --run {run_id}"
     return (
         f"TARGET_TWENTY_API_URL={shlex.quote(api_url)} "
         f"TARGET_TWENTY_STATE_DIR={shlex.quote(str(state_dir))} "
-        f"target-twenty rollback --run {run_id}"
+        f"target-twenty-rollback --run {run_id}"
     )
