@@ -29,7 +29,13 @@ import random
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Generator, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import backoff as backoff_lib
+
+T = TypeVar("T")
 
 
 class Pacer:
@@ -163,3 +169,54 @@ def backoff(
     """Exponential backoff with full jitter for a server that says nothing (Twenty v2.21's 429
     carries no header): attempt 1 waits up to ``base`` s, then 2×, 4× … up to ``cap``."""
     return min(cap, base * 2 ** max(attempt - 1, 0)) * (0.5 + rand() / 2)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How a tap retries one remote system, whatever the transport: the REST streams hand it to
+    the SDK's backoff hooks (``backoff_max_tries``, ``backoff_wait_generator`` through
+    ``backoff_runtime``), the SOAP client (zeep) wraps its calls with :meth:`decorate`; both
+    use the ``backoff`` package the SDK already depends on.
+
+    A failure is tried ``max_tries`` times in all; a throttle (429) does not count against
+    that, up to ``throttled_tries``. Each wait is the server's ``Retry-After`` when its answer
+    carries one, else :func:`backoff` (exponential, jittered, capped at ``cap``)."""
+
+    max_tries: int = 6
+    base: float = 1.0
+    cap: float = 30.0
+    throttled_tries: int = 31
+
+    def wait_for(self, error: BaseException | None, attempt: int) -> float:
+        """Seconds before try ``attempt + 1``, after ``error`` (its ``response`` read if any)."""
+        response = getattr(error, "response", None)
+        headers = getattr(response, "headers", None)
+        asked = retry_after(headers) if headers else None
+        return asked if asked is not None else backoff(attempt, base=self.base, cap=self.cap)
+
+    def waits(self) -> Generator[float, BaseException | None, None]:
+        """A wait generator for ``backoff.on_exception``: sent each failure, yields its wait."""
+        attempt = 0
+        error = yield 0.0  # backoff primes the generator with one empty send
+        while True:
+            attempt += 1
+            error = yield self.wait_for(error, attempt)
+
+    def decorate(
+        self,
+        func: Callable[..., T],
+        retry_on: tuple[type[Exception], ...],
+        *,
+        max_tries: int | None = None,
+        on_backoff: Callable[[Any], None] | None = None,
+        on_giveup: Callable[[Any], None] | None = None,
+    ) -> Callable[..., T]:
+        """``func`` retried on ``retry_on`` under this policy (``max_tries`` overrides)."""
+        return backoff_lib.on_exception(
+            self.waits,
+            retry_on,
+            max_tries=max_tries or self.max_tries,
+            jitter=None,  # backoff() jitters already; a Retry-After is kept as asked
+            on_backoff=on_backoff or [],
+            on_giveup=on_giveup or [],
+        )(func)

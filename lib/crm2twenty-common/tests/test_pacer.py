@@ -8,7 +8,7 @@ import threading
 import time
 
 import pytest
-from crm2twenty_common.pacer import Pacer, backoff, retry_after
+from crm2twenty_common.pacer import Pacer, RetryPolicy, backoff, retry_after
 
 
 class Clock:
@@ -171,3 +171,43 @@ def test_hold_waits_out_a_pause_but_takes_no_token() -> None:
     pacer.hold()
     assert time.monotonic() - before >= 0.09
     assert pacer.requests == 0
+
+
+class _Answer:
+    def __init__(self, headers: dict[str, str]) -> None:
+        self.headers = headers
+
+
+class _Refused(Exception):
+    def __init__(self, headers: dict[str, str] | None = None) -> None:
+        super().__init__("refused")
+        self.response = _Answer(headers) if headers is not None else None
+
+
+def test_retry_policy_waits_as_the_server_asks_else_backs_off() -> None:
+    policy = RetryPolicy(base=1.0, cap=8.0)
+    assert policy.wait_for(_Refused({"Retry-After": "7"}), attempt=1) == 7.0
+    for attempt in (1, 2, 3, 4, 5):  # no header: exponential, jittered into [½, 1] of it
+        wait = policy.wait_for(_Refused({}), attempt)
+        assert min(8.0, 2.0 ** (attempt - 1)) / 2 <= wait <= min(8.0, 2.0 ** (attempt - 1))
+    assert 0.5 <= policy.wait_for(ConnectionError(), attempt=1) <= 1.0  # no answer at all
+
+
+def test_retry_policy_tries_max_tries_times_then_gives_the_error_up(monkeypatch) -> None:
+    monkeypatch.setattr(time, "sleep", lambda s: None)  # backoff sleeps through time.sleep
+    calls: list[int] = []
+
+    def flaky(succeed_at: int) -> str:
+        calls.append(1)
+        if len(calls) < succeed_at:
+            raise _Refused({"Retry-After": "0"})
+        return "ok"
+
+    policy = RetryPolicy(max_tries=3)
+    assert policy.decorate(flaky, (_Refused,))(3) == "ok" and len(calls) == 3
+    calls.clear()
+    with pytest.raises(_Refused):
+        policy.decorate(flaky, (_Refused,))(4)
+    assert len(calls) == 3
+    calls.clear()
+    assert policy.decorate(flaky, (_Refused,), max_tries=10)(8) == "ok"  # a throttle's budget

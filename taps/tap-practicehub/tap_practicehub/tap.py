@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 import typing as t
+from functools import cached_property
 
 from crm2twenty_common.completion import ReportsCompletion
 from crm2twenty_common.notices import NOTICES, NoticesStream
+from crm2twenty_common.pacer import Pacer, RetryPolicy
 from singer_sdk import Tap
 from singer_sdk import typing as th
 
-from tap_practicehub.client import PracticeHubClient, base_url, check_app_details
-from tap_practicehub.streams import (
-    OBJ,
-    ORDER,
-    STREAMS,
-    ExtraStream,
-    PracticeHubStream,
-    schema_for,
-)
+from tap_practicehub.client import Session, base_url, check_app_details
+from tap_practicehub.streams import STREAM_TYPES, ExtraStream
 
 if t.TYPE_CHECKING:
     from singer_sdk.streams import Stream
@@ -122,36 +117,42 @@ class TapPracticeHub(ReportsCompletion, Tap):
     ).to_dict()
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
-        self._client: PracticeHubClient | None = None
         self.notices: list[str] = []
         super().__init__(*args, **kwargs)
 
-    @property
-    def client(self) -> PracticeHubClient:
-        if self._client is None:
-            c = self.config
-            check_app_details(c.get("app_details", ""))
-            self._client = PracticeHubClient(
-                base_url(c),
-                c["api_key"],
-                c["app_details"],
-                min_interval=float(c.get("min_interval_seconds", 1.05)),
-                timeout=float(c.get("timeout", 60)),
-                max_retries=int(c.get("max_retries", 5)),
-            )
-        return self._client
+    def run_session(self) -> Session:
+        return self.session
+
+    @cached_property
+    def session(self) -> Session:
+        """This run's one pacer, retry policy and counts, shared by every stream."""
+        c = self.config
+        check_app_details(c.get("app_details", ""))
+        return Session(
+            base=base_url(c),
+            pacer=Pacer(min_interval=float(c.get("min_interval_seconds", 1.05))),
+            policy=RetryPolicy(max_tries=int(c.get("max_retries", 5)) + 1),
+            timeout=float(c.get("timeout", 60)),
+        )
 
     def discover_streams(self) -> list[Stream]:
-        extra_fields = self.config.get("extra_fields") or {}
         streams: list[Stream] = [
-            PracticeHubStream(self, name, name, schema_for(name, extra_fields.get(name)))
-            for name in ORDER
+            kind(self, self.run_session, self.notices) for kind in STREAM_TYPES
         ]
+        known = {s.name for s in streams} | {NOTICES}
         for name, path in (self.config.get("extra_streams") or {}).items():
-            if name in STREAMS or name == NOTICES:
+            if name in known:
                 continue
-            props = {**schema_for(name, extra_fields.get(name)), "record": dict(OBJ)}
-            streams.append(ExtraStream(self, name, str(path), props))
+            streams.append(
+                ExtraStream(
+                    self,
+                    self.run_session,
+                    self.notices,
+                    name=name,
+                    path="/" + str(path).strip("/"),
+                    schema=ExtraStream.SCHEMA,
+                )
+            )
         return [*streams, NoticesStream(self, lambda: self.notices)]
 
     def load_streams(self) -> list[Stream]:  # type: ignore[misc]  # SDK @final
@@ -163,17 +164,17 @@ class TapPracticeHub(ReportsCompletion, Tap):
         try:
             super().sync_all()
         finally:
-            if self._client is not None:
-                c = self._client
+            if "session" in self.__dict__:  # a request was made
+                s = self.session
                 self.logger.info(
                     "PracticeHub: %d requests, %d answered 429, %d retried after errors, "
                     "%.1f s waited for the pacer",
-                    c.requests,
-                    c.throttled,
-                    c.retried,
-                    c.pacer.waited,
+                    s.counts.requests,
+                    s.counts.throttled,
+                    s.counts.retried,
+                    s.pacer.waited,
                 )
-                c.close()
+                s.http.close()
 
 
 if __name__ == "__main__":
