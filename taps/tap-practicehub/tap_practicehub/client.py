@@ -8,14 +8,14 @@ beyond it, so every request of the tap waits for the tap's one pacer first.
 
 SDK parts: :class:`~singer_sdk.authenticators.APIKeyAuthenticator` (the key),
 :class:`~singer_sdk.pagination.BaseHATEOASPaginator` (``links.next``), ``validate_response``,
-the backoff hooks fed by the tap's :class:`~crm2twenty_common.pacer.RetryPolicy`, and the public
-``request_decorator`` hook, through which each try waits for the pacer.
+the backoff hooks fed by the tap's :class:`~crm2twenty_common.pacer.RetryPolicy` and the pacer
+plugged into the public ``request_decorator`` hook (both through
+:class:`~crm2twenty_common.rest_retries.PolicyRetries`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import json
 import re
 import typing as t
@@ -27,8 +27,8 @@ from zoneinfo import ZoneInfo
 
 import requests
 from crm2twenty_common.pacer import Pacer, RetryPolicy
+from crm2twenty_common.rest_retries import PolicyRetries
 from crm2twenty_common.sdk_compat import KeepsAnnotations
-from singer_sdk import RESTStream
 from singer_sdk.authenticators import APIKeyAuthenticator
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.helpers.conform import TypeConformanceLevel
@@ -103,9 +103,8 @@ def load_schema(name: str) -> dict[str, t.Any]:
 
 @dataclass
 class RunCounts:
-    """What one tap run asked of PracticeHub, for the closing log line."""
+    """What one tap run's retries were for, for the closing log line (requests: the pacer's)."""
 
-    requests: int = 0
     throttled: int = 0
     retried: int = 0
 
@@ -175,7 +174,7 @@ class Pass:
     where: str = ""  # the page being read, as errors name it
 
 
-class PracticeHubStream(KeepsAnnotations, RESTStream):
+class PracticeHubStream(KeepsAnnotations, PolicyRetries):
     """All rows of one list endpoint. State keeps, while a sync runs, the next page to ask
     (``progress``), so a run killed at page 200 resumes at page 201; a completed stream keeps
     only its ``updated`` bookmark. Rows served twice are passed once and counted."""
@@ -215,6 +214,14 @@ class PracticeHubStream(KeepsAnnotations, RESTStream):
     @property
     def session(self) -> Session:
         return self.session_of()
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        return self.session.policy
+
+    @property
+    def pacer(self) -> Pacer:
+        return self.session.pacer
 
     # -- the SDK's HTTP hooks ---------------------------------------------------------------
     @property
@@ -260,35 +267,14 @@ class PracticeHubStream(KeepsAnnotations, RESTStream):
             params["updated"] = f"gte:{self.times.filter_value(since)}"
         return params
 
-    def request_decorator(self, func: Callable[..., requests.Response]) -> Callable:
-        """Every try waits for the tap's pacer; 429s retry on their own budget inside the
-        SDK's failure retries (which take ``backoff_max_tries`` and the waits below)."""
-
-        def paced(prepared: requests.PreparedRequest, context: Context | None) -> t.Any:
-            self.session.pacer.acquire()
-            self.session.counts.requests += 1
-            return func(prepared, context)
-
-        throttled = self.session.policy.decorate(
-            paced,
+    def throttle_retries(self, func: Callable[..., requests.Response]) -> Callable:
+        return self.session.policy.decorate(
+            func,
             (Throttled,),
             max_tries=self.session.policy.throttled_tries,
             on_backoff=self.backoff_handler,
             on_giveup=self.throttled_too_often,
         )
-        return super().request_decorator(throttled)
-
-    def backoff_max_tries(self) -> int:
-        return self.session.policy.max_tries
-
-    def backoff_wait_generator(self) -> t.Generator[float, None, None]:
-        attempts = itertools.count(1)
-        return self.backoff_runtime(
-            value=lambda error: self.session.policy.wait_for(error, next(attempts))
-        )
-
-    def backoff_jitter(self, value: float) -> float:
-        return value  # the policy's backoff is jittered; a Retry-After is kept as asked
 
     def backoff_handler(self, details: t.Any) -> None:
         """Log the retry (the endpoint, never the key) and pause every stream for its wait."""

@@ -169,7 +169,7 @@ class TapPracticeHub(ReportsCompletion, Tap):
                 self.logger.info(
                     "PracticeHub: %d requests, %d answered 429, %d retried after errors, "
                     "%.1f s waited for the pacer",
-                    s.counts.requests,
+                    s.pacer.requests,
                     s.counts.throttled,
                     s.counts.retried,
                     s.pacer.waited,

@@ -269,7 +269,7 @@ def test_one_pacer_per_tap_run_shared_by_its_streams_across_threads(fake) -> Non
     assert [sorted(ids) for ids in read] == [
         sorted(r["id"] for r in fake.data[s.name]) for s in streams
     ]
-    assert fake.requests(status=429) == [] and len(fake.log) == 3 == tap.session.counts.requests
+    assert fake.requests(status=429) == [] and len(fake.log) == 3 == tap.session.pacer.requests
 
 
 @pytest.mark.slow  # runs the tap executable
