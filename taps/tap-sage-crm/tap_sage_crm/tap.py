@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import atexit
 import typing as t
+from functools import cached_property
 
 from crm2twenty_common.completion import ReportsCompletion
 from crm2twenty_common.notices import NoticesStream
+from crm2twenty_common.pacer import RetryPolicy
 from singer_sdk import Tap
 from singer_sdk import typing as th
 
 from tap_sage_crm.entities import STANDARD, WORKFLOW_ENTITY, EntityInfo
-from tap_sage_crm.rest import RestSession
+from tap_sage_crm.rest import SageRest, SageRestStream
 from tap_sage_crm.soap import SoapSession
 from tap_sage_crm.streams import SageStream
 
@@ -116,6 +118,11 @@ class TapSageCrm(ReportsCompletion, Tap):
         self._client: t.Any = None
         super().__init__(*args, **kwargs)
 
+    @cached_property
+    def retry_policy(self) -> RetryPolicy:
+        """One policy for the run, REST and SOAP alike."""
+        return RetryPolicy(max_tries=int(self.config.get("max_retries", 5)) + 1, base=0.5)
+
     @property
     def client(self) -> t.Any:
         if self._client is None:
@@ -123,13 +130,13 @@ class TapSageCrm(ReportsCompletion, Tap):
             base = c["base_url"].rstrip("/")
             install = c.get("install_name", "crm")
             if c.get("api", "soap") == "rest":
-                self._client = RestSession(
+                self._client = SageRest(
                     base,
                     install,
                     c["username"],
                     c["password"],
                     timeout=float(c.get("timeout", 60)),
-                    max_retries=int(c.get("max_retries", 5)),
+                    policy=self.retry_policy,
                     page_size=int(c.get("page_size", 100)),
                 )
             else:
@@ -141,7 +148,7 @@ class TapSageCrm(ReportsCompletion, Tap):
                     c["username"],
                     c["password"],
                     timeout=float(c.get("timeout", 60)),
-                    max_retries=int(c.get("max_retries", 5)),
+                    policy=self.retry_policy,
                 )
             # Whatever path ends the process (a discovery made by the SDK's constructor, an
             # exit before sync), the session must not outlive it.
@@ -187,7 +194,8 @@ class TapSageCrm(ReportsCompletion, Tap):
                 info.stream = info.entity.lower()
                 references[info.entity.lower()] = info.stream
                 chosen.append(info)
-        streams: list[Stream] = [SageStream(self, info, self.client, references) for info in chosen]
+        kind = SageRestStream if isinstance(self.client, SageRest) else SageStream
+        streams: list[Stream] = [kind(self, info, self.client, references) for info in chosen]
         return [*streams, NoticesStream(self, notices)]
 
     def load_streams(self) -> list[Stream]:  # type: ignore[misc]  # SDK @final
