@@ -19,7 +19,7 @@ if t.TYPE_CHECKING:
 
 
 class TapPracticeHub(ReportsCompletion, Tap):
-    """Reads PracticeHub (practicehub.io) — patients, practitioners, appointment types, appointments, invoices, payments, payment methods, patient packages, patient logs (treatment notes) and patient files, plus any other list endpoint named in `extra_streams` — at the API's pace: one pacer for the whole process keeps requests `min_interval_seconds` apart, 429s wait (Retry-After, else backoff) and ask the same page again. Pages of 100 follow `links.next`; rows served twice are passed once and counted; state records the next page, so an interrupted run resumes where it stopped; later runs ask `updated=gte:<bookmark>` and notice when the API ignores it."""  # noqa: E501
+    """Reads PracticeHub (practicehub.io) — patients, practitioners, appointment types, appointments, invoices, payments, payment methods, patient packages, patient logs (treatment notes) and patient files, plus any other list endpoint named in `extra_streams` — at the API's pace: one pacer per run, shared by every stream, keeps requests `min_interval_seconds` apart, 429s wait (Retry-After, else backoff) and ask the same page again. Pages of 100 follow `links.next`; rows served twice are passed once and counted; state records the next page, so an interrupted run resumes where it stopped; later runs ask `updated=gte:<bookmark>` and notice when the API ignores it."""  # noqa: E501
 
     name = "tap-practicehub"
 
@@ -54,7 +54,7 @@ class TapPracticeHub(ReportsCompletion, Tap):
             "min_interval_seconds",
             th.NumberType,
             default=1.05,
-            description="Least time between two requests of this process, all streams "
+            description="Least time between two requests of this run, all streams "
             "together (PracticeHub allows about one a second).",
         ),
         th.Property(
@@ -103,6 +103,13 @@ class TapPracticeHub(ReportsCompletion, Tap):
             description="Further list endpoints, `{stream: path}`, e.g. "
             '`{"locations": "locations"}`: id, created, updated as columns, the whole row '
             "in `record`.",
+        ),
+        th.Property(
+            "user_agent",
+            th.StringType,
+            description="User-Agent header of every PracticeHub request (the SDK's RESTStream "
+            "setting; "
+            "default `singer-sdk/<version>`).",
         ),
         th.Property(
             "timeout", th.NumberType, default=60, description="Seconds to wait for one answer."

@@ -104,6 +104,13 @@ class TapSageCrm(ReportsCompletion, Tap):
             description="REST: records per page (`count`).",
         ),
         th.Property(
+            "user_agent",
+            th.StringType,
+            description="REST: the User-Agent header of every request (the SDK's RESTStream "
+            "setting; "
+            "default `singer-sdk/<version>`).",
+        ),
+        th.Property(
             "timeout", th.NumberType, default=60, description="Seconds to wait for one answer."
         ),
         th.Property(
