@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from fakes.practicehub import API_KEY, APP_DETAILS, FakePracticeHub
-from tap_practicehub.client import PracticeHubStream
+from tap_practicehub.client import PracticeHubStream, same_request, with_params
 from tap_practicehub.tap import TapPracticeHub
 
 TAP = str(Path(sys.executable).parent / "tap-practicehub")
@@ -291,3 +291,13 @@ def test_no_request_that_returns_nothing_new(tmp_path) -> None:
         assert f.requests(status=429) == [] and len(f.log) == sum(
             max(1, -(-len(f.served(s)) // 100)) for s in f.data
         )
+
+
+def test_a_next_link_to_the_page_just_read_is_recognised_whatever_the_order() -> None:
+    """links.next with our parameters added must not be taken for a new page when it names
+    the page just asked, its parameters in another order (a loop, which stops the run)."""
+    asked = "http://h/api/patients?page_size=100&updated=gte%3A2024-01-01+00%3A00%3A00&page=3"
+    following = with_params("http://h/api/patients?page=3", {"page_size": 100})
+    following = with_params(following, {"updated": "gte:2024-01-01 00:00:00"})
+    assert same_request(following, asked)
+    assert not same_request(with_params("http://h/api/patients?page=4", {}), asked)
