@@ -76,6 +76,13 @@ def main() -> None:
             print(f"  {name:<28}{n:,}")
         print(f"wall time                     {wall:,.1f} s ({wall / 60:.2f} min; goal ≤ 6 min)")
         print(f"API requests                  {len(fake.log):,} (by status: {dict(statuses)})")
+        # the floor: each list's pages, repeats included (they take room on pages too)
+        needed = sum(max(1, -(-len(fake.served(s)) // 100)) for s in fake.data)
+        floor = needed * args.server_interval
+        print(
+            f"pages the data needs          {needed:,} (so ≥ {floor:,.0f} s; "
+            f"requests beyond them: {len(fake.log) - needed:,})"
+        )
         print(f"max requests in any 1-s window {fake.max_in_window(1.0)} (goal: 1)")
         print(f"smallest gap between requests {fake.min_gap():.3f} s")
         naive = total * args.server_interval

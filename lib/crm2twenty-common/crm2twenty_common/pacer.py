@@ -210,8 +210,10 @@ class RetryPolicy:
         max_tries: int | None = None,
         on_backoff: Callable[[Any], None] | None = None,
         on_giveup: Callable[[Any], None] | None = None,
+        giveup: Callable[[Exception], bool] = lambda error: False,
     ) -> Callable[..., T]:
-        """``func`` retried on ``retry_on`` under this policy (``max_tries`` overrides)."""
+        """``func`` retried on ``retry_on`` under this policy (``max_tries`` overrides;
+        ``giveup`` says which of those errors are final after all)."""
         return backoff_lib.on_exception(
             self.waits,
             retry_on,
@@ -219,4 +221,5 @@ class RetryPolicy:
             jitter=None,  # backoff() jitters already; a Retry-After is kept as asked
             on_backoff=on_backoff or [],
             on_giveup=on_giveup or [],
+            giveup=giveup,
         )(func)

@@ -3,29 +3,24 @@
 from __future__ import annotations
 
 import typing as t
+from functools import cached_property
 
 from crm2twenty_common.cli import entry_point
 from crm2twenty_common.completion import ReportsCompletion
 from crm2twenty_common.notices import NOTICES, NoticesStream
+from crm2twenty_common.pacer import Pacer, RetryPolicy
 from singer_sdk import Tap
 from singer_sdk import typing as th
 
-from tap_practicehub.client import PracticeHubClient, PracticeHubError, base_url, check_app_details
-from tap_practicehub.streams import (
-    OBJ,
-    ORDER,
-    STREAMS,
-    ExtraStream,
-    PracticeHubStream,
-    schema_for,
-)
+from tap_practicehub.client import PracticeHubError, Session, base_url, check_app_details
+from tap_practicehub.streams import STREAM_TYPES, ExtraStream
 
 if t.TYPE_CHECKING:
     from singer_sdk.streams import Stream
 
 
 class TapPracticeHub(ReportsCompletion, Tap):
-    """Reads PracticeHub (practicehub.io) — patients, practitioners, appointment types, appointments, invoices, payments, payment methods, patient packages, patient logs (treatment notes) and patient files, plus any other list endpoint named in `extra_streams` — at the API's pace: one pacer for the whole process keeps requests `min_interval_seconds` apart, 429s wait (Retry-After, else backoff) and ask the same page again. Pages of 100 follow `links.next`; rows served twice are passed once and counted; state records the next page, so an interrupted run resumes where it stopped; later runs ask `updated=gte:<bookmark>` and notice when the API ignores it."""  # noqa: E501
+    """Reads PracticeHub (practicehub.io) — patients, practitioners, appointment types, appointments, invoices, payments, payment methods, patient packages, patient logs (treatment notes) and patient files, plus any other list endpoint named in `extra_streams` — at the API's pace: one pacer per run, shared by every stream, keeps requests `min_interval_seconds` apart, 429s wait (Retry-After, else backoff) and ask the same page again. Pages of 100 follow `links.next`; rows served twice are passed once and counted; state records the next page, so an interrupted run resumes where it stopped; later runs ask `updated=gte:<bookmark>` and notice when the API ignores it."""  # noqa: E501
 
     name = "tap-practicehub"
 
@@ -60,7 +55,7 @@ class TapPracticeHub(ReportsCompletion, Tap):
             "min_interval_seconds",
             th.NumberType,
             default=1.05,
-            description="Least time between two requests of this process, all streams "
+            description="Least time between two requests of this run, all streams "
             "together (PracticeHub allows about one a second).",
         ),
         th.Property(
@@ -111,6 +106,13 @@ class TapPracticeHub(ReportsCompletion, Tap):
             "in `record`.",
         ),
         th.Property(
+            "user_agent",
+            th.StringType,
+            description="User-Agent header of every PracticeHub request (the SDK's RESTStream "
+            "setting; "
+            "default `singer-sdk/<version>`).",
+        ),
+        th.Property(
             "timeout", th.NumberType, default=60, description="Seconds to wait for one answer."
         ),
         th.Property(
@@ -123,36 +125,42 @@ class TapPracticeHub(ReportsCompletion, Tap):
     ).to_dict()
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
-        self._client: PracticeHubClient | None = None
         self.notices: list[str] = []
         super().__init__(*args, **kwargs)
 
-    @property
-    def client(self) -> PracticeHubClient:
-        if self._client is None:
-            c = self.config
-            check_app_details(c.get("app_details", ""))
-            self._client = PracticeHubClient(
-                base_url(c),
-                c["api_key"],
-                c["app_details"],
-                min_interval=float(c.get("min_interval_seconds", 1.05)),
-                timeout=float(c.get("timeout", 60)),
-                max_retries=int(c.get("max_retries", 5)),
-            )
-        return self._client
+    def run_session(self) -> Session:
+        return self.session
+
+    @cached_property
+    def session(self) -> Session:
+        """This run's one pacer, retry policy and counts, shared by every stream."""
+        c = self.config
+        check_app_details(c.get("app_details", ""))
+        return Session(
+            base=base_url(c),
+            pacer=Pacer(min_interval=float(c.get("min_interval_seconds", 1.05))),
+            policy=RetryPolicy(max_tries=int(c.get("max_retries", 5)) + 1),
+            timeout=float(c.get("timeout", 60)),
+        )
 
     def discover_streams(self) -> list[Stream]:
-        extra_fields = self.config.get("extra_fields") or {}
         streams: list[Stream] = [
-            PracticeHubStream(self, name, name, schema_for(name, extra_fields.get(name)))
-            for name in ORDER
+            kind(self, self.run_session, self.notices) for kind in STREAM_TYPES
         ]
+        known = {s.name for s in streams} | {NOTICES}
         for name, path in (self.config.get("extra_streams") or {}).items():
-            if name in STREAMS or name == NOTICES:
+            if name in known:
                 continue
-            props = {**schema_for(name, extra_fields.get(name)), "record": dict(OBJ)}
-            streams.append(ExtraStream(self, name, str(path), props))
+            streams.append(
+                ExtraStream(
+                    self,
+                    self.run_session,
+                    self.notices,
+                    name=name,
+                    path="/" + str(path).strip("/"),
+                    schema=ExtraStream.SCHEMA,
+                )
+            )
         return [*streams, NoticesStream(self, lambda: self.notices)]
 
     def load_streams(self) -> list[Stream]:  # type: ignore[misc]  # SDK @final
@@ -164,17 +172,17 @@ class TapPracticeHub(ReportsCompletion, Tap):
         try:
             super().sync_all()
         finally:
-            if self._client is not None:
-                c = self._client
+            if "session" in self.__dict__:  # a request was made
+                s = self.session
                 self.logger.info(
                     "PracticeHub: %d requests, %d answered 429, %d retried after errors, "
                     "%.1f s waited for the pacer",
-                    c.requests,
-                    c.throttled,
-                    c.retried,
-                    c.pacer.waited,
+                    s.pacer.requests,
+                    s.counts.throttled,
+                    s.counts.retried,
+                    s.pacer.waited,
                 )
-                c.close()
+                s.http.close()
 
 
 # The command (pyproject.toml): an expected error is one line, not a traceback.

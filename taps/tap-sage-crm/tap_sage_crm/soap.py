@@ -16,7 +16,7 @@ from typing import Any
 
 import requests
 import zeep
-from crm2twenty_common.pacer import backoff
+from crm2twenty_common.pacer import RetryPolicy
 from zeep.exceptions import Fault, TransportError
 from zeep.transports import Transport
 
@@ -40,10 +40,10 @@ class SageError(RuntimeError):
 
 class SoapSession:
     def __init__(
-        self, wsdl_url: str, username: str, password: str, *, timeout: float, max_retries: int
+        self, wsdl_url: str, username: str, password: str, *, timeout: float, policy: RetryPolicy
     ) -> None:
         self.wsdl_url, self.username, self._password = wsdl_url, username, password
-        self.max_retries = max_retries
+        self.policy = policy
         session = requests.Session()
         self.transport = Transport(session=session, timeout=timeout, operation_timeout=timeout)
         self.client: zeep.Client | None = None
@@ -97,23 +97,27 @@ class SoapSession:
         return {"SessionHeader": {"sessionId": self.session_id}}
 
     def _retry(self, call: Any, what: str, entity: str) -> Any:
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                return call()
-            except Fault as fault:
-                on = f" on {entity}" if entity else ""
-                raise SageError(f"Sage CRM refused {what}{on}: {fault.message}") from fault
-            except (*TRANSIENT, requests.HTTPError) as exc:
-                if not _transient(exc) or attempt > self.max_retries:
-                    on = f" on {entity}" if entity else ""
-                    raise SageError(
-                        f"Sage CRM did not answer {what}{on} after {attempt} tries: {exc}"
-                    ) from exc
-                wait = backoff(attempt, base=0.5, cap=30)
-                LOG.info("%s failed (%s): retrying in %.1f s", what, exc, wait)
-                time.sleep(wait)
+        """``call`` under the tap's retry policy (the REST side's too): retried while it fails
+        in transit or the server is busy; a SOAP fault is Sage's answer, not retried."""
+        on = f" on {entity}" if entity else ""
+
+        def said(details: Any) -> None:
+            LOG.info(
+                "%s failed (%s): retrying in %.1f s", what, details["exception"], details["wait"]
+            )
+
+        retried = self.policy.decorate(
+            call,
+            (*TRANSIENT, requests.HTTPError),
+            giveup=lambda exc: not _transient(exc),
+            on_backoff=said,
+        )
+        try:
+            return retried()
+        except Fault as fault:
+            raise SageError(f"Sage CRM refused {what}{on}: {fault.message}") from fault
+        except (*TRANSIENT, requests.HTTPError) as exc:
+            raise SageError(f"Sage CRM did not answer {what}{on}: {exc}") from exc
 
     # ---- calls --------------------------------------------------------------------------
 
@@ -152,7 +156,9 @@ class SoapSession:
         """Every row of a query, as text, reading ``more`` batches to the end.
 
         A transport failure mid-query loses Sage's cursor, so the query starts again and the
-        rows already given are skipped (the order is fixed by ``orderby``)."""
+        rows already given are skipped (the order is fixed by ``orderby``). This is the one
+        retry the policy's decorator cannot express (a generator resumed after the rows it has
+        given); it takes the policy's tries and waits."""
         self.open()
         given = 0
         attempt = 0
@@ -164,15 +170,18 @@ class SoapSession:
                         yield row
                 return
             except SageError as exc:
-                if not isinstance(exc.__cause__, TRANSIENT) or attempt >= self.max_retries:
+                if not isinstance(exc.__cause__, TRANSIENT) or attempt + 1 >= self.policy.max_tries:
                     raise
                 attempt += 1
+                wait = self.policy.wait_for(exc.__cause__, attempt)
                 LOG.warning(
-                    "query on %s broke after %d rows (%s); running it again",
+                    "query on %s broke after %d rows (%s); running it again in %.1f s",
                     entity,
                     given,
                     exc.__cause__,
+                    wait,
                 )
+                time.sleep(wait)
 
     def _query(
         self, entity: str, fields: list[str], where: str, orderby: str

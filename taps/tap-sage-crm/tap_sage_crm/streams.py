@@ -103,7 +103,7 @@ class SageStream(KeepsAnnotations):
         deleted = f"{self.info.prefix}_deleted"
         orderby = (self.replication_key or self.info.idfield) if self.soap else ""
         fields = list(self.info.fields)
-        for raw in self.client.records(self.info.entity, fields, where, orderby):
+        for raw in self.rows_of(self.info, fields, where, orderby):
             row = {name: to_value(self.info.fields[name], raw.get(name)) for name in fields}
             row["is_deleted"] = bool(row.get(deleted))
             if row["is_deleted"] and self.skip_deleted:
@@ -120,6 +120,15 @@ class SageStream(KeepsAnnotations):
                 row["absolute_path"] = str(path) if path else None
                 row["file_exists"] = bool(path and path.is_file())
             yield row
+
+    def rows_of(
+        self, info: EntityInfo, fields: list[str], where: str, orderby: str
+    ) -> t.Iterator[dict[str, t.Any]]:
+        """The rows of ``info``'s entity that match ``where`` (SOAP: one query, read to its
+        end; the REST stream reads its pages)."""
+        return t.cast(
+            "t.Iterator[dict[str, t.Any]]", self.client.records(info.entity, fields, where, orderby)
+        )
 
     def _contacts(self) -> tuple[dict[int, list[str]], dict[int, list[str]]]:
         """E-mail addresses and phone numbers by record id, from Email/EmailLink and
@@ -161,9 +170,7 @@ class SageStream(KeepsAnnotations):
             fields = [*fields, deleted]
         elif deleted in info.fields:
             fields = [*fields, deleted]
-        for row in self.client.records(
-            info.entity, fields, where, info.idfield if self.soap else ""
-        ):
+        for row in self.rows_of(info, fields, where, info.idfield if self.soap else ""):
             if not row.get(deleted) or row.get(deleted) in ("0", 0):
                 yield row
 

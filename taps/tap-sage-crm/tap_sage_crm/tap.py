@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import atexit
 import typing as t
+from functools import cached_property
 
 from crm2twenty_common.cli import entry_point
 from crm2twenty_common.completion import ReportsCompletion
 from crm2twenty_common.notices import NoticesStream
+from crm2twenty_common.pacer import RetryPolicy
 from singer_sdk import Tap
 from singer_sdk import typing as th
 
 from tap_sage_crm.entities import STANDARD, WORKFLOW_ENTITY, EntityInfo
-from tap_sage_crm.rest import RestSession
+from tap_sage_crm.rest import SageRest, SageRestStream
 from tap_sage_crm.soap import SageError, SoapSession
 from tap_sage_crm.streams import SageStream
 
@@ -103,6 +105,13 @@ class TapSageCrm(ReportsCompletion, Tap):
             description="REST: records per page (`count`).",
         ),
         th.Property(
+            "user_agent",
+            th.StringType,
+            description="REST: the User-Agent header of every request (the SDK's RESTStream "
+            "setting; "
+            "default `singer-sdk/<version>`).",
+        ),
+        th.Property(
             "timeout", th.NumberType, default=60, description="Seconds to wait for one answer."
         ),
         th.Property(
@@ -117,6 +126,11 @@ class TapSageCrm(ReportsCompletion, Tap):
         self._client: t.Any = None
         super().__init__(*args, **kwargs)
 
+    @cached_property
+    def retry_policy(self) -> RetryPolicy:
+        """One policy for the run, REST and SOAP alike."""
+        return RetryPolicy(max_tries=int(self.config.get("max_retries", 5)) + 1, base=0.5)
+
     @property
     def client(self) -> t.Any:
         if self._client is None:
@@ -124,13 +138,13 @@ class TapSageCrm(ReportsCompletion, Tap):
             base = c["base_url"].rstrip("/")
             install = c.get("install_name", "crm")
             if c.get("api", "soap") == "rest":
-                self._client = RestSession(
+                self._client = SageRest(
                     base,
                     install,
                     c["username"],
                     c["password"],
                     timeout=float(c.get("timeout", 60)),
-                    max_retries=int(c.get("max_retries", 5)),
+                    policy=self.retry_policy,
                     page_size=int(c.get("page_size", 100)),
                 )
             else:
@@ -142,7 +156,7 @@ class TapSageCrm(ReportsCompletion, Tap):
                     c["username"],
                     c["password"],
                     timeout=float(c.get("timeout", 60)),
-                    max_retries=int(c.get("max_retries", 5)),
+                    policy=self.retry_policy,
                 )
             # Whatever path ends the process (a discovery made by the SDK's constructor, an
             # exit before sync), the session must not outlive it.
@@ -188,7 +202,8 @@ class TapSageCrm(ReportsCompletion, Tap):
                 info.stream = info.entity.lower()
                 references[info.entity.lower()] = info.stream
                 chosen.append(info)
-        streams: list[Stream] = [SageStream(self, info, self.client, references) for info in chosen]
+        kind = SageRestStream if isinstance(self.client, SageRest) else SageStream
+        streams: list[Stream] = [kind(self, info, self.client, references) for info in chosen]
         return [*streams, NoticesStream(self, notices)]
 
     def load_streams(self) -> list[Stream]:  # type: ignore[misc]  # SDK @final

@@ -18,6 +18,8 @@ import zeep
 from fakes.sage import FakeSage
 from fakes.sage_data import DEFECTS
 from tap_sage_crm import query
+from tap_sage_crm.rest import SageRestStream
+from tap_sage_crm.tap import TapSageCrm
 
 TAP = str(Path(sys.executable).parent / "tap-sage-crm")
 SCALE = 0.05  # ~600 rows: every defect is still planted (ids ≤ 33)
@@ -375,3 +377,26 @@ def test_secrets_are_marked_secret():
 
     props = TapSageCrm.config_jsonschema["properties"]
     assert props["password"].get("secret") is True and props["username"].get("secret") is True
+
+
+def test_rest_pages_are_retried_under_the_soap_sides_policy():
+    """503s mid-sync: the REST stream's pages are retried by the SDK's backoff hooks with the
+    tap's one RetryPolicy — the object the SOAP session retries with too."""
+    with FakeSage(scale=SCALE) as fake:
+        tap = TapSageCrm(
+            config={
+                "base_url": fake.url,
+                "username": "admin",
+                "password": "s3cret",
+                "api": "rest",
+                "page_size": 10,
+            }
+        )
+        stream = tap.streams["companies"]
+        assert isinstance(stream, SageRestStream) and stream.retry_policy is tap.retry_policy
+        soap = TapSageCrm(config={"base_url": fake.url, "username": "admin", "password": "s3cret"})
+        assert soap.client.policy is soap.retry_policy  # SOAP: the same policy type, per run
+        fake.transient_failures = 2  # the next two GETs answer 503
+        rows = list(stream.get_records(None))
+        assert fake.transient_failures == 0
+        assert len(rows) == len(live_rows(fake, "company"))
