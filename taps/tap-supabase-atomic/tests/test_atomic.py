@@ -438,3 +438,24 @@ def test_host_settings_and_absent_optional_tables(atomic: AtomicDb) -> None:
     assert f"{missing} not read." in notices
     assert any('no table "tags"' in n for n in notices)
     assert any("Tag id 5 no longer exists" in n for n in notices)
+
+
+def test_every_stream_reads_one_read_only_snapshot(atomic: AtomicDb) -> None:
+    """A row written once the run has begun (here: after discovery) is read by no stream, and
+    the run's connection cannot write."""
+    tap = TapSupabaseAtomic(config={"dsn": atomic.dsn}, parse_env_config=False)
+    atomic.execute("INSERT INTO public.tags (id, name, color) VALUES (99, 'Late', '#000')")
+    out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    try:
+        with redirect_stdout(out):
+            tap.sync_all()
+    finally:
+        atomic.execute("DELETE FROM public.tags WHERE id = 99")
+    out.seek(0)
+    tags = [json.loads(line) for line in out if '"stream":"tags"' in line.replace(" ", "")]
+    ids = {m["record"]["id"] for m in tags if m["type"] == "RECORD"}
+    assert ids and 99 not in ids
+    other = TapSupabaseAtomic(config={"dsn": atomic.dsn}, parse_env_config=False)
+    with pytest.raises(Exception, match="read-only transaction"):
+        other.source.conn.exec_driver_sql("CREATE TABLE public.written_by_the_tap (id int)")
+    other.source.close()
