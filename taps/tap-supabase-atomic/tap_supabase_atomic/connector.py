@@ -4,7 +4,6 @@ stream reads, and the SDK's SQL-to-JSON-schema type mapping."""
 from __future__ import annotations
 
 import typing as t
-from contextlib import contextmanager
 
 import psycopg2
 import sqlalchemy as sa
@@ -17,7 +16,8 @@ from tap_supabase_atomic.db import AtomicError, Column
 class AtomicConnector(SQLConnector):
     """One engine and one connection per run, read-only in one REPEATABLE READ transaction:
     every stream sees the same snapshot, so a note cannot name a contact the contacts stream
-    never saw (the SDK's connector opens a connection per stream)."""
+    never saw (the SDK's connector opens a connection per stream, through its private
+    ``_connect``; the streams read through ``snapshot`` instead)."""
 
     def __init__(self, config: dict) -> None:
         super().__init__(config)
@@ -53,10 +53,6 @@ class AtomicConnector(SQLConnector):
             conn.begin()
             self._snapshot = conn
         return self._snapshot
-
-    @contextmanager
-    def _connect(self) -> t.Iterator[sa.Connection]:
-        yield self.snapshot  # SQLStream reads through this: the snapshot, left open
 
     def close(self) -> None:
         if self._snapshot is not None and not self._snapshot.closed:

@@ -146,7 +146,7 @@ class AtomicStream(KeepsAnnotations, SQLStream):
         src = self.source
         db.check_access(src.conn, src.schema, self.table.name)
         src.prepare(self.table.stream)  # before the cursor opens: lookups use the same connection
-        for row in super().get_records(context):
+        for row in src.conn.execute(self.build_query(context=context)).mappings():
             yield self.shape({c: db.to_json(v) for c, v in row.items()})
 
     def shape(self, row: dict) -> dict:
