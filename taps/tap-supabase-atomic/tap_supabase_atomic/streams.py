@@ -135,6 +135,13 @@ class AtomicStream(KeepsAnnotations, SQLStream):
     def schema(self) -> dict:
         return self._atomic_schema  # the catalog entry's Schema object drops `x-` keywords
 
+    @property
+    def metadata(self) -> MetadataMapping:
+        # Stream's answer (the input catalog's selection, else the discovered metadata), not
+        # SQLStream's, which reads the entry the stream was built from: a SQLTap builds its
+        # streams from the input catalog, this tap from discovery.
+        return Stream.metadata.fget(self)  # type: ignore[attr-defined]
+
     def build_query(self, *, context: Context | None = None) -> Select:
         # The table's real columns (the schema also has derived and renamed ones); the SDK adds
         # the replication key's filter and order, and the limit; id makes the order total.

@@ -459,3 +459,25 @@ def test_every_stream_reads_one_read_only_snapshot(atomic: AtomicDb) -> None:
     with pytest.raises(Exception, match="read-only transaction"):
         other.source.conn.exec_driver_sql("CREATE TABLE public.written_by_the_tap (id int)")
     other.source.close()
+
+
+def test_the_input_catalog_selects_streams_and_columns(atomic: AtomicDb) -> None:
+    """Meltano's `select` arrives as the input catalog's metadata: a deselected stream emits
+    nothing, a deselected column is left out of the rows."""
+    catalog = TapSupabaseAtomic(config={"dsn": atomic.dsn}, parse_env_config=False).catalog_dict
+    for entry in catalog["streams"]:
+        for item in entry["metadata"]:
+            if entry["tap_stream_id"] == "tags" and item["breadcrumb"] == []:
+                item["metadata"]["selected"] = False
+            if entry["tap_stream_id"] == "sales" and item["breadcrumb"] == ["properties", "email"]:
+                item["metadata"]["selected"] = False
+    out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    with redirect_stdout(out):
+        TapSupabaseAtomic(
+            config={"dsn": atomic.dsn}, catalog=catalog, parse_env_config=False
+        ).sync_all()
+    out.seek(0)
+    records = [m for m in map(json.loads, out) if m["type"] == "RECORD"]
+    assert not [m for m in records if m["stream"] == "tags"]
+    sales = [m["record"] for m in records if m["stream"] == "sales"]
+    assert sales and all("email" not in r and "first_name" in r for r in sales)
