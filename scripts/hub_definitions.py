@@ -24,6 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 REPO = "https://github.com/crm2twenty/crm2twenty"
 VARIANT = "crm2twenty"
 COMMON = f"git+{REPO}.git#subdirectory=lib/crm2twenty-common"
+# The Pythons the tests run on (.ci/run: every lane on .venv's 3.11, the unit lane on 3.12): the
+# Hub claims these, not every version the packages' Requires-Python admits.
+TESTED_PYTHONS = ("3.11", "3.12")
 
 PLUGINS = [
     {
@@ -164,7 +167,9 @@ def definition(plugin: dict) -> dict:
         "maintenance_status": "development",
         "quality": "unknown",
         "keywords": plugin["keywords"],
-        "supported_python_versions": info.get("supported_python_versions", []),
+        "supported_python_versions": [
+            v for v in info.get("supported_python_versions", []) if v in TESTED_PYTHONS
+        ],
     }
     doc["capabilities"] = sorted(info["capabilities"])
     doc["settings"] = [setting(n, s) for n, s in info["settings"].get("properties", {}).items()]

@@ -1,1 +1,3 @@
 """Singer tap for PracticeHub."""
+
+__version__ = "0.1.0"

@@ -1,5 +1,6 @@
-"""The Supabase PostgreSQL: connection, table probing (current and legacy names), column types
-and the read-permission checks that stop an extraction from being silently empty."""
+"""Atomic CRM's tables in the Supabase PostgreSQL: probing them (current and legacy names) and
+their columns through pg_catalog, the read-permission checks that stop an extraction from being
+silently empty, and the few queries the streams share (SQLAlchemy Core on the run's snapshot)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,8 @@ import typing as t
 import uuid
 from dataclasses import dataclass, field
 
-import psycopg2
 import psycopg2.errors
-import psycopg2.extras
-from psycopg2 import sql
+import sqlalchemy as sa
 
 # stream → table names, newest first (docs/sources.md §2.4: "contactNotes"/"dealNotes" were
 # renamed on 2026-01-15 by 20260115150819_snake_case_renaming.sql).
@@ -38,9 +37,8 @@ class AtomicError(Exception):
 @dataclass
 class Column:
     name: str
-    typname: str  # pg_type.typname (int8, citext, _jsonb …)
-    element: str | None  # the element type of an array
-    category: str  # pg_type.typcategory (A = array, E = enum …)
+    type: str  # format_type(): bigint, citext, jsonb, timestamp with time zone, text[] …
+    element: str | None  # an array's element type (format_type() of it), else None
 
 
 @dataclass
@@ -50,48 +48,19 @@ class Table:
     columns: dict[str, Column] = field(default_factory=dict)
 
 
-def connect(config: dict) -> t.Any:
-    """A read-only psycopg2 connection from `dsn`, or from host/port/database/user/password."""
-    timeout = int(config.get("connect_timeout", 10))
-    if config.get("dsn"):
-        kwargs: dict[str, t.Any] = {"dsn": config["dsn"]}
-    else:
-        kwargs = {
-            "host": config.get("host", "127.0.0.1"),
-            "port": int(config.get("port", 5432)),
-            "dbname": config.get("database", "postgres"),
-            "user": config.get("user", "postgres"),
-        }
-        if config.get("password"):
-            kwargs["password"] = config["password"]
-    if config.get("sslmode"):
-        kwargs["sslmode"] = config["sslmode"]
-    try:
-        conn = psycopg2.connect(
-            connect_timeout=timeout, application_name="tap-supabase-atomic", **kwargs
-        )
-    except psycopg2.OperationalError as exc:
-        # psycopg2's message names host and user but never the password
-        raise AtomicError(f"cannot connect to the Supabase PostgreSQL: {exc}".strip()) from None
-    # One read-only REPEATABLE READ transaction for the whole run: every stream sees the same
-    # snapshot, so a note cannot name a contact the contacts stream never saw.
-    conn.set_session(isolation_level="REPEATABLE READ", readonly=True, autocommit=False)
-    return conn
-
-
-_TABLES_SQL = """
-SELECT c.relname, a.attname, ty.typname, ty.typcategory, et.typname
+_TABLES_SQL = sa.text("""
+SELECT c.relname, a.attname, format_type(a.atttypid, NULL),
+       CASE WHEN ty.typcategory = 'A' THEN format_type(ty.typelem, NULL) END
   FROM pg_class c
   JOIN pg_namespace n ON n.oid = c.relnamespace
   JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
   JOIN pg_type ty ON ty.oid = a.atttypid
-  LEFT JOIN pg_type et ON et.oid = ty.typelem AND ty.typcategory = 'A'
- WHERE n.nspname = %s AND c.relkind IN ('r', 'p') AND c.relname = ANY(%s)
+ WHERE n.nspname = :schema AND c.relkind IN ('r', 'p') AND c.relname = ANY(:names)
  ORDER BY c.relname, a.attnum
-"""
+""")
 
 
-def probe(conn: t.Any, schema: str) -> dict[str, Table]:
+def probe(conn: sa.Connection, schema: str) -> dict[str, Table]:
     """The Atomic tables present in ``schema``, by stream, with their columns.
 
     Read from pg_catalog rather than information_schema: information_schema lists only the
@@ -99,10 +68,8 @@ def probe(conn: t.Any, schema: str) -> dict[str, Table]:
     silently instead of failing with its name."""
     names = [n for names in TABLES.values() for n in names]
     found: dict[str, dict[str, Column]] = {}
-    with conn.cursor() as cur:
-        cur.execute(_TABLES_SQL, (schema, names))
-        for rel, col, typname, category, element in cur.fetchall():
-            found.setdefault(rel, {})[col] = Column(col, typname, element, category)
+    for rel, col, type_, element in conn.execute(_TABLES_SQL, {"schema": schema, "names": names}):
+        found.setdefault(rel, {})[col] = Column(col, type_, element)
     tables: dict[str, Table] = {}
     for stream, candidates in TABLES.items():
         for name in candidates:
@@ -118,25 +85,23 @@ def probe(conn: t.Any, schema: str) -> dict[str, Table]:
     return tables
 
 
-_ACCESS_SQL = """
+_ACCESS_SQL = sa.text("""
 SELECT has_table_privilege(current_user, c.oid, 'SELECT'),
        c.relrowsecurity, c.relforcerowsecurity,
        pg_get_userbyid(c.relowner) = current_user,
        r.rolsuper OR r.rolbypassrls, current_user
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace,
        pg_roles r
- WHERE n.nspname = %s AND c.relname = %s AND r.rolname = current_user
-"""
+ WHERE n.nspname = :schema AND c.relname = :table AND r.rolname = current_user
+""")
 
 
-def check_access(conn: t.Any, schema: str, table: str) -> None:
+def check_access(conn: sa.Connection, schema: str, table: str) -> None:
     """Fail, naming the table, when this role cannot read every row of it.
 
     Atomic enables row-level security on every table with policies for `authenticated` only;
     a role that merely has SELECT then reads 0 rows and no error (docs/sources.md §2.5)."""
-    with conn.cursor() as cur:
-        cur.execute(_ACCESS_SQL, (schema, table))
-        row = cur.fetchone()
+    row = conn.execute(_ACCESS_SQL, {"schema": schema, "table": table}).first()
     if row is None:
         raise AtomicError(f"table {schema}.{table} does not exist")
     can_select, rls, forced, owner, bypass, role = row
@@ -153,38 +118,11 @@ def check_access(conn: t.Any, schema: str, table: str) -> None:
         )
 
 
-def json_schema(column: Column) -> dict:
-    """The JSON schema of a column, from its PostgreSQL type (every column may be null)."""
-    if column.category == "A":
-        item = json_schema(Column(column.name, column.element or "text", None, ""))
-        item["type"] = [x for x in item["type"] if x != "null"] or ["string"]
-        return {"type": ["array", "null"], "items": item}
-    base = _SCALARS.get(column.typname)
-    if base is None:
-        return {"type": ["string", "null"]}  # enums, uuid, citext, varchar, time, domains …
-    return {**base, "type": [*base["type"], "null"]}
-
-
-_SCALARS: dict[str, dict] = {
-    "int2": {"type": ["integer"]},
-    "int4": {"type": ["integer"]},
-    "int8": {"type": ["integer"]},
-    "numeric": {"type": ["number"]},
-    "float4": {"type": ["number"]},
-    "float8": {"type": ["number"]},
-    "money": {"type": ["number"]},
-    "bool": {"type": ["boolean"]},
-    "date": {"type": ["string"], "format": "date"},
-    "timestamptz": {"type": ["string"], "format": "date-time"},
-    "timestamp": {"type": ["string"], "format": "date-time"},
-    # a jsonb value may be an object or a list; the known columns narrow this down
-    "json": {"type": ["object", "array"]},
-    "jsonb": {"type": ["object", "array"]},
-}
-
-
 def to_json(value: t.Any) -> t.Any:
-    """A value psycopg2 returned, as JSON (timestamps in ISO 8601, naive ones taken as UTC)."""
+    """A value psycopg2 returned, as JSON (timestamps in ISO 8601, naive ones taken as UTC).
+
+    Ours, not the SDK's record conformance: that keeps a Decimal as Decimal, leaves uuids and
+    dates inside arrays as they are, and writes every timestamp with microseconds."""
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=dt.timezone.utc)
@@ -202,63 +140,45 @@ def to_json(value: t.Any) -> t.Any:
     return value
 
 
+def table(schema: str, name: str, columns: t.Iterable[str]) -> sa.Table:
+    """A table to build queries on (SQLAlchemy quotes legacy names like "contactNotes"), from
+    the columns probe() found: no reflection query."""
+    return sa.Table(name, sa.MetaData(), *(sa.Column(c) for c in columns), schema=schema)
+
+
 def select_rows(
-    conn: t.Any,
-    schema: str,
-    table: str,
-    columns: list[str],
-    *,
-    order: list[str],
-    since: tuple[str, t.Any] | None = None,
-    batch: int = 2000,
+    conn: sa.Connection, schema: str, name: str, columns: list[str], *, order: list[str]
 ) -> t.Iterator[dict]:
-    """Every row of a table (a server-side cursor, so memory stays flat), in ``order``."""
-    query = sql.SQL("SELECT {cols} FROM {table}").format(
-        cols=sql.SQL(", ").join(sql.Identifier(c) for c in columns),
-        table=sql.Identifier(schema, table),
-    )
-    params: list[t.Any] = []
-    if since is not None:
-        query += sql.SQL(" WHERE {col} >= %s").format(col=sql.Identifier(since[0]))
-        params.append(since[1])
-    query += sql.SQL(" ORDER BY {cols}").format(
-        cols=sql.SQL(", ").join(sql.Identifier(c) for c in order)
-    )
-    with conn.cursor(name=f"tap_{uuid.uuid4().hex}") as cur:
-        cur.itersize = batch
-        cur.execute(query, params)
-        for row in cur:
-            yield {c: to_json(v) for c, v in zip(columns, row, strict=True)}
+    """Every row of a table, in ``order``, through a server-side cursor (memory stays flat)."""
+    tbl = table(schema, name, {*columns, *order})
+    query = sa.select(*(tbl.c[c] for c in columns)).order_by(*(tbl.c[c] for c in order))
+    for row in conn.execute(query.execution_options(yield_per=2000)).mappings():
+        yield {c: to_json(v) for c, v in row.items()}
 
 
-def json_kinds(conn: t.Any, schema: str, table: str, column: Column) -> set[str]:
+def json_kinds(conn: sa.Connection, schema: str, name: str, column: Column) -> set[str]:
     """The JSON kinds (object, array, string …) a json/jsonb column holds, to type a custom
     column: a list-only column is an array, anything else an object."""
-    fn = "jsonb_typeof" if column.typname == "jsonb" else "json_typeof"
-    query = sql.SQL("SELECT DISTINCT {fn}({col}) FROM {table} WHERE {col} IS NOT NULL").format(
-        fn=sql.Identifier(fn), col=sql.Identifier(column.name), table=sql.Identifier(schema, table)
-    )
+    fn = sa.func.jsonb_typeof if column.type == "jsonb" else sa.func.json_typeof
+    col = table(schema, name, [column.name]).c[column.name]
+    query = sa.select(fn(col)).where(col.is_not(None)).distinct()
     try:
-        return {kind for (kind,) in scalar_rows(conn, query)}
-    except psycopg2.errors.InsufficientPrivilege:
-        conn.rollback()  # discovery only: the sync names the table it cannot read
-        return set()
+        with conn.begin_nested():  # a savepoint: a refusal keeps the run's snapshot
+            return {kind for (kind,) in conn.execute(query)}
+    except sa.exc.ProgrammingError as exc:
+        if not isinstance(exc.orig, psycopg2.errors.InsufficientPrivilege):
+            raise
+        return set()  # discovery only: the sync names the table it cannot read
 
 
-def scalar_rows(conn: t.Any, query: sql.Composable, params: tuple = ()) -> list[tuple]:
-    with conn.cursor() as cur:
-        cur.execute(query, params)
-        rows = cur.fetchall()
-    return rows
-
-
-def distinct_values(conn: t.Any, schema: str, table: str, column: str) -> list[str]:
+def distinct_values(conn: sa.Connection, schema: str, name: str, column: str) -> list[str]:
     """The distinct non-empty values of a text column, most used first (inferred pick-lists)."""
-    query = sql.SQL(
-        "SELECT {col}, count(*) FROM {table} WHERE {col} IS NOT NULL AND {col} <> '' "
-        "GROUP BY {col} ORDER BY count(*) DESC, {col}"
-    ).format(col=sql.Identifier(column), table=sql.Identifier(schema, table))
-    return [str(v) for v, _ in scalar_rows(conn, query)]
-
-
-psycopg2.extras.register_default_jsonb(globally=True)
+    col = table(schema, name, [column]).c[column]
+    count = sa.func.count()
+    query = (
+        sa.select(col, count)
+        .where(col.is_not(None), col != "")
+        .group_by(col)
+        .order_by(count.desc(), col)
+    )
+    return [str(v) for v, _ in conn.execute(query)]

@@ -1,4 +1,4 @@
-"""What every stream of one run shares: the connection, the probed tables, the pick-lists."""
+"""What every stream of one run shares: the connector, the probed tables, the pick-lists."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ import typing as t
 from collections import Counter
 from functools import cached_property
 
+import sqlalchemy as sa
+
 from tap_supabase_atomic import db, enums
+from tap_supabase_atomic.connector import AtomicConnector
 from tap_supabase_atomic.storage import Storage
 
 # Sync order: sales first (the mapper looks owners up by sales id), then parents before children.
@@ -15,12 +18,14 @@ ORDER = ("sales", "tags", "companies", "contacts", "contact_notes", "deals", "de
 
 
 class Source:
-    """What the streams share: one connection, the probed tables, the pick-lists, the tags."""
+    """What the streams share: one connector (one snapshot), the probed tables, the pick-lists,
+    the tags."""
 
     def __init__(self, config: t.Mapping[str, t.Any]) -> None:
         self.config = config
         self.schema = config.get("schema", "public")
-        self._conn: t.Any = None
+        self.connector = AtomicConnector(dict(config))
+        self._closes_at_exit = False
         self.missing_tags: dict[int, list[int]] = {}
         self.failed_avatars = 0
         self.download_errors: list[str] = []
@@ -28,15 +33,14 @@ class Source:
         self.dropped_types: dict[str, Counter[str]] = {}
 
     @property
-    def conn(self) -> t.Any:
-        if self._conn is None or self._conn.closed:
-            self._conn = db.connect(dict(self.config))
+    def conn(self) -> sa.Connection:
+        if not self._closes_at_exit:  # a discovery-only run never reaches sync_all's close
             atexit.register(self.close)
-        return self._conn
+            self._closes_at_exit = True
+        return self.connector.snapshot
 
     def close(self) -> None:
-        if self._conn is not None and not self._conn.closed:
-            self._conn.close()
+        self.connector.close()
 
     @cached_property
     def tables(self) -> dict[str, db.Table]:

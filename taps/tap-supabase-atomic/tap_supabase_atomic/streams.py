@@ -9,6 +9,8 @@ import typing as t
 from crm2twenty_common.sdk_compat import KeepsAnnotations
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.helpers.types import Context
+from singer_sdk.singerlib import CatalogEntry, MetadataMapping, Schema
+from singer_sdk.sql import SQLStream
 from singer_sdk.streams import Stream
 
 from tap_supabase_atomic import db
@@ -16,6 +18,7 @@ from tap_supabase_atomic.storage import rafiles
 
 if t.TYPE_CHECKING:
     from singer_sdk import Tap
+    from sqlalchemy.sql import Select
 
     from tap_supabase_atomic.source import Source
 
@@ -68,7 +71,7 @@ DERIVED: dict[str, dict[str, dict]] = {
 }
 
 
-class AtomicStream(KeepsAnnotations):
+class AtomicStream(KeepsAnnotations, SQLStream):
     """Every row of one Atomic CRM table, legacy names read as the current ones."""
 
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.ROOT_ONLY
@@ -84,8 +87,10 @@ class AtomicStream(KeepsAnnotations):
             if stream == "contacts" and (name == "email" or name in LEGACY_PHONES):
                 continue
             out = renamed.get(name, name)
-            props[out] = dict(SHAPES.get(stream, {}).get(out) or db.json_schema(column))
-            if out not in SHAPES.get(stream, {}) and column.typname in ("json", "jsonb"):
+            props[out] = dict(
+                SHAPES.get(stream, {}).get(out) or source.connector.column_schema(column)
+            )
+            if out not in SHAPES.get(stream, {}) and column.type in ("json", "jsonb"):
                 kinds = db.json_kinds(source.conn, source.schema, table.name, column)
                 props[out]["type"] = [*(["array"] if kinds == {"array"} else ["object"]), "null"]
             if out in REFERENCES and out.endswith("_id"):
@@ -102,36 +107,54 @@ class AtomicStream(KeepsAnnotations):
         for name, spec in DERIVED.get(stream, {}).items():
             props.setdefault(name, dict(spec))  # a real column of that name wins
         self.derived = {n for n in DERIVED.get(stream, {}) if n not in cols}
-        super().__init__(tap, schema={"type": "object", "properties": props}, name=stream)
-        self.primary_keys = ["id"]
-        if stream == "deals" and tap.config.get("deals_incremental") and "updated_at" in cols:
-            self.replication_key = "updated_at"
+        self._atomic_schema = {"type": "object", "properties": props}
+        incremental = bool(tap.config.get("deals_incremental")) and stream == "deals"
+        key = "updated_at" if incremental and "updated_at" in cols else None
+        method = "INCREMENTAL" if key else "FULL_TABLE"
+        entry = CatalogEntry(
+            tap_stream_id=stream,
+            stream=stream,
+            table=table.name,
+            key_properties=["id"],
+            replication_key=key,
+            replication_method=method,
+            schema=Schema.from_dict(self._atomic_schema),
+            metadata=MetadataMapping.get_standard_metadata(
+                schema=self._atomic_schema,
+                schema_name=source.schema,
+                key_properties=["id"],
+                valid_replication_keys=[key] if key else None,
+                replication_method=method,
+                selected_by_default=True,
+            ),
+        )
+        super().__init__(tap, entry.to_dict(), source.connector)
+        self.replication_key = key
 
     @property
-    def is_sorted(self) -> bool:
-        return self.replication_key is not None  # read ordered by updated_at, id
+    def schema(self) -> dict:
+        return self._atomic_schema  # the catalog entry's Schema object drops `x-` keywords
+
+    @property
+    def metadata(self) -> MetadataMapping:
+        # Stream's answer (the input catalog's selection, else the discovered metadata), not
+        # SQLStream's, which reads the entry the stream was built from: a SQLTap builds its
+        # streams from the input catalog, this tap from discovery.
+        return Stream.metadata.fget(self)  # type: ignore[attr-defined]
+
+    def build_query(self, *, context: Context | None = None) -> Select:
+        # The table's real columns (the schema also has derived and renamed ones); the SDK adds
+        # the replication key's filter and order, and the limit; id makes the order total.
+        table = db.table(self.source.schema, self.table.name, self.table.columns)
+        query = self.apply_query_filters(table.select(), table, context=context)
+        return self.apply_query_limit(query.order_by(table.c.id).execution_options(yield_per=2000))
 
     def get_records(self, context: Context | None) -> t.Iterable[dict]:
         src = self.source
         db.check_access(src.conn, src.schema, self.table.name)
         src.prepare(self.table.stream)  # before the cursor opens: lookups use the same connection
-        since = None
-        order = ["id"]
-        if self.replication_key:
-            start = self.get_starting_replication_key_value(context) or self.config.get(
-                "start_date"
-            )
-            since = (self.replication_key, start) if start else None
-            order = [self.replication_key, "id"]
-        for row in db.select_rows(
-            src.conn,
-            src.schema,
-            self.table.name,
-            list(self.table.columns),
-            order=order,
-            since=since,
-        ):
-            yield self.shape(row)
+        for row in src.conn.execute(self.build_query(context=context)).mappings():
+            yield self.shape({c: db.to_json(v) for c, v in row.items()})
 
     def shape(self, row: dict) -> dict:
         stream = self.table.stream

@@ -438,3 +438,46 @@ def test_host_settings_and_absent_optional_tables(atomic: AtomicDb) -> None:
     assert f"{missing} not read." in notices
     assert any('no table "tags"' in n for n in notices)
     assert any("Tag id 5 no longer exists" in n for n in notices)
+
+
+def test_every_stream_reads_one_read_only_snapshot(atomic: AtomicDb) -> None:
+    """A row written once the run has begun (here: after discovery) is read by no stream, and
+    the run's connection cannot write."""
+    tap = TapSupabaseAtomic(config={"dsn": atomic.dsn}, parse_env_config=False)
+    atomic.execute("INSERT INTO public.tags (id, name, color) VALUES (99, 'Late', '#000')")
+    out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    try:
+        with redirect_stdout(out):
+            tap.sync_all()
+    finally:
+        atomic.execute("DELETE FROM public.tags WHERE id = 99")
+    out.seek(0)
+    tags = [json.loads(line) for line in out if '"stream":"tags"' in line.replace(" ", "")]
+    ids = {m["record"]["id"] for m in tags if m["type"] == "RECORD"}
+    assert ids and 99 not in ids
+    other = TapSupabaseAtomic(config={"dsn": atomic.dsn}, parse_env_config=False)
+    with pytest.raises(Exception, match="read-only transaction"):
+        other.source.conn.exec_driver_sql("CREATE TABLE public.written_by_the_tap (id int)")
+    other.source.close()
+
+
+def test_the_input_catalog_selects_streams_and_columns(atomic: AtomicDb) -> None:
+    """Meltano's `select` arrives as the input catalog's metadata: a deselected stream emits
+    nothing, a deselected column is left out of the rows."""
+    catalog = TapSupabaseAtomic(config={"dsn": atomic.dsn}, parse_env_config=False).catalog_dict
+    for entry in catalog["streams"]:
+        for item in entry["metadata"]:
+            if entry["tap_stream_id"] == "tags" and item["breadcrumb"] == []:
+                item["metadata"]["selected"] = False
+            if entry["tap_stream_id"] == "sales" and item["breadcrumb"] == ["properties", "email"]:
+                item["metadata"]["selected"] = False
+    out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    with redirect_stdout(out):
+        TapSupabaseAtomic(
+            config={"dsn": atomic.dsn}, catalog=catalog, parse_env_config=False
+        ).sync_all()
+    out.seek(0)
+    records = [m for m in map(json.loads, out) if m["type"] == "RECORD"]
+    assert not [m for m in records if m["stream"] == "tags"]
+    sales = [m["record"] for m in records if m["stream"] == "sales"]
+    assert sales and all("email" not in r and "first_name" in r for r in sales)

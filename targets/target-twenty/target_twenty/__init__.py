@@ -19,3 +19,5 @@ The run, one stage a module, data flowing one way (migration.py calls them in th
 A new Twenty version's difference goes in workspace.py (metadata), crm2twenty_common.twenty
 (names, types, validation) or api/client.py (REST shapes).
 """
+
+__version__ = "0.1.0"

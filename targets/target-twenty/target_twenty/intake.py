@@ -32,7 +32,7 @@ from target_twenty import limits
 from target_twenty.checks import OnProblem
 from target_twenty.plan import FieldPlan, ObjectPlan, build_plan, is_internal
 from target_twenty.spool import Source, Spool
-from target_twenty.values import InvalidValue, normalise, plain, verbatim
+from target_twenty.values import InvalidValue, normalise, plain, strip_nul, verbatim
 from target_twenty.workspace import UNIQUE_SUBFIELDS, Workspace, unique_key
 
 PROVENANCE = PROVENANCE_PROPERTY
@@ -131,6 +131,10 @@ class Intake:
                 continue
             if value is None:
                 continue
+            cleaned, had_nul = strip_nul(value)
+            if had_nul:  # PostgreSQL's text cannot hold one (values.strip_nul)
+                repairs.append((prop, plain(value), f"{fp.name}: NUL characters removed"))
+                value = cleaned
             data[prop] = value
             if fp.kind == "RELATION":
                 if fp.match == "userEmail":

@@ -41,6 +41,21 @@ def plain(value: Any) -> Any:
     return value
 
 
+def strip_nul(value: Any) -> tuple[Any, bool]:
+    """The value without NUL characters (in its texts, composites and lists too), and whether
+    it had any: PostgreSQL's text cannot hold one, so Twenty refuses it and a spreadsheet
+    import cannot carry it (Python 3.10's csv module refuses to write it)."""
+    if isinstance(value, str):
+        return (value.replace("\x00", ""), True) if "\x00" in value else (value, False)
+    if isinstance(value, dict):
+        pairs = {k: strip_nul(v) for k, v in value.items()}
+        return {k: v for k, (v, _) in pairs.items()}, any(c for _, c in pairs.values())
+    if isinstance(value, list):
+        items = [strip_nul(v) for v in value]
+        return [v for v, _ in items], any(c for _, c in items)
+    return value, False
+
+
 def iso_datetime(value: Any) -> str:
     """ISO 8601 in UTC with ``Z``: the form Twenty asks for (``YYYY-MM-DDTHH:mm:ssZ``)."""
     if isinstance(value, str):

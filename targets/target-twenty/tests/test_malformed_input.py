@@ -193,3 +193,15 @@ def test_a_record_larger_than_twentys_request_limit_is_rejected_not_cut(tmp_path
     assert (reject["source_key"], reject["location"]) == ("big", "input line 2")
     assert reject["reason"].startswith("the record is 10.0 MB as JSON, more than the 10 MB")
     assert [r["Code"] for r in run.csv("*widget*.csv")] == ["small"]
+
+
+def test_a_nul_character_is_removed_and_listed_as_a_repair(tmp_path: Path) -> None:
+    """PostgreSQL's text cannot hold NUL: Twenty would refuse the record (and Python 3.10's
+    csv module cannot write the cell)."""
+    run = _listen(tmp_path, _json(WIDGETS, _widget(code="W1", name="Ac\u0000me")))
+    (repair,) = run.side("repairs.csv")
+    assert repair["reason"] == "name: NUL characters removed"
+    (batch,) = sorted((run.dir / "csv").glob("*-widgets-*.csv"))
+    assert "Acme" in batch.read_text(encoding="utf-8")
+    assert "\u0000" not in batch.read_text(encoding="utf-8")
+    assert run.counts("widget")["written"] == 1
