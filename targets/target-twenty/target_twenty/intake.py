@@ -25,8 +25,8 @@ from crm2twenty_common.twenty import (
 
 from target_twenty.checks import OnProblem
 from target_twenty.plan import FieldPlan, ObjectPlan, build_plan, is_internal
-from target_twenty.spool import Source, Spool
-from target_twenty.values import InvalidValue, normalise, plain, verbatim
+from target_twenty.spool import Source, Spool, dump_data
+from target_twenty.values import UUID_TEXT, InvalidValue, normalise, plain, verbatim
 from target_twenty.workspace import UNIQUE_SUBFIELDS, Workspace, unique_key
 
 PROVENANCE = PROVENANCE_PROPERTY
@@ -135,7 +135,7 @@ class Intake:
             data[raw] = f"{data[raw]}; {text}" if data.get(raw) else text
         data[PROVENANCE] = plain(prov)
         spool.add_record(
-            seq, plan.name, rid, Source.of(prov), json.dumps(data), refs, owners, uniques
+            seq, plan.name, rid, Source.of(prov), dump_data(data), refs, owners, uniques
         )
         for prop, value, reason in repairs:
             spool.repair(seq, prop, value, reason)
@@ -168,6 +168,8 @@ class Intake:
 
 def _record_id(plan: ObjectPlan, record: dict) -> str:
     rid = record.get("id")
+    if type(rid) is str and UUID_TEXT.fullmatch(rid):
+        return rid  # already as str(uuid.UUID(rid)) writes it
     try:
         return str(uuid.UUID(str(rid)))
     except ValueError:

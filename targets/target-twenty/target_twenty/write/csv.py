@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from crm2twenty_common.twenty import subfield_labels
 from target_twenty.outcome import CsvFile, CsvOutputs, WriteOutcome
 from target_twenty.plan import KEYWORD, FieldPlan, ObjectPlan
 from target_twenty.spool import Spool
-from target_twenty.values import ALWAYS_TOGETHER, csv_cell, neutralise
+from target_twenty.values import ALWAYS_TOGETHER, FORMULA_START, csv_cell, neutralise
 from target_twenty.write import WriteJob
 
 
@@ -32,6 +32,10 @@ class Column:
     sub: str | None
     kind: str
     resolve: Callable[[Any], Any] | None = None
+    money: bool = field(init=False)  # micros written as units: the text csv_cell changes
+
+    def __post_init__(self) -> None:
+        self.money = self.kind == "CURRENCY" and self.sub == "amountMicros"
 
 
 @dataclass
@@ -149,10 +153,7 @@ class CsvWriter:
         )
 
     def _rows(self, plan: ObjectPlan, needs: str | None) -> Iterator[dict]:
-        for row in self.spool.pending(plan.name, needs):
-            record = row.data
-            record["id"] = row.id
-            yield record
+        return self.spool.pending_records(plan.name, needs)
 
     def _files(
         self,
@@ -177,23 +178,36 @@ class CsvWriter:
                 writer = csv.writer(handle)
                 writer.writerow(headers)
                 files.append(CsvFile(str(path), plan.name, 0, needs is not None))
-            writer.writerow([self._cell(c, record) for c in cols])
+            writer.writerow(self._cells(cols, record))
             files[-1].rows += 1
             count += 1
         if handle:
             handle.close()
         return count
 
-    def _cell(self, col: Column, record: dict) -> str:
-        value = record.get(col.prop)
-        if col.sub is not None:
-            value = value.get(col.sub) if isinstance(value, dict) else None
-        if col.resolve is not None:
-            value = col.resolve(value)
-        text = csv_cell(col.kind, col.sub, value)
-        text, changed = neutralise(text)
-        self.neutralised += changed
-        return text
+    def _cells(self, cols: list[Column], record: dict) -> list[str]:
+        """One row's cells: ``csv_cell`` then ``neutralise``, each called only for the values
+        that need them (most cells are text passed through as it is)."""
+        cells = []
+        for col in cols:
+            value = record.get(col.prop)
+            if col.sub is not None:
+                value = value.get(col.sub) if isinstance(value, dict) else None
+            if col.resolve is not None:
+                value = col.resolve(value)
+            if value is None or value == "":
+                cells.append("")
+                continue
+            text = (
+                value
+                if type(value) is str and not col.money
+                else csv_cell(col.kind, col.sub, value)
+            )
+            if text and text[0] in FORMULA_START:
+                text, changed = neutralise(text)
+                self.neutralised += changed
+            cells.append(text)
+        return cells
 
     def _leftover_records(self, out, plan: ObjectPlan, schema: dict) -> int:
         out.write(
