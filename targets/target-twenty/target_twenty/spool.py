@@ -97,7 +97,7 @@ def dump_data(record: dict[str, Any]) -> str:
 
 
 def load_data(text: str) -> dict[str, Any]:
-    return _decode(text)  # type: ignore[no-any-return]
+    return _decode(text)
 
 
 _RECORD_COLUMNS = "seq, object, id, stream, skey, location, is_primary, data, status, reason"
