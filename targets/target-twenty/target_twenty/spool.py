@@ -486,23 +486,34 @@ class Spool:
         """The hash of the body sent for this record (None: do not trust what was sent)."""
         self.db.execute("UPDATE records SET payload_hash=? WHERE seq=?", (payload_hash, seq))
 
-    def written(self, objects: list[str]) -> list[tuple[str, str, str | None]]:
-        """(object, id, payload hash) of every record of ``objects`` that was to be written."""
+    def written(self, objects: list[str]) -> Iterator[tuple[str, str, str | None]]:
+        """(object, id, payload hash) of every record of ``objects`` that was to be written,
+        streamed (a migration's worth of them would not fit the memory goal)."""
         marks = ",".join("?" * len(objects))
-        return self.db.execute(
+        yield from self.db.execute(
             f"SELECT object, id, payload_hash FROM records WHERE status IS NULL "  # noqa: S608
             f"AND object IN ({marks})",
             objects,
-        ).fetchall()
+        )
 
-    def written_uniques(self, objects: list[str]) -> list[tuple[str, str, str, str]]:
-        """(object, field, key, id) of the unique values of those records."""
+    def written_uniques(self, objects: list[str]) -> Iterator[tuple[str, str, str, str]]:
+        """(object, field, key, id) of the unique values of those records, streamed."""
         marks = ",".join("?" * len(objects))
-        return self.db.execute(
+        yield from self.db.execute(
             f"SELECT u.object, u.field, u.ukey, r.id FROM uniques u JOIN records r ON "  # noqa: S608
             f"r.seq = u.seq AND r.status IS NULL WHERE u.object IN ({marks})",
             objects,
-        ).fetchall()
+        )
+
+    def count_known(self) -> int:
+        """How many distinct records of this run the registry says an earlier run wrote."""
+        return int(
+            self.db.execute(
+                "SELECT COUNT(*) FROM (SELECT DISTINCT object, id FROM records) r "
+                "WHERE EXISTS (SELECT 1 FROM reg.known k WHERE k.object = r.object "
+                "AND k.id = r.id)"
+            ).fetchone()[0]
+        )
 
     def merged_away(self) -> list[tuple[str, str, str, bool]]:
         """(object, id, survivor id, whether the survivor is a workspace record) of every
