@@ -37,10 +37,10 @@ def plain(value: Any) -> Any:
     cls = type(value)  # the exact types first: most values are, and this runs per value
     if cls in _AS_IS:
         return value
-    if cls is dict:
-        return {k: plain(v) for k, v in value.items()}
+    if cls is dict:  # leaves inline: a call per leaf was most of this function's cost
+        return {k: v if type(v) in _AS_IS else plain(v) for k, v in value.items()}
     if cls is list:
-        return [plain(v) for v in value]
+        return [v if type(v) in _AS_IS else plain(v) for v in value]
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, dt.datetime):

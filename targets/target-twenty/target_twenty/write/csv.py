@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from crm2twenty_common.twenty import subfield_labels
 
@@ -116,11 +116,16 @@ class CsvWriter:
                     continue
                 index += 1
                 cols = columns_for(plan, self.owners)
-                written[name] = self._files(files, index, plan, cols, f"{plan.plural}", None)
-                if self.owners is None and plan.owner_fields():
-                    owners = self._leftover_owners(lo, plan, schemas[name])
-                    if owners:
-                        leftovers[f"{name} owners"] = owners
+                owners = (
+                    _OwnerLeftovers(lo, plan, schemas[name])
+                    if self.owners is None and plan.owner_fields()
+                    else None
+                )
+                written[name] = self._files(
+                    files, index, plan, cols, f"{plan.plural}", None, owners
+                )
+                if owners is not None and owners.count:
+                    leftovers[f"{name} owners"] = owners.count
             for name in order:  # second pass: relations that had to wait
                 plan = plans[name]
                 deferred = [fp for fp in plan.relations() if fp.deferred]
@@ -163,6 +168,7 @@ class CsvWriter:
         cols: list[Column],
         stem: str,
         needs: str | None,
+        owners: _OwnerLeftovers | None = None,
     ) -> int:
         count = 0
         part = 0
@@ -179,6 +185,8 @@ class CsvWriter:
                 writer.writerow(headers)
                 files.append(CsvFile(str(path), plan.name, 0, needs is not None))
             writer.writerow(self._cells(cols, record))
+            if owners is not None:
+                owners.add(record)
             files[-1].rows += 1
             count += 1
         if handle:
@@ -222,38 +230,44 @@ class CsvWriter:
             count += 1
         return count
 
-    def _leftover_owners(self, out, plan: ObjectPlan, schema: dict) -> int:
-        """Owner links the spreadsheet could not carry (no member list): partial records that
-        API mode applies as updates of the records the spreadsheet created."""
-        props = [fp.prop for fp in plan.owner_fields()]
-        stream = f"{plan.name}__owners"
+
+class _OwnerLeftovers:
+    """Owner links the spreadsheet could not carry (no member list): partial records that API
+    mode applies as updates of the records the spreadsheet created. Fed by the pass that writes
+    the object's files, so its records are read once."""
+
+    def __init__(self, out: TextIO, plan: ObjectPlan, schema: dict) -> None:
+        self.out = out
+        self.props = [fp.prop for fp in plan.owner_fields()]
+        self.stream = f"{plan.name}__owners"
+        self.count = 0
         partial = {
             "type": "object",
             KEYWORD: {**schema.get(KEYWORD, {}), "object": plan.name, "partial": True},
-            "properties": {p: schema["properties"][p] for p in ["id", *props]},
+            "properties": {p: schema["properties"][p] for p in ["id", *self.props]},
         }
         out.write(
             json.dumps(
-                {"type": "SCHEMA", "stream": stream, "schema": partial, "key_properties": ["id"]}
+                {
+                    "type": "SCHEMA",
+                    "stream": self.stream,
+                    "schema": partial,
+                    "key_properties": ["id"],
+                }
             )
             + "\n"
         )
-        count = 0
-        for record in self._rows(plan, None):
-            values = {p: record[p] for p in props if record.get(p)}
-            if values:
-                out.write(
-                    json.dumps(
-                        {
-                            "type": "RECORD",
-                            "stream": stream,
-                            "record": {"id": record["id"], **values},
-                        }
-                    )
-                    + "\n"
-                )
-                count += 1
-        return count
+
+    def add(self, record: dict) -> None:
+        values = {p: record[p] for p in self.props if record.get(p)}
+        if values:
+            line = {
+                "type": "RECORD",
+                "stream": self.stream,
+                "record": {"id": record["id"], **values},
+            }
+            self.out.write(json.dumps(line) + "\n")
+            self.count += 1
 
 
 def _duplicates(items: list[str]) -> list[str]:
