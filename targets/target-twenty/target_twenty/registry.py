@@ -172,10 +172,12 @@ class Registry:
             "INSERT OR REPLACE INTO reg.known_uniques(object, field, ukey, id) VALUES (?,?,?,?)",
             uniques,
         )
-        # a record written now is no longer merged into another (its duplicate value changed)
-        self.db.executemany(
-            "DELETE FROM reg.merged WHERE object=? AND id=?", (r[:2] for r in records())
-        )
+        # a record written now is no longer merged into another (its duplicate value changed);
+        # with no merge remembered (a first run) there is nothing to look up for each record
+        if self.db.execute("SELECT 1 FROM reg.merged LIMIT 1").fetchone():
+            self.db.executemany(
+                "DELETE FROM reg.merged WHERE object=? AND id=?", (r[:2] for r in records())
+            )
         self.db.executemany(
             "INSERT OR REPLACE INTO reg.merged(object, id, survivor, run) VALUES (?,?,?,?)",
             merges,
