@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from target_twenty.spool import Source, Spool, dump_data, remove_interrupted
 
@@ -40,7 +41,7 @@ def test_pending_records_stream_one_object_in_arrival_order(tmp_path: Path) -> N
     """The writers' read: only pending records of the object, oldest first, each with its id,
     the JSON read back as it was spooled (non-ASCII text, nesting, numbers)."""
     spool = Spool(tmp_path / "spool.sqlite")
-    records = [
+    records: list[tuple[str, str, dict[str, Any]]] = [
         ("person", "p1", {"name": {"firstName": "Zoë"}, "n": 1.5}),
         ("company", "c1", {"name": "Acme"}),
         ("person", "p2", {"name": {"firstName": "Ana"}, "tags": ["a", "b"]}),
