@@ -37,6 +37,7 @@ SELF = Path(__file__).resolve()  # names the forbidden forms on purpose
 SKIP_DIRS = {
     ".git",
     ".venv",
+    ".venv-peer",  # the bench's peer path (bench/allegory_throughput.py), gitignored
     ".meltano",
     "node_modules",
     "__pycache__",

@@ -31,8 +31,8 @@ from crm2twenty_common.twenty import (
 from target_twenty import limits
 from target_twenty.checks import OnProblem
 from target_twenty.plan import FieldPlan, ObjectPlan, build_plan, is_internal
-from target_twenty.spool import Source, Spool
-from target_twenty.values import InvalidValue, normalise, plain, strip_nul, verbatim
+from target_twenty.spool import Source, Spool, dump_data
+from target_twenty.values import UUID_TEXT, InvalidValue, normalise, plain, strip_nul, verbatim
 from target_twenty.workspace import UNIQUE_SUBFIELDS, Workspace, unique_key
 
 PROVENANCE = PROVENANCE_PROPERTY
@@ -148,7 +148,7 @@ class Intake:
         for raw, text in kept.items():  # beside what the record itself put there
             data[raw] = f"{data[raw]}; {text}" if data.get(raw) else text
         data[PROVENANCE] = plain(prov)
-        data_json = json.dumps(data)
+        data_json = dump_data(data)
         if len(data_json) > limits.REQUEST_BYTES:  # measured again without the provenance
             sent = json.dumps({k: v for k, v in data.items() if k != PROVENANCE})
             rejected = rejected or limits.oversized(sent)
@@ -193,6 +193,8 @@ class Identity:
 
 def _record_id(plan: ObjectPlan, record: dict, line: int) -> Identity:
     rid = record.get("id")
+    if type(rid) is str and UUID_TEXT.fullmatch(rid):
+        return Identity(rid, rid)  # already as str(uuid.UUID(rid)) writes it
     try:
         return Identity(str(uuid.UUID(str(rid))), str(rid))
     except ValueError:

@@ -23,6 +23,7 @@ that workspace does not have.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -140,16 +141,19 @@ class Registry:
         without, CSV mode: no hash)."""
         if not objects:
             return
-        records = [
-            (obj, rid, run, None if confirmed is None else payload_hash)
-            for obj, rid, payload_hash in spool.written(objects)
-            if confirmed is None or (obj, rid) in confirmed
-        ]
-        uniques = [
+
+        def records() -> Iterator[tuple[str, str, str, str | None]]:
+            # streamed from the spool, as are the unique values: the registry's share of the
+            # run's memory must not grow with the migration
+            for obj, rid, payload_hash in spool.written(objects):
+                if confirmed is None or (obj, rid) in confirmed:
+                    yield obj, rid, run, None if confirmed is None else payload_hash
+
+        uniques = (
             row
             for row in spool.written_uniques(objects)
             if confirmed is None or (row[0], row[3]) in confirmed
-        ]
+        )
         merges = [
             (obj, rid, survivor, run)
             for obj, rid, survivor, external in spool.merged_away()
@@ -160,17 +164,20 @@ class Registry:
             or (obj, survivor) in confirmed
             or self.known(obj, [survivor])
         ]
-        written = [(obj, rid) for obj, rid, _, _ in records]
         self.db.execute("BEGIN")
         self.db.executemany(
-            "INSERT OR REPLACE INTO reg.known(object, id, run, hash) VALUES (?,?,?,?)", records
+            "INSERT OR REPLACE INTO reg.known(object, id, run, hash) VALUES (?,?,?,?)", records()
         )
         self.db.executemany(
             "INSERT OR REPLACE INTO reg.known_uniques(object, field, ukey, id) VALUES (?,?,?,?)",
             uniques,
         )
-        # a record written now is no longer merged into another (its duplicate value changed)
-        self.db.executemany("DELETE FROM reg.merged WHERE object=? AND id=?", written)
+        # a record written now is no longer merged into another (its duplicate value changed);
+        # with no merge remembered (a first run) there is nothing to look up for each record
+        if self.db.execute("SELECT 1 FROM reg.merged LIMIT 1").fetchone():
+            self.db.executemany(
+                "DELETE FROM reg.merged WHERE object=? AND id=?", (r[:2] for r in records())
+            )
         self.db.executemany(
             "INSERT OR REPLACE INTO reg.merged(object, id, survivor, run) VALUES (?,?,?,?)",
             merges,

@@ -25,6 +25,8 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 try:
     import fcntl
 except ImportError:  # not on Windows: spools are then told apart by their report alone
@@ -72,12 +74,32 @@ CREATE TABLE problems(            -- what the target itself found: rejects and r
 
 _INDEXES = """
 CREATE INDEX IF NOT EXISTS records_object_id ON records(object, id);
+-- an object's pending records in arrival order (seq is the rowid, the index's last column):
+-- one ordered pass per object, without sorting the object's records in a temporary table
+CREATE INDEX IF NOT EXISTS records_object_status ON records(object, status);
 CREATE INDEX IF NOT EXISTS refs_target ON refs(target_object, target_id);
 CREATE INDEX IF NOT EXISTS refs_seq ON refs(seq);
 CREATE INDEX IF NOT EXISTS uniques_key ON uniques(object, field, ukey);
 """
 
 _FLUSH_AT = 5000
+
+# A record's JSON is written once on arrival and read back once or twice: msgspec, not json,
+# which took a fifth of a CSV run. Only the spool reads it back, so its spelling (compact,
+# UTF-8) is the spool's own; files written from it are encoded by their writers.
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder().decode
+
+
+def dump_data(record: dict[str, Any]) -> str:
+    """A record's properties as the spool stores them."""
+    return _encode(record).decode()
+
+
+def load_data(text: str) -> dict[str, Any]:
+    return _decode(text)
+
+
 _RECORD_COLUMNS = "seq, object, id, stream, skey, location, is_primary, data, status, reason"
 
 
@@ -127,7 +149,7 @@ class Row:
     @property
     def data(self) -> dict[str, Any]:
         """The record's properties (a fresh dict each time: callers may change it)."""
-        return json.loads(self.data_json)
+        return load_data(self.data_json)
 
     def describe(self) -> str:
         """``stream key (file:line)``, or ``object id`` for a record without provenance."""
@@ -407,6 +429,19 @@ class Spool:
             params += (f'$."{needs}"',)
         return [_row(r) for r in self.db.execute(sql + " ORDER BY seq", params)]
 
+    def pending_records(self, obj: str, needs: str | None = None) -> Iterator[dict[str, Any]]:
+        """Like ``pending``, streamed, each record's properties with its ``id`` (what a writer
+        reads: only one record at a time is in memory, however large the object)."""
+        sql = "SELECT id, data FROM records WHERE object=? AND status IS NULL"
+        params: tuple = (obj,)
+        if needs:
+            sql += " AND json_extract(data, ?) IS NOT NULL"
+            params += (f'$."{needs}"',)
+        for rid, data in self.db.execute(sql + " ORDER BY seq", params):
+            record = _decode(data)
+            record["id"] = rid
+            yield record
+
     def all_of(self, obj: str) -> Iterator[Row]:
         """Every record of ``obj`` whatever its fate, in arrival order."""
         for r in self.db.execute(
@@ -445,29 +480,40 @@ class Spool:
         }
 
     def set_data(self, seq: int, record: dict[str, Any]) -> None:
-        self.db.execute("UPDATE records SET data=? WHERE seq=?", (json.dumps(record), seq))
+        self.db.execute("UPDATE records SET data=? WHERE seq=?", (dump_data(record), seq))
 
     def set_hash(self, seq: int, payload_hash: str | None) -> None:
         """The hash of the body sent for this record (None: do not trust what was sent)."""
         self.db.execute("UPDATE records SET payload_hash=? WHERE seq=?", (payload_hash, seq))
 
-    def written(self, objects: list[str]) -> list[tuple[str, str, str | None]]:
-        """(object, id, payload hash) of every record of ``objects`` that was to be written."""
+    def written(self, objects: list[str]) -> Iterator[tuple[str, str, str | None]]:
+        """(object, id, payload hash) of every record of ``objects`` that was to be written,
+        streamed (a migration's worth of them would not fit the memory goal)."""
         marks = ",".join("?" * len(objects))
-        return self.db.execute(
+        yield from self.db.execute(
             f"SELECT object, id, payload_hash FROM records WHERE status IS NULL "  # noqa: S608
             f"AND object IN ({marks})",
             objects,
-        ).fetchall()
+        )
 
-    def written_uniques(self, objects: list[str]) -> list[tuple[str, str, str, str]]:
-        """(object, field, key, id) of the unique values of those records."""
+    def written_uniques(self, objects: list[str]) -> Iterator[tuple[str, str, str, str]]:
+        """(object, field, key, id) of the unique values of those records, streamed."""
         marks = ",".join("?" * len(objects))
-        return self.db.execute(
+        yield from self.db.execute(
             f"SELECT u.object, u.field, u.ukey, r.id FROM uniques u JOIN records r ON "  # noqa: S608
             f"r.seq = u.seq AND r.status IS NULL WHERE u.object IN ({marks})",
             objects,
-        ).fetchall()
+        )
+
+    def count_known(self) -> int:
+        """How many distinct records of this run the registry says an earlier run wrote."""
+        return int(
+            self.db.execute(
+                "SELECT COUNT(*) FROM (SELECT DISTINCT object, id FROM records) r "
+                "WHERE EXISTS (SELECT 1 FROM reg.known k WHERE k.object = r.object "
+                "AND k.id = r.id)"
+            ).fetchone()[0]
+        )
 
     def merged_away(self) -> list[tuple[str, str, str, bool]]:
         """(object, id, survivor id, whether the survivor is a workspace record) of every

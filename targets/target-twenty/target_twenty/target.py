@@ -6,7 +6,7 @@ import typing as t
 from urllib.parse import urlsplit
 
 from crm2twenty_common.sdk_compat import DrainsOnlyAtEndOfInput, StopsWithoutStateOnSignal
-from crm2twenty_common.singer_input import NumberedReader
+from crm2twenty_common.singer_input import MsgSpecNumberedReader
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, TargetCapabilities
@@ -33,8 +33,10 @@ class TargetTwenty(DrainsOnlyAtEndOfInput, StopsWithoutStateOnSignal, Target):
 
     name = "target-twenty"
     default_sink_class = SpoolSink
-    # Input errors name their line and stream, in one line (crm2twenty_common.singer_input).
-    message_reader_class = NumberedReader
+    # Input errors name their line and stream, in one line (crm2twenty_common.singer_input);
+    # msgspec decodes the lines (floats as Decimal, like the SDK's default json reader), at a
+    # third of the default reader's cost.
+    message_reader_class = MsgSpecNumberedReader
     # Records wait for every stream (parents before children): sinks drain only at end of
     # input (DrainsOnlyAtEndOfInput), and a signal stops the run without STATE
     # (StopsWithoutStateOnSignal): both in crm2twenty_common.sdk_compat, with why.
@@ -270,7 +272,7 @@ class TargetTwenty(DrainsOnlyAtEndOfInput, StopsWithoutStateOnSignal, Target):
                 (SpoolSink,),
                 {
                     "migration": self.migration,
-                    "reader": t.cast("NumberedReader", self.message_reader),
+                    "reader": t.cast("MsgSpecNumberedReader", self.message_reader),
                 },
             ),
         )

@@ -18,6 +18,9 @@ from typing import Any
 from crm2twenty_common.twenty import is_email, is_url
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# What iso_datetime returns: a value already in this form is only checked, not re-formatted.
+_CANONICAL = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
+UUID_TEXT = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _PHONE = re.compile(r"^[0-9 ()+.\-]{3,}$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 
@@ -26,8 +29,18 @@ class InvalidValue(ValueError):
     pass
 
 
+_AS_IS = frozenset({str, int, bool, float, type(None)})
+
+
 def plain(value: Any) -> Any:
     """JSON-safe: Decimals (the SDK reads floats as Decimal) and datetimes become plain values."""
+    cls = type(value)  # the exact types first: most values are, and this runs per value
+    if cls in _AS_IS:
+        return value
+    if cls is dict:  # leaves inline: a call per leaf was most of this function's cost
+        return {k: v if type(v) in _AS_IS else plain(v) for k, v in value.items()}
+    if cls is list:
+        return [v if type(v) in _AS_IS else plain(v) for v in value]
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, dt.datetime):
@@ -60,6 +73,12 @@ def iso_datetime(value: Any) -> str:
     """ISO 8601 in UTC with ``Z``: the form Twenty asks for (``YYYY-MM-DDTHH:mm:ssZ``)."""
     if isinstance(value, str):
         text = value.strip()
+        if _CANONICAL.fullmatch(text):
+            try:
+                dt.datetime.fromisoformat(text[:-1])  # a real date and time (not 2024-02-30)
+            except ValueError as exc:
+                raise InvalidValue(f"{value!r} is not an ISO 8601 date-time") from exc
+            return text
         if _DATE.match(text):
             value = dt.datetime.fromisoformat(text + "T00:00:00+00:00")
         else:
@@ -106,6 +125,8 @@ def normalise(kind: str, value: Any) -> Any:
     if value is None:
         return None
     if kind in ("TEXT", "SELECT", "RATING"):
+        if type(value) is str:
+            return value
         if isinstance(value, dict | list):
             raise InvalidValue(f"{kind} value cannot be {type(value).__name__}")
         return str(plain(value))
@@ -131,6 +152,8 @@ def normalise(kind: str, value: Any) -> Any:
             raise InvalidValue(f"{value!r} is not a date") from exc
         return text
     if kind in ("UUID", "RELATION"):
+        if type(value) is str and UUID_TEXT.fullmatch(value):
+            return value  # already as str(uuid.UUID(value)) writes it
         try:
             return str(uuid.UUID(str(value)))
         except ValueError as exc:
@@ -223,7 +246,7 @@ def csv_cell(kind: str, sub: str | None, value: Any) -> str:
     return str(value)
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _NUMERIC = re.compile(r"^[+-]?(\d[\d\s().\-/]*)?\.?\d*$")
 
 
@@ -231,6 +254,6 @@ def neutralise(cell: str) -> tuple[str, bool]:
     """Defuse spreadsheet formula injection (OWASP CSV injection): a cell that starts with
     ``= + - @`` tab or CR gets a leading apostrophe, unless it is a plain number or phone
     number (``-12.5``, ``+44 20 7946 0958``), which spreadsheets do not evaluate as formulas."""
-    if cell and cell[0] in _FORMULA_START and not _NUMERIC.match(cell):
+    if cell and cell[0] in FORMULA_START and not _NUMERIC.match(cell):
         return "'" + cell, True
     return cell, False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from decimal import Decimal
 from importlib import resources
 
 import pytest
@@ -93,6 +94,25 @@ def test_unique_keys_compare_like_twenty() -> None:
         ("FULL_NAME", "Ana Ruiz", {"firstName": "Ana", "lastName": "Ruiz"}),
         ("RICH_TEXT", "hello", {"markdown": "hello"}),
         ("MULTI_SELECT", "A", ["A"]),
+        # the fast paths give what the general ones do
+        ("DATE_TIME", "2020-01-02T03:04:05.000Z", "2020-01-02T03:04:05.000Z"),
+        ("DATE_TIME", " 2020-01-02T03:04:05.000Z ", "2020-01-02T03:04:05.000Z"),
+        (
+            "RELATION",
+            "E0CB538C-58F3-5904-9AAA-E93B60F3183D",
+            "e0cb538c-58f3-5904-9aaa-e93b60f3183d",
+        ),
+        (
+            "RELATION",
+            "e0cb538c-58f3-5904-9aaa-e93b60f3183d",
+            "e0cb538c-58f3-5904-9aaa-e93b60f3183d",
+        ),
+        ("TEXT", Decimal("2.50"), "2.5"),
+        (
+            "ADDRESS",
+            {"addressCity": "Leeds", "n": [Decimal("1.0")]},
+            {"addressCity": "Leeds", "n": [1]},
+        ),
     ],
 )
 def test_values_are_normalised_for_twenty(kind, value, expected) -> None:
@@ -111,6 +131,8 @@ def test_values_are_normalised_for_twenty(kind, value, expected) -> None:
         ("CURRENCY", {"amountMicros": 1, "currencyCode": "euro"}),
         ("TEXT", {"a": 1}),
         ("DATE", "2021-02-30"),
+        ("DATE_TIME", "2021-02-30T00:00:00.000Z"),  # canonical in form, not a real day
+        ("DATE_TIME", "2021-01-01T25:00:00.000Z"),
     ],
 )
 def test_values_twenty_would_refuse_are_invalid(kind, value) -> None:

@@ -16,17 +16,10 @@ from target_twenty.registry import Registry
 from target_twenty.report.model import RunKind, RunScope
 from target_twenty.spool import Spool
 
-CHUNK = 500  # ids per registry query
-
 
 def run_scope(config: dict[str, Any], registry: Registry, spool: Spool) -> RunScope:
     earlier = registry.count()
-    carried = 0
-    if earlier:
-        for tally in spool.object_tallies():
-            ids = [row.id for row in spool.all_of(tally.object)]
-            for i in range(0, len(ids), CHUNK):
-                carried += len(registry.known(tally.object, ids[i : i + CHUNK]))
+    carried = spool.count_known() if earlier else 0
     api = config.get("mode") == "api"
     if api and config.get("dry_run"):
         kind = RunKind.DRY_RUN

@@ -12,16 +12,16 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from crm2twenty_common.twenty import subfield_labels
 
 from target_twenty.outcome import CsvFile, CsvOutputs, WriteOutcome
 from target_twenty.plan import KEYWORD, FieldPlan, ObjectPlan
 from target_twenty.spool import Spool
-from target_twenty.values import ALWAYS_TOGETHER, csv_cell, neutralise
+from target_twenty.values import ALWAYS_TOGETHER, FORMULA_START, csv_cell, neutralise
 from target_twenty.write import WriteJob
 
 
@@ -32,6 +32,10 @@ class Column:
     sub: str | None
     kind: str
     resolve: Callable[[Any], Any] | None = None
+    money: bool = field(init=False)  # micros written as units: the text csv_cell changes
+
+    def __post_init__(self) -> None:
+        self.money = self.kind == "CURRENCY" and self.sub == "amountMicros"
 
 
 @dataclass
@@ -112,11 +116,16 @@ class CsvWriter:
                     continue
                 index += 1
                 cols = columns_for(plan, self.owners)
-                written[name] = self._files(files, index, plan, cols, f"{plan.plural}", None)
-                if self.owners is None and plan.owner_fields():
-                    owners = self._leftover_owners(lo, plan, schemas[name])
-                    if owners:
-                        leftovers[f"{name} owners"] = owners
+                owners = (
+                    _OwnerLeftovers(lo, plan, schemas[name])
+                    if self.owners is None and plan.owner_fields()
+                    else None
+                )
+                written[name] = self._files(
+                    files, index, plan, cols, f"{plan.plural}", None, owners
+                )
+                if owners is not None and owners.count:
+                    leftovers[f"{name} owners"] = owners.count
             for name in order:  # second pass: relations that had to wait
                 plan = plans[name]
                 deferred = [fp for fp in plan.relations() if fp.deferred]
@@ -149,10 +158,7 @@ class CsvWriter:
         )
 
     def _rows(self, plan: ObjectPlan, needs: str | None) -> Iterator[dict]:
-        for row in self.spool.pending(plan.name, needs):
-            record = row.data
-            record["id"] = row.id
-            yield record
+        return self.spool.pending_records(plan.name, needs)
 
     def _files(
         self,
@@ -162,6 +168,7 @@ class CsvWriter:
         cols: list[Column],
         stem: str,
         needs: str | None,
+        owners: _OwnerLeftovers | None = None,
     ) -> int:
         count = 0
         part = 0
@@ -177,23 +184,38 @@ class CsvWriter:
                 writer = csv.writer(handle)
                 writer.writerow(headers)
                 files.append(CsvFile(str(path), plan.name, 0, needs is not None))
-            writer.writerow([self._cell(c, record) for c in cols])
+            writer.writerow(self._cells(cols, record))
+            if owners is not None:
+                owners.add(record)
             files[-1].rows += 1
             count += 1
         if handle:
             handle.close()
         return count
 
-    def _cell(self, col: Column, record: dict) -> str:
-        value = record.get(col.prop)
-        if col.sub is not None:
-            value = value.get(col.sub) if isinstance(value, dict) else None
-        if col.resolve is not None:
-            value = col.resolve(value)
-        text = csv_cell(col.kind, col.sub, value)
-        text, changed = neutralise(text)
-        self.neutralised += changed
-        return text
+    def _cells(self, cols: list[Column], record: dict) -> list[str]:
+        """One row's cells: ``csv_cell`` then ``neutralise``, each called only for the values
+        that need them (most cells are text passed through as it is)."""
+        cells = []
+        for col in cols:
+            value = record.get(col.prop)
+            if col.sub is not None:
+                value = value.get(col.sub) if isinstance(value, dict) else None
+            if col.resolve is not None:
+                value = col.resolve(value)
+            if value is None or value == "":
+                cells.append("")
+                continue
+            text = (
+                value
+                if type(value) is str and not col.money
+                else csv_cell(col.kind, col.sub, value)
+            )
+            if text and text[0] in FORMULA_START:
+                text, changed = neutralise(text)
+                self.neutralised += changed
+            cells.append(text)
+        return cells
 
     def _leftover_records(self, out, plan: ObjectPlan, schema: dict) -> int:
         out.write(
@@ -208,38 +230,44 @@ class CsvWriter:
             count += 1
         return count
 
-    def _leftover_owners(self, out, plan: ObjectPlan, schema: dict) -> int:
-        """Owner links the spreadsheet could not carry (no member list): partial records that
-        API mode applies as updates of the records the spreadsheet created."""
-        props = [fp.prop for fp in plan.owner_fields()]
-        stream = f"{plan.name}__owners"
+
+class _OwnerLeftovers:
+    """Owner links the spreadsheet could not carry (no member list): partial records that API
+    mode applies as updates of the records the spreadsheet created. Fed by the pass that writes
+    the object's files, so its records are read once."""
+
+    def __init__(self, out: TextIO, plan: ObjectPlan, schema: dict) -> None:
+        self.out = out
+        self.props = [fp.prop for fp in plan.owner_fields()]
+        self.stream = f"{plan.name}__owners"
+        self.count = 0
         partial = {
             "type": "object",
             KEYWORD: {**schema.get(KEYWORD, {}), "object": plan.name, "partial": True},
-            "properties": {p: schema["properties"][p] for p in ["id", *props]},
+            "properties": {p: schema["properties"][p] for p in ["id", *self.props]},
         }
         out.write(
             json.dumps(
-                {"type": "SCHEMA", "stream": stream, "schema": partial, "key_properties": ["id"]}
+                {
+                    "type": "SCHEMA",
+                    "stream": self.stream,
+                    "schema": partial,
+                    "key_properties": ["id"],
+                }
             )
             + "\n"
         )
-        count = 0
-        for record in self._rows(plan, None):
-            values = {p: record[p] for p in props if record.get(p)}
-            if values:
-                out.write(
-                    json.dumps(
-                        {
-                            "type": "RECORD",
-                            "stream": stream,
-                            "record": {"id": record["id"], **values},
-                        }
-                    )
-                    + "\n"
-                )
-                count += 1
-        return count
+
+    def add(self, record: dict) -> None:
+        values = {p: record[p] for p in self.props if record.get(p)}
+        if values:
+            line = {
+                "type": "RECORD",
+                "stream": self.stream,
+                "record": {"id": record["id"], **values},
+            }
+            self.out.write(json.dumps(line) + "\n")
+            self.count += 1
 
 
 def _duplicates(items: list[str]) -> list[str]:
