@@ -137,6 +137,7 @@ def text_files(root: Path) -> Iterator[Path]:
             d
             for d in dirs
             if d not in SKIP_DIRS
+            and not d.startswith(".venv")  # any venv: .venv-3.12 for the second Python's lane
             and not d.endswith(".egg-info")
             and Path(folder, d) != root / "bench" / "data"
         )

@@ -83,7 +83,14 @@ class Migration:
         self.logger = logger
         self.client = client  # when an API is configured
         output_dir = Path(config.get("output_dir") or "output").resolve()
-        run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + secrets.token_hex(2)
+        output_dir.mkdir(parents=True, exist_ok=True)
+        while True:  # a folder of its own: two runs started in the same second never share one
+            run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + secrets.token_hex(2)
+            try:
+                (output_dir / run_id).mkdir()
+                break
+            except FileExistsError:
+                continue
         self.run = RunInfo(
             run_id=run_id,
             mode=config.get("mode", "csv"),
@@ -92,7 +99,6 @@ class Migration:
             state_dir=Path(config.get("state_dir") or output_dir / "state").resolve(),
             started=time.time(),
         )
-        self.run.run_dir.mkdir(parents=True, exist_ok=True)
         self.spool = Spool(self.run.run_dir / "spool.sqlite")
         for stale in remove_interrupted(output_dir, self.spool.path):
             logger.info("removed the spool an interrupted run left: %s", stale)
