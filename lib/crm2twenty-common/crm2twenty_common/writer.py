@@ -29,14 +29,14 @@ _CHUNK = 1 << 16  # bytes gathered before one write: a pipe's default capacity
 _PENDING = bytearray()
 # the stdout the gathered lines were written for: if a caller (a test) swaps sys.stdout, the
 # lines go to the stream that was stdout when they were written
-_FOR: list[t.Any] = [None]
+_written_for: t.Any = None
 
 
 def flush_stdout() -> None:
     """Write out what is gathered and flush stdout (a plugin's end and exit call it)."""
     if not _PENDING:
         return
-    out = _FOR[0] or sys.stdout
+    out = _written_for or sys.stdout
     binary = getattr(out, "buffer", None)  # none: a text stream put in its place (tests)
     if binary is not None:
         binary.write(_PENDING)
@@ -56,9 +56,10 @@ class BufferedSingerWriter(GenericSingerWriter[bytes, "Message"]):
         return encoder.encode(message.to_dict()) + b"\n"
 
     def write_message(self, message: Message) -> None:
-        if _FOR[0] is not sys.stdout:
+        global _written_for  # the one stdout of the process, as _PENDING is its one buffer
+        if _written_for is not sys.stdout:
             flush_stdout()
-            _FOR[0] = sys.stdout
+            _written_for = sys.stdout
         encoder.encode_into(message.to_dict(), _PENDING, -1)  # at its end, no new allocation
         _PENDING.append(0x0A)
         if len(_PENDING) >= _CHUNK or isinstance(message, StateMessage):

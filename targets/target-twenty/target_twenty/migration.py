@@ -245,17 +245,7 @@ class Migration:
             failed_in="target",
         )
         self.logger.error("FAILED — %s", summary)
-        outcome = WriteOutcome(
-            order=load_order(self.intake.plans),
-            cycles=[],
-            merges=[],
-            written=written,
-            provisioning=provisioning(list(self.intake.plans.values())).needs(),
-            members={},
-            orphans=set(),
-            outputs=CsvOutputs([], {}, None, 0, []) if run.mode == "csv" else None,
-            preflight=PreflightSummary([], []) if run.mode == "api" else None,
-        )
+        outcome = self._unfinished(written)
         try:
             report = build_report(self._report_context(scope, status), spool, outcome)
             self._write_report(report)
@@ -276,23 +266,29 @@ class Migration:
             upstream.summary,
             upstream.held_back,
         )
-        outcome = WriteOutcome(
-            order=load_order(self.intake.plans),
-            cycles=[],
-            merges=[],
-            written={},
-            provisioning=provisioning(list(self.intake.plans.values())).needs(),
-            members={},
-            orphans=set(),
-            outputs=CsvOutputs([], {}, None, 0, []) if run.mode == "csv" else None,
-            preflight=PreflightSummary([], []) if run.mode == "api" else None,
-        )
+        outcome = self._unfinished({})
         report = build_report(self._report_context(scope, upstream), spool, outcome)
         self._write_report(report)
         spool.close()
         if not self.config.get("keep_spool"):
             (run.run_dir / "spool.sqlite").unlink(missing_ok=True)
         return report
+
+    def _unfinished(self, written: dict[str, int]) -> WriteOutcome:
+        """The outcome of a run that did not get through its write stage (held back, or
+        stopped): the load order and provisioning it planned, and only what was ``written``."""
+        mode = self.run.mode
+        return WriteOutcome(
+            order=load_order(self.intake.plans),
+            cycles=[],
+            merges=[],
+            written=written,
+            provisioning=provisioning(list(self.intake.plans.values())).needs(),
+            members={},
+            orphans=set(),
+            outputs=CsvOutputs([], {}, None, 0, []) if mode == "csv" else None,
+            preflight=PreflightSummary([], []) if mode == "api" else None,
+        )
 
     def _write_report(self, report: RunReport) -> ReportFiles:
         """report.json and report.md; ``LAST_RUN`` names this run whatever became of it,
