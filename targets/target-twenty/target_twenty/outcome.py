@@ -169,6 +169,23 @@ class RequestStats:
 
 
 @dataclass
+class RequestLog:
+    """When each request of the run started (monotonic seconds), for the report's load over
+    time: those Twenty's rate limit counts apart from the rest, and when a 429 came back."""
+
+    limit: int | None  # requests a window the pacer keeps to (None: not limited)
+    window: float  # seconds
+    limited: list[float] = field(default_factory=list)
+    other: list[float] = field(default_factory=list)  # metadata and uploads: not limited
+    refused: list[float] = field(default_factory=list)  # 429 answers
+
+    def copy(self) -> RequestLog:
+        return RequestLog(
+            self.limit, self.window, list(self.limited), list(self.other), list(self.refused)
+        )
+
+
+@dataclass
 class PlannedObject:
     object: str
     records: int
@@ -261,3 +278,4 @@ class WriteOutcome:
     sample: SampleDiff | None = None
     preflight: PreflightSummary | None = None  # API mode
     requests: RequestStats | None = None  # API mode: what this run sent
+    request_log: RequestLog | None = None  # API mode: when it sent them

@@ -51,6 +51,7 @@ PARTS: dict[str, type] = {
     "FieldDiff": outcome.FieldDiff,
     "OwnerMatching": outcome.OwnerMatching,
     "ReviewItem": model.ReviewItem,
+    "LoadOverTime": model.LoadOverTime,
 }
 
 

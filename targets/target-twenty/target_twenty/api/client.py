@@ -24,7 +24,7 @@ from typing import Any
 import requests
 from crm2twenty_common.pacer import Pacer, RetryPolicy
 
-from target_twenty.outcome import RequestKind, RequestStats
+from target_twenty.outcome import RequestKind, RequestLog, RequestStats
 from target_twenty.workspace import Workspace
 
 RETRYABLE = {429, 500, 502, 503, 504}
@@ -153,6 +153,8 @@ class TwentyClient:
         self.max_retries = max_retries
         self.logger = logger or logging.getLogger("target-twenty.api")
         self.stats = RequestStats()
+        # when each try started, for the report's load over time
+        self.log = RequestLog(self.pacer.limit, self.pacer.window)
         self._stats_lock = threading.Lock()  # batches of one object run in threads
         self.latency_total = 0.0
         # The suite's one retry policy around each try; a 429 counts as a try here (the pacer
@@ -163,10 +165,11 @@ class TwentyClient:
             on_backoff=self._backing_off,
         )
 
-    def _count(self, kind: RequestKind, waited: float) -> None:
+    def _count(self, kind: RequestKind, waited: float, started: float, paced: bool) -> None:
         with self._stats_lock:
             self.stats.add(kind)
             self.stats.waited_seconds += waited
+            (self.log.limited if paced else self.log.other).append(started)
 
     # ---- transport ----------------------------------------------------------------------
 
@@ -204,17 +207,20 @@ class TwentyClient:
         """One try, paced: the metadata API and uploads are not limited
         (docs/twenty-contract.md §2.13), so they only wait out a pause. Every try is counted
         (each costs one request of the limit); a retryable answer raises for the policy."""
-        waited = self.pacer.acquire() if limited(method, path) else self.pacer.hold()
+        paced = limited(method, path)
+        waited = self.pacer.acquire() if paced else self.pacer.hold()
         started = time.monotonic()
         try:
             response = self.session.request(
                 method, f"{self.base}{path}", timeout=self.timeout, **send
             )
         finally:
-            self._count(request_kind(method, path), waited)
+            self._count(request_kind(method, path), waited, started, paced)
         with self._stats_lock:
             self.latency_total += time.monotonic() - started
             self.stats.rate_limited += response.status_code == 429
+            if response.status_code == 429:
+                self.log.refused.append(started)
         if response.status_code in RETRYABLE:
             raise requests.HTTPError(f"{response.status_code}", response=response)
         return response

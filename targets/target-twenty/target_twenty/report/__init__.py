@@ -1,9 +1,11 @@
-"""The report stage, last in the run: what became of every record, as report.json and report.md.
+"""The report stage, last in the run: what became of every record, as report.json, report.md
+and report.html.
 
 ``build_report(ReportContext, Spool, WriteOutcome) -> RunReport`` (builder) writes the files beside
 the report (rejects, repairs, merges, attachments manifest, workflows) and counts every object
 and source stream (counts); ``write_report(RunReport, run_dir)`` writes report.json (its JSON
-Schema: report.schema.json here) and report.md (render, from templates/report.md.j2).
+Schema: report.schema.json here), report.md and report.html (render, from templates/report.md.j2
+and templates/report.html.j2, both from one view of the report: view).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pathlib import Path
 
 from target_twenty.report.builder import ReportContext, build_report
 from target_twenty.report.model import Mode, RunKind, RunReport, RunScope
-from target_twenty.report.render import markdown
+from target_twenty.report.render import html, markdown
 
 SCHEMA_PATH = Path(__file__).with_name("report.schema.json")
 
@@ -26,6 +28,7 @@ __all__ = [
     "RunReport",
     "RunScope",
     "build_report",
+    "html",
     "markdown",
     "write_report",
 ]
@@ -35,10 +38,12 @@ __all__ = [
 class ReportFiles:
     json: Path
     markdown: Path
+    html: Path
 
 
 def write_report(report: RunReport, run_dir: Path) -> ReportFiles:
-    out = ReportFiles(run_dir / "report.json", run_dir / "report.md")
+    out = ReportFiles(run_dir / "report.json", run_dir / "report.md", run_dir / "report.html")
     out.json.write_text(report.to_json(), encoding="utf-8")
     out.markdown.write_text(markdown(report), encoding="utf-8")
+    out.html.write_text(html(report), encoding="utf-8")
     return out

@@ -17,6 +17,7 @@ from target_twenty.outcome import WriteOutcome
 from target_twenty.plan import ObjectPlan
 from target_twenty.report import files
 from target_twenty.report.counts import object_counts, source_counts
+from target_twenty.report.load import load_over_time
 from target_twenty.report.model import (
     Mode,
     Outcome,
@@ -107,6 +108,7 @@ def build_report(run: ReportContext, spool: Spool, outcome: WriteOutcome) -> Run
         sample=outcome.sample,
         preflight=outcome.preflight,
         requests=outcome.requests,
+        load=load_over_time(outcome.request_log),
     )
     if run.status is not None:
         report.status = run.status

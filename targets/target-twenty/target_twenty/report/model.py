@@ -188,6 +188,21 @@ class AttachmentsSummary:
 
 
 @dataclass
+class LoadOverTime:
+    """API mode: the requests sent in each interval from the first to the last, against the
+    rate limit (``report.load`` counts them from the client's log). The intervals are as long
+    as keeps a long load to at most ~90 of them."""
+
+    seconds: float  # from the first request's start to the last's
+    interval_seconds: int
+    limit: int | None  # requests a minute the run kept to (requests_per_minute)
+    limit_per_interval: float | None  # the same limit over one interval
+    limited: list[int]  # per interval: requests Twenty's limit counts (record reads and writes)
+    other: list[int]  # per interval: metadata and file uploads, which it does not count
+    refused: list[int]  # per interval: answers 429 (too many requests)
+
+
+@dataclass
 class RunOutputs:
     dir: str
     merges_file: str
@@ -225,6 +240,7 @@ class RunReport:
     preflight: PreflightSummary | None = None  # API mode
     workspace_id: str | None = None  # API mode: the workspace the API key names
     requests: RequestStats | None = None  # API mode: what the run sent, dry runs included
+    load: LoadOverTime | None = None  # API mode: when it sent them, against the limit
     # what the mapper inferred on weak evidence (a run without a confirmed rules file)
     needs_review: list[ReviewItem] = field(default_factory=list)
     balanced: bool = False  # every count adds up, and the input is known whole (status)

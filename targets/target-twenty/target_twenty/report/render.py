@@ -1,28 +1,24 @@
-"""report.md: the ``RunReport`` rendered for people, by the Jinja2 template in ``templates/``.
+"""report.md and report.html: the ``RunReport`` rendered for people, each by its Jinja2 template
+in ``templates/``, both from the same view (report.view: banners, totals, load order).
 
-The template holds the wording and layout; the filters here hold the few formatting rules
-that are clearer in Python (a workflow's JSON as prose, a file's name from its path).
+The templates hold the wording and layout; the filters here hold the few formatting rules
+that are clearer in Python (a workflow's JSON as prose, a file's name from its path, the
+Markdown marks of a banner as HTML).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import PurePath
 from typing import Any
 
 import jinja2
+from markupsafe import Markup, escape
 
-from target_twenty.report.model import ObjectCount, ProblemExample, RunReport, counts_add_up
-
-# Markdown, not HTML: nothing is escaped. trim/lstrip let a {% tag %} sit on its own line.
-_ENV = jinja2.Environment(
-    loader=jinja2.PackageLoader("target_twenty.report", "templates"),
-    autoescape=False,  # noqa: S701 - the output is Markdown
-    trim_blocks=True,
-    lstrip_blocks=True,
-    keep_trailing_newline=True,
-    undefined=jinja2.StrictUndefined,
-)
+from target_twenty.report import chart
+from target_twenty.report.model import ProblemExample, RunReport
+from target_twenty.report.view import view
 
 
 def _text(value: Any) -> str:
@@ -49,30 +45,72 @@ def _example(example: ProblemExample) -> str:
     return f"{who}{where}{value}"
 
 
-_ENV.filters.update(
-    example=_example,
-    mark=lambda ok: "✓" if ok else "✗",
-    basename=lambda path: PurePath(path).name,
-    text=_text,
+_BOLD = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)
+_CODE = re.compile(r"`([^`]+)`")
+
+
+def _inline(text: str) -> Markup:
+    """Markdown inline as HTML: the text escaped, then its ``**bold**`` and ```code``` marked."""
+    html = _CODE.sub(r"<code>\1</code>", str(escape(text)))
+    return Markup(_BOLD.sub(r"<strong>\1</strong>", html))  # noqa: S704 - escaped above
+
+
+def _number(value: float | int | None) -> str:
+    """A figure as the page shows it: thousands separated, a float to one decimal."""
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:,.1f}"
+    return f"{value:,}"
+
+
+def _pointer_key(key: str) -> str:
+    """A key as one step of a JSON Pointer (RFC 6901: ``~`` and ``/`` escaped)."""
+    return str(key).replace("~", "~0").replace("/", "~1")
+
+
+_FILTERS: dict[str, Any] = {
+    "example": _example,
+    "mark": lambda ok: "✓" if ok else "✗",
+    "basename": lambda path: PurePath(path).name,
+    "text": _text,
+    "counts": lambda counts: ", ".join(f"{k} ({v})" for k, v in counts.items()),
+    "option": lambda o: f'{o["value"]} ("{o["label"]}")',
+}
+
+
+def _environment(autoescape: bool) -> jinja2.Environment:
+    # trim/lstrip let a {% tag %} sit on its own line
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("target_twenty.report", "templates"),
+        autoescape=autoescape,  # noqa: S701 - off for Markdown only (it is not HTML)
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters.update(_FILTERS)
+    return env
+
+
+# Markdown: nothing is escaped.
+_MARKDOWN = _environment(autoescape=False)
+_MARKDOWN.filters.update(
     code=lambda s: f"`{s}`",
     code_pair=lambda pair: f"`{pair[0]}.{pair[1]}`",
-    counts=lambda counts: ", ".join(f"{k} ({v})" for k, v in counts.items()),
-    option=lambda o: f'{o["value"]} ("{o["label"]}")',
 )
+# HTML: every value escaped; a banner's or an example's Markdown marks become HTML.
+_HTML = _environment(autoescape=True)
+_HTML.filters.update(inline=_inline, n=_number, key=_pointer_key)
 
 
 def markdown(report: RunReport) -> str:
-    return _ENV.get_template("report.md.j2").render(
+    return _MARKDOWN.get_template("report.md.j2").render(r=report, v=view(report))
+
+
+def html(report: RunReport) -> str:
+    return _HTML.get_template("report.html.j2").render(
         r=report,
-        counts_add_up=counts_add_up(report),
-        objects_in_order=_in_load_order(report),
-        skipped=sum(o.skipped or 0 for o in report.objects),
-        unchanged=sum(o.unchanged or 0 for o in report.objects),
+        v=view(report),
+        load=chart.load(report.load) if report.load is not None else None,
     )
-
-
-def _in_load_order(report: RunReport) -> list[tuple[int | str, ObjectCount]]:
-    """Objects with their place in the load order (those outside it last, unnumbered)."""
-    position = {name: i + 1 for i, name in enumerate(report.order)}
-    rows = sorted(report.objects, key=lambda o: position.get(o.object, 999))
-    return [(position.get(o.object, ""), o) for o in rows]

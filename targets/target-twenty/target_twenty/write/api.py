@@ -68,6 +68,7 @@ class ApiWriter:
             )
             self.spool.skip_pending("dry run: nothing was written")
             outcome.requests = dataclasses.replace(self.client.stats)
+            outcome.request_log = self.client.log.copy()
             return outcome
         size = self.config.get("sample_size")
         sample = choose_sample(self.spool, job.order, int(size)) if size else None
@@ -102,6 +103,7 @@ class ApiWriter:
                 job.owners,
             )
         outcome.requests = dataclasses.replace(self.client.stats)
+        outcome.request_log = self.client.log.copy()
         return outcome
 
     def _loader(self, job: WriteJob, sample: set[int] | None) -> Loader:
