@@ -14,6 +14,7 @@ import uuid
 from pathlib import Path
 
 import e2e_run
+import headless
 import pytest
 from fakes.twenty import FakeTwenty
 
@@ -165,6 +166,28 @@ def test_attachments_workflows_and_leftovers(first_run) -> None:
     leftovers = (run / "api-leftovers.singer").read_text().splitlines()
     streams = {json.loads(x)["stream"] for x in leftovers}
     assert {"noteTarget", "taskTarget", "attachment", "company__owners"} <= streams
+
+
+# report.html of the bundled sample as a browser shows it, kept where a note can point at it
+SAMPLE_SCREENSHOT = ROOT / "output" / "report-html" / "allegory-report.png"
+
+
+@pytest.mark.skipif(not headless.available(), reason=headless.MISSING)
+def test_the_report_page_of_the_sample_in_a_browser(first_run: dict, tmp_path: Path) -> None:
+    """The page of the sample's run, in headless Chromium: no console error, every figure it
+    shows is report.json's, and everything the run had is on it."""
+    report = first_run["report"]
+    rendered = headless.render(first_run["dir"] / "report.html")
+    for shot in (tmp_path / "report.png", SAMPLE_SCREENSHOT):
+        shot.parent.mkdir(parents=True, exist_ok=True)
+        shot.write_bytes(rendered.screenshot)
+        print(f"report.html of the sample run, screenshot: {shot}")
+    assert rendered.console == []
+    assert headless.figures_disagreeing(report, rendered.marked) == []
+    shown = {m.json for m in rendered.marked}
+    assert {f"/sources/{i}/read" for i in range(len(report["sources"]))} <= shown
+    assert {f"/objects/{i}/written" for i in range(len(report["objects"]))} <= shown
+    assert {"/rejects/count", "/repairs/count", "/attachments/total"} <= shown
 
 
 def test_a_later_run_picks_up_only_changed_rows(first_run: dict) -> None:

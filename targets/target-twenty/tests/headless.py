@@ -28,6 +28,13 @@ _MARKED = """JSON.stringify([...document.querySelectorAll(
     count: e.dataset.jsonCount ?? null})))"""
 
 
+# Why a browser test skips.
+MISSING = (
+    f"no Chromium at {CHROMIUM}: install Debian's chromium (scripts/bootstrap does where apt-get "
+    "is available) to render report.html in a browser"
+)
+
+
 def available() -> bool:
     return os.access(CHROMIUM, os.X_OK)
 

@@ -24,11 +24,7 @@ from fakes.twenty import FakeTwenty
 from target_twenty.target import TargetTwenty
 from twenty_builders import COMPANY, OPPORTUNITY, PERSON, Run, record, rid, says, singer_input
 
-needs_chromium = pytest.mark.skipif(
-    not headless.available(),
-    reason=f"no Chromium at {headless.CHROMIUM}: install Debian's chromium (scripts/bootstrap "
-    "does where apt-get is available) to render report.html in a browser",
-)
+needs_chromium = pytest.mark.skipif(not headless.available(), reason=headless.MISSING)
 
 
 SIDE = {"type": "object", "properties": {}}
