@@ -8,7 +8,6 @@ on the browser's file descriptors 3 and 4), so no port is opened and no package 
 from __future__ import annotations
 
 import base64
-import fcntl
 import json
 import os
 import shutil
@@ -63,15 +62,14 @@ class _Browser:
         self.profile = tempfile.mkdtemp(prefix="headless-chromium-")
         to_browser, self._ours_w = os.pipe()
         self._ours_r, from_browser = os.pipe()
-
-        def descriptors() -> None:  # in the child, before exec: the pipe ends as fds 3 and 4
-            read_end = fcntl.fcntl(to_browser, fcntl.F_DUPFD, 10)
-            write_end = fcntl.fcntl(from_browser, fcntl.F_DUPFD, 10)
-            os.dup2(read_end, 3)
-            os.dup2(write_end, 4)
-
+        # The browser's ends become its fds 3 and 4 by the shell's redirections (no preexec_fn,
+        # which is unsafe where threads run, as a fake server's do)
         self.process = subprocess.Popen(
             [
+                "bash",
+                "-c",
+                f'exec "$0" "$@" 3<&{to_browser} 4>&{from_browser} '
+                f"{to_browser}<&- {from_browser}>&-",
                 CHROMIUM,
                 "--headless",
                 "--disable-gpu",
@@ -84,8 +82,7 @@ class _Browser:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            pass_fds=(3, 4),
-            preexec_fn=descriptors,  # (the test process starts no threads of its own)
+            pass_fds=(to_browser, from_browser),
         )
         os.close(to_browser)
         os.close(from_browser)
