@@ -291,14 +291,14 @@ class Migration:
         )
 
     def _write_report(self, report: RunReport) -> ReportFiles:
-        """report.json and report.md; ``LAST_RUN`` names this run whatever became of it,
+        """report.json, report.md and report.html; ``LAST_RUN`` names this run whatever became of it,
         ``LATEST`` only a run whose input was whole (or cannot be known not to be)."""
         run = self.run
         files = write_report(report, run.run_dir)
         (run.output_dir / "LAST_RUN").write_text(run.run_id + "\n", encoding="utf-8")
         if not report.status.outcome.holds_back:
             (run.output_dir / "LATEST").write_text(run.run_id + "\n", encoding="utf-8")
-        self.logger.info("report: %s (and %s)", files.markdown, files.json)
+        self.logger.info("report: %s (and %s, %s)", files.html, files.markdown, files.json)
         return files
 
     def _report_context(self, scope: RunScope, upstream: RunStatus) -> ReportContext:

@@ -8,8 +8,10 @@ on the browser's file descriptors 3 and 4), so no port is opened and no package 
 from __future__ import annotations
 
 import base64
+import fcntl
 import json
 import os
+import select
 import shutil
 import subprocess
 import tempfile
@@ -19,6 +21,7 @@ from typing import Any
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 WIDTH = 1366  # a laptop screen
+ANSWER_SECONDS = 120  # a browser that says nothing this long is stuck (not a measurement)
 
 # Every element the page marks with where report.json holds its figure.
 _MARKED = """JSON.stringify([...document.querySelectorAll(
@@ -57,13 +60,21 @@ class Rendered:
     pdf: bytes  # the page printed (its print CSS)
 
 
+def _above_nine(fd: int) -> int:
+    moved = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10)
+    os.close(fd)
+    return moved
+
+
 class _Browser:
     def __init__(self) -> None:
         self.profile = tempfile.mkdtemp(prefix="headless-chromium-")
         to_browser, self._ours_w = os.pipe()
         self._ours_r, from_browser = os.pipe()
         # The browser's ends become its fds 3 and 4 by the shell's redirections (no preexec_fn,
-        # which is unsafe where threads run, as a fake server's do)
+        # which is unsafe where threads run, as a fake server's do); moved above 9 first, so
+        # that neither is 3 or 4 itself and the redirections cannot overwrite one another.
+        to_browser, from_browser = (_above_nine(fd) for fd in (to_browser, from_browser))
         self.process = subprocess.Popen(
             [
                 "bash",
@@ -111,6 +122,9 @@ class _Browser:
 
     def _receive(self) -> dict[str, Any]:
         while b"\0" not in self._buffer:
+            ready, _, _ = select.select([self._ours_r], [], [], ANSWER_SECONDS)
+            if not ready:
+                raise RuntimeError(f"Chromium said nothing for {ANSWER_SECONDS} s")
             chunk = os.read(self._ours_r, 1 << 20)
             if not chunk:
                 raise RuntimeError("Chromium closed its DevTools pipe")
@@ -121,8 +135,9 @@ class _Browser:
     def close(self) -> None:
         try:
             self.session = None
-            self.send("Browser.close")
-            self.process.wait(timeout=30)
+            if self.process.poll() is None:
+                self.send("Browser.close")
+                self.process.wait(timeout=30)
         finally:
             if self.process.poll() is None:
                 self.process.kill()
