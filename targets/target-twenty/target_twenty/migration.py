@@ -291,8 +291,8 @@ class Migration:
         )
 
     def _write_report(self, report: RunReport) -> ReportFiles:
-        """report.json, report.md and report.html; ``LAST_RUN`` names this run whatever became of it,
-        ``LATEST`` only a run whose input was whole (or cannot be known not to be)."""
+        """report.json, report.md and report.html; ``LAST_RUN`` names this run whatever became
+        of it, ``LATEST`` only a run whose input was whole (or cannot be known not to be)."""
         run = self.run
         files = write_report(report, run.run_dir)
         (run.output_dir / "LAST_RUN").write_text(run.run_id + "\n", encoding="utf-8")
