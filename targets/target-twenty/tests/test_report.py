@@ -125,6 +125,7 @@ def test_the_schema_rejects_what_a_report_must_not_be(csv_report: dict) -> None:
 def test_the_template_and_the_schema_ship_with_the_package() -> None:
     package = resources.files("target_twenty.report")
     assert (package / "templates" / "report.md.j2").is_file()
+    assert (package / "templates" / "report.html.j2").is_file()
     assert (package / "report.schema.json").is_file()
 
 
