@@ -31,7 +31,13 @@ def project_dir() -> Path:
     if not worker:
         return ROOT
     tag = hashlib.sha1(str(ROOT).encode()).hexdigest()[:8]
-    project = Path(tempfile.gettempdir()) / f"crm2twenty-meltano-{tag}-{worker}"
+    return shared_project(Path(tempfile.gettempdir()) / f"crm2twenty-meltano-{tag}-{worker}")
+
+
+def shared_project(project: Path, own: tuple[str, ...] = ()) -> Path:
+    """A Meltano project at ``project`` that shares the checkout's files and installed plugins
+    (symlinks) but has its own meltano.yml (a copy, which `meltano config set` may rewrite), its
+    own system database and run folder; entries named in ``own`` (e.g. .env) are not shared."""
     (project / ".meltano").mkdir(parents=True, exist_ok=True)
     # Meltano wants meltano.yml itself inside the project root: a copy, refreshed when it changed
     text = (ROOT / "meltano.yml").read_text(encoding="utf-8")
@@ -40,7 +46,7 @@ def project_dir() -> Path:
         mine.unlink(missing_ok=True)
         mine.write_text(text, encoding="utf-8")
     for entry in ROOT.iterdir():
-        if entry.name not in (".meltano", "output", "meltano.yml"):
+        if entry.name not in (".meltano", "output", "meltano.yml", *own):
             _link(project / entry.name, entry)
     for entry in (ROOT / ".meltano").iterdir():
         # (the database's -wal and -shm files, which a run in the checkout leaves, too)
@@ -54,18 +60,30 @@ def _link(link: Path, target: Path) -> None:
         link.symlink_to(target)
 
 
-def meltano(
-    args: list[str], output: Path, env: dict[str, str], *, fails: bool = False
-) -> subprocess.CompletedProcess:
-    """``meltano <args>`` in the project with only the given settings (the caller's MELTANO_/
-    TAP_/TARGET_ variables are dropped); it must succeed (with ``fails``: it must fail)."""
-    clean = {
-        k: v for k, v in os.environ.items() if not k.startswith(("MELTANO_", "TAP_", "TARGET_"))
+def clean_env() -> dict[str, str]:
+    """The caller's environment without any Meltano or plugin setting."""
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("MELTANO_", "TAP_", "TARGET_", "CRM2TWENTY_MAPPER"))
     }
-    clean |= {"TARGET_TWENTY_OUTPUT_DIR": str(output), **env}
+
+
+def meltano(
+    args: list[str],
+    output: Path,
+    env: dict[str, str],
+    *,
+    fails: bool = False,
+    project: Path | None = None,
+) -> subprocess.CompletedProcess:
+    """``meltano <args>`` in the project (default: ``project_dir()``) with only the given
+    settings (the caller's MELTANO_/TAP_/TARGET_/CRM2TWENTY_MAPPER_ variables are dropped); it must
+    succeed (with ``fails``: it must fail)."""
+    clean = clean_env() | {"TARGET_TWENTY_OUTPUT_DIR": str(output), **env}
     done = subprocess.run(
         [MELTANO, *args],
-        cwd=project_dir(),
+        cwd=project or project_dir(),
         env=clean,
         capture_output=True,
         text=True,

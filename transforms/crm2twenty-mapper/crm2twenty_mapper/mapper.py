@@ -134,10 +134,12 @@ class Crm2TwentyMapper(ReportsCompletion, InlineMapper):
         else:
             self.rules = rules_mod.load(choice, options, defaults)
             self.runtime = Runtime(self.rules, namespace, keep)
+        # (the rules file and the options, as the run got them from Meltano's settings)
         self.logger.info(
-            "Mapping with %s (source %s)%s",
+            "Mapping with %s (source %s)%s%s",
             self.rules.path,
             self.rules.source,
+            "".join(f", option {k}={v}" for k, v in sorted((options or {}).items())),
             ", plus what the data needs (no confirmed rules file)" if self.inferring else "",
         )
 
