@@ -101,7 +101,7 @@ def test_verify_after_a_full_load_finds_every_field_equal_then_each_change(
         out = _verify(output, env, "--object", "person", "--object", "companies", fails=True)
         assert "person.jobTitle 1" in out and "person.emails.primaryEmail 1" in out, out
         assert "company.name 1" in out and "3 differ" in out, out
-        assert "1 records missing" in out and "1 records in the trash" in out, out
+        assert "1 record missing" in out and "1 record in the trash" in out, out
         rows = _rows(run_dir / "verify.csv")
         assert {r["object"] for r in rows} == {"person", "company"}
         bad = {(r["id"], r["field"], r["verdict"]) for r in rows if r["verdict"] != "equal"}

@@ -17,6 +17,9 @@ It follows Twenty's contract as observed on a real v2.21.0 server (docs/twenty-c
   server's messages;
 - phones are validated as v2.21 does (country code, calling code, the number, and that they
   agree), with its messages (docs/twenty-contract.md §7);
+- values are answered as v2.21 stores them (docs/twenty-contract.md §4.6): e-mails lower-cased,
+  phone numbers as national numbers, URLs with a scheme normalised, date-times in UTC with
+  milliseconds, file entries with their extension and URL;
 - ``createdAt`` is kept as sent; ``createdBy`` is kept when it carries a name, else
   ``{"source": "API"}``;
 - ``DELETE /rest/{plural}/{id}`` destroys; ``?soft_delete=true`` soft-deletes (GET then 404);
@@ -570,7 +573,7 @@ class FakeTwenty(LoopbackServer):
                 rec[key] = [self._file_entry(item) for item in value]
 
     def _file_entry(self, item: Any) -> Any:
-        file = self.files.get(item.get("fileId")) if isinstance(item, dict) else None
+        file = self.files.get(str(item.get("fileId"))) if isinstance(item, dict) else None
         if file is None:
             return item
         extension = os.path.splitext(str(item.get("label") or file["name"]))[1]

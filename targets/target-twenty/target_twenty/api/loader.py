@@ -413,6 +413,7 @@ class Loader:
 
     def _reject(self, plan: ObjectPlan, seq: int, rid: str, reason: str) -> None:
         with self.lock:
+            self.sources.pop(rid, None)
             self.spool.reject(seq, reason)
             self.failed_ids.setdefault(plan.name, set()).add(rid)
             self.progress.done += 1

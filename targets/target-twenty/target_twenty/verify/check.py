@@ -70,7 +70,7 @@ class VerifyResult:
 
     def summary(self) -> str:
         """``N records, M fields: all equal``, or the differences by field."""
-        head = f"{self.records} records, {self.fields} fields: "
+        head = f"{_count(self.records, 'record')}, {_count(self.fields, 'field')}: "
         if self.equal:
             return head + "all equal"
         parts = []
@@ -79,9 +79,9 @@ class VerifyResult:
             by_field = ", ".join(f"{k} {n}" for k, n in sorted(self.differences.items()))
             parts.append(f"{total} differ ({by_field})")
         if self.missing:
-            parts.append(f"{self.missing} records missing")
+            parts.append(f"{_count(self.missing, 'record')} missing")
         if self.trashed:
-            parts.append(f"{self.trashed} records in the trash")
+            parts.append(f"{_count(self.trashed, 'record')} in the trash")
         return head + "; ".join(parts)
 
     def cost(self) -> str:
@@ -178,3 +178,7 @@ def _kind(obj: Obj | None, column: str) -> str:
     if found is not None:
         return found.type
     return "RELATION" if obj.by_join_column(column) is not None else "TEXT"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
