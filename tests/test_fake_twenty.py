@@ -159,6 +159,37 @@ def test_phones_are_validated_as_the_real_server_answered(fake, case: str) -> No
         }
 
 
+SPELLINGS = json.loads((SHARED / "value-spellings.json").read_text(encoding="utf-8"))["cases"]
+PLURAL = {"person": "people", "opportunity": "opportunities", "note": "notes"}
+
+
+def _sent_part(sent, stored):
+    """The part of ``stored`` that was sent: a composite's sub-fields and list items' keys
+    sent (the real server also fills the others in; the fake leaves them out)."""
+    if isinstance(sent, dict) and isinstance(stored, dict):
+        return {k: _sent_part(v, stored.get(k)) for k, v in sent.items()}
+    if isinstance(sent, list) and isinstance(stored, list):
+        return [_sent_part(a, b) for a, b in zip(sent, stored, strict=False)]
+    return stored
+
+
+@pytest.mark.parametrize("case", sorted(SPELLINGS))
+def test_values_are_stored_as_the_real_server_stored_them(fake, case: str) -> None:
+    """docs/twenty-contract.md §4.6: each value the real v2.21.0 stored in its own spelling
+    (e-mails, phone numbers, URLs, date-times) is stored so by the fake too."""
+    seen = SPELLINGS[case]
+    plural = PLURAL[seen["object"]]
+    rid = new_id()
+    body = {"id": rid, **seen["sent"]}
+    assert post(fake, f"/rest/batch/{plural}", [body], upsert="true").status_code == 201
+    got = requests.get(f"{fake.url}/rest/{plural}/{rid}", headers=KEY, timeout=10).json()
+    record = next(iter(got["data"].values()))
+    for name, wanted in seen["stored"].items():
+        assert _sent_part(seen["sent"][name], record[name]) == _sent_part(
+            seen["sent"][name], wanted
+        ), name
+
+
 def test_rate_limit_answers_429_without_retry_after_like_v2_21() -> None:
     with FakeTwenty(rate_limit=3, window=60) as fake:
         codes = [

@@ -17,6 +17,9 @@ It follows Twenty's contract as observed on a real v2.21.0 server (docs/twenty-c
   server's messages;
 - phones are validated as v2.21 does (country code, calling code, the number, and that they
   agree), with its messages (docs/twenty-contract.md §7);
+- values are answered as v2.21 stores them (docs/twenty-contract.md §4.6): e-mails lower-cased,
+  phone numbers as national numbers, URLs with a scheme normalised, date-times in UTC with
+  milliseconds, file entries with their extension and URL;
 - ``createdAt`` is kept as sent; ``createdBy`` is kept when it carries a name, else
   ``{"source": "API"}``;
 - ``DELETE /rest/{plural}/{id}`` destroys; ``?soft_delete=true`` soft-deletes (GET then 404);
@@ -525,6 +528,58 @@ class FakeTwenty(LoopbackServer):
                 if file_id in self.attached_files:
                     raise bad_request(_ALREADY_ATTACHED.format(file_id))
 
+    def _as_stored(self, obj: dict, rec: dict) -> None:
+        """Values as the real v2.21.0 stores (and answers) them, docs/twenty-contract.md §4.6
+        (captured in twenty_contract/value-spellings.json): e-mails lower-cased, a phone number
+        as its national number, a URL with a scheme trimmed, its scheme and host lower-cased and
+        without a trailing slash, a date-time in UTC with milliseconds, a file entry with its
+        extension and URL."""
+        fields = self.fields(obj)
+        for key, value in list(rec.items()):
+            field = fields.get(key)
+            if field is None or value is None:
+                continue
+            kind = field["type"]
+            if kind == "DATE_TIME" and isinstance(value, str):
+                rec[key] = utc_millis(value)
+            elif kind == "EMAILS" and isinstance(value, dict):
+                if isinstance(value.get("primaryEmail"), str):
+                    value["primaryEmail"] = value["primaryEmail"].lower()
+                if isinstance(value.get("additionalEmails"), list):
+                    value["additionalEmails"] = [
+                        e.lower() if isinstance(e, str) else e for e in value["additionalEmails"]
+                    ]
+            elif kind == "PHONES" and isinstance(value, dict):
+                country, calling = (
+                    value.get("primaryPhoneCountryCode"),
+                    value.get("primaryPhoneCallingCode"),
+                )
+                if value.get("primaryPhoneNumber"):
+                    value["primaryPhoneNumber"] = national_number(
+                        value["primaryPhoneNumber"], country, calling
+                    )
+                for extra in value.get("additionalPhones") or []:
+                    if isinstance(extra, dict) and extra.get("number"):
+                        extra["number"] = national_number(
+                            extra["number"], extra.get("countryCode"), extra.get("callingCode")
+                        )
+            elif kind == "LINKS" and isinstance(value, dict):
+                if isinstance(value.get("primaryLinkUrl"), str):
+                    value["primaryLinkUrl"] = stored_url(value["primaryLinkUrl"])
+                for link in value.get("secondaryLinks") or []:
+                    if isinstance(link, dict) and isinstance(link.get("url"), str):
+                        link["url"] = stored_url(link["url"])
+            elif kind == "FILES" and isinstance(value, list):
+                rec[key] = [self._file_entry(item) for item in value]
+
+    def _file_entry(self, item: Any) -> Any:
+        file = self.files.get(str(item.get("fileId"))) if isinstance(item, dict) else None
+        if file is None:
+            return item
+        extension = os.path.splitext(str(item.get("label") or file["name"]))[1]
+        url = f"{self.url}/files/{item['fileId']}?token={file['token']}"
+        return {"extension": extension, **item, "url": url}
+
     def _unique_keys(self, obj: dict, rec: dict) -> list[tuple[str, str]]:
         keys = []
         for f in obj["fields"]:
@@ -583,6 +638,7 @@ class FakeTwenty(LoopbackServer):
             rec = copy.deepcopy(raw)
             rec.setdefault("id", str(uuid.uuid4()))
             self._check_values(obj, rec, staged)
+            self._as_stored(obj, rec)
             for file_item in rec.get("file") or []:
                 if file_item.get("fileId") in {
                     f.get("fileId") for r in staged.values() for f in (r.get("file") or [])
@@ -677,6 +733,8 @@ class FakeTwenty(LoopbackServer):
         if row is None or row.get("deletedAt"):
             raise HttpError(404, {"statusCode": 404, "messages": ["Record not found"]})
         self._check_values(obj, payload)
+        payload = copy.deepcopy(payload)
+        self._as_stored(obj, payload)
         row.update(payload)
         row["updatedAt"] = now_iso()
         self._timeline(obj, [row], "updated")
@@ -1136,6 +1194,40 @@ def check_phone(number: Any, country: Any, calling: Any) -> None:
         raise phone_error(
             "Provided and inferred calling code are conflicting", "CONFLICTING_PHONE_CALLING_CODE"
         )
+
+
+def utc_millis(value: str) -> str:
+    """A date-time as v2.21 answers it: UTC, milliseconds, ``Z`` (docs/twenty-contract.md §4.6)."""
+    when = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.timezone.utc)
+    return when.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def national_number(number: Any, country: Any, calling: Any) -> Any:
+    """A phone number as v2.21 stores it: its national significant number, the digits without
+    calling code, trunk prefix or punctuation (docs/twenty-contract.md §4.6); one the parser
+    cannot read (check_phone let it through) as sent."""
+    digits = str(calling or "").replace("+", "")
+    code = int(digits) if digits.isdigit() else 0
+    default = country or (phonenumbers.region_code_for_country_code(code) if code else None)
+    try:
+        return phonenumbers.national_significant_number(phonenumbers.parse(str(number), default))
+    except phonenumbers.NumberParseException:
+        return number
+
+
+def stored_url(url: str) -> str:
+    """A link as v2.21 stores it (docs/twenty-contract.md §4.6): trimmed; with a scheme, the
+    scheme and host lower-cased and a trailing slash dropped; without one, as sent."""
+    url = url.strip()
+    parts = urlsplit(url)
+    if not parts.scheme or not parts.netloc:
+        return url
+    path = parts.path[:-1] if parts.path.endswith("/") else parts.path
+    return parts._replace(
+        scheme=parts.scheme.lower(), netloc=parts.netloc.lower(), path=path
+    ).geturl()
 
 
 def rate_limited(path: str) -> bool:

@@ -45,7 +45,14 @@ CREATE TABLE IF NOT EXISTS metadata(
 """
 # Added after the first release; an older audit.sqlite gets them on open.
 _COLUMNS = {
-    "writes": {"pending": "INTEGER", "undone": "TEXT", "creator": "TEXT"},
+    # sent / source: the body Twenty confirmed and the source values it was made from (verify)
+    "writes": {
+        "pending": "INTEGER",
+        "undone": "TEXT",
+        "creator": "TEXT",
+        "sent": "TEXT",
+        "source": "TEXT",
+    },
     "metadata": {"pending": "INTEGER", "undone": "TEXT"},
     "runs": {"workspace": "TEXT"},  # the API key's workspace (docs/twenty-contract.md §2.12)
 }
@@ -68,6 +75,43 @@ class Write:
     # an updated record's creator (``creator_of``): a rollback that finds another creator in
     # Twenty's answer knows its upsert made the record anew (someone had destroyed it)
     creator: dict[str, Any] | None = None
+    # the body sent (what verify compares Twenty's copy with) and where it came from
+    sent: dict[str, Any] | None = None
+    source: SentSource | None = None
+
+
+@dataclass(frozen=True)
+class SentSource:
+    """The source record a body was made from: its stream and key, and per body field (a
+    composite's ``field.sub``) the source value, when the mapper kept it
+    (``keep_source_values``)."""
+
+    stream: str | None
+    key: str | None
+    values: dict[str, Any] | None
+
+    def dump(self) -> str:
+        return json.dumps(
+            {"stream": self.stream, "key": self.key, "values": self.values}, default=str
+        )
+
+    @classmethod
+    def load(cls, text: str | None) -> SentSource | None:
+        if not text:
+            return None
+        data = json.loads(text)
+        return cls(data.get("stream"), data.get("key"), data.get("values"))
+
+
+@dataclass
+class LastSent:
+    """What the migration last sent one record: its fields, the run that sent each, the
+    source it came from, and the runs that wrote it (oldest first)."""
+
+    body: dict[str, Any]
+    run_of: dict[str, str]
+    source: SentSource | None
+    runs: list[str]
 
 
 @dataclass(frozen=True)
@@ -122,6 +166,8 @@ class Audit:
             for name, kind in columns.items():
                 if name not in have:
                     self.db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+        # verify looks a record's writes up by id, across runs
+        self.db.execute("CREATE INDEX IF NOT EXISTS writes_record ON writes(object, id, seq)")
         self.lock = threading.Lock()  # the loader's batches confirm from several threads
 
     def start(self, run: str, migration: str, api_url: str, workspace: str | None = None) -> None:
@@ -177,8 +223,8 @@ class Audit:
         self, run: str, obj: str, plural: str, writes: list[Write], pending: int | None
     ) -> None:
         self.db.executemany(
-            "INSERT INTO writes(run, object, plural, id, action, prior, pending, creator) "
-            "VALUES (?,?,?,?,?,?,?,?)",
+            "INSERT INTO writes(run, object, plural, id, action, prior, pending, creator, sent, "
+            "source) VALUES (?,?,?,?,?,?,?,?,?,?)",
             [
                 (
                     run,
@@ -189,6 +235,9 @@ class Audit:
                     None if w.prior is None else json.dumps(w.prior),
                     pending,
                     None if w.creator is None else json.dumps(w.creator),
+                    # the body only once Twenty confirmed it: an intent is not what was stored
+                    None if w.sent is None or pending is not None else json.dumps(w.sent),
+                    None if w.source is None or pending is not None else w.source.dump(),
                 )
                 for w in writes
             ],
@@ -259,6 +308,45 @@ class Audit:
             for w in self.writes(run)
             if not w.pending and w.action in (Action.CREATED, Action.UPDATED)
         }
+
+    def sent_records(self, run: str | None) -> list[tuple[str, str, str]]:
+        """(object, plural, id) of every record whose body ``run`` sent and Twenty confirmed
+        (``None``: every run's), not undone by a rollback, by object then id."""
+        where = "run=? AND " if run is not None else ""
+        return self.db.execute(
+            "SELECT object, MAX(plural), id FROM writes WHERE "  # noqa: S608
+            f"{where}sent IS NOT NULL AND pending IS NULL AND undone IS NULL "
+            "GROUP BY object, id ORDER BY object, id",
+            (run,) if run is not None else (),
+        ).fetchall()
+
+    def last_sent(self, obj: str, ids: list[str]) -> dict[str, LastSent]:
+        """What these records should hold now: per record, every confirmed body any run sent
+        it and no rollback undid, oldest first, each field as the last body that carried it
+        (an upsert leaves fields it is not sent alone; a second pass sends one relation)."""
+        out: dict[str, LastSent] = {}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            for rid, run, sent, source in self.db.execute(
+                "SELECT id, run, sent, source FROM writes WHERE object=? "  # noqa: S608
+                f"AND id IN ({marks}) AND sent IS NOT NULL AND pending IS NULL "
+                "AND undone IS NULL ORDER BY seq",
+                (obj, *chunk),
+            ):
+                last = out.setdefault(rid, LastSent({}, {}, None, []))
+                body = json.loads(sent)
+                origin = SentSource.load(source)
+                for name, value in body.items():
+                    last.body[name] = value
+                    last.run_of[name] = run
+                if origin is not None:
+                    kept = (last.source.values if last.source else None) or {}
+                    values = {**kept, **(origin.values or {})}
+                    last.source = SentSource(origin.stream, origin.key, values or None)
+                if run not in last.runs:
+                    last.runs.append(run)
+        return out
 
     def written_ids(self, run: str, obj: str) -> set[str]:
         return {

@@ -1,5 +1,7 @@
-"""The commands: ``target-twenty`` (the Singer target) and ``target-twenty-rollback`` (undo one
-API run from its audit log; Meltano runs it as ``meltano invoke target-twenty:rollback``)."""
+"""The commands: ``target-twenty`` (the Singer target), ``target-twenty-rollback`` (undo one
+API run from its audit log; Meltano runs it as ``meltano invoke target-twenty:rollback``) and
+``target-twenty-verify`` (read back what an API run wrote and compare it with what was sent;
+``meltano invoke target-twenty:verify``)."""
 
 from __future__ import annotations
 
@@ -31,6 +33,12 @@ def _rollback() -> None:
     sys.exit(rollback_main(sys.argv[1:]))
 
 
+def _verify() -> None:
+    from target_twenty.verify.command import main as verify_main
+
+    sys.exit(verify_main(sys.argv[1:]))
+
+
 def main() -> None:
     """``target-twenty``: the Singer target."""
     run(_target, *_expected(), name="target-twenty")
@@ -39,3 +47,8 @@ def main() -> None:
 def rollback_main() -> None:
     """``target-twenty-rollback``: undo one API run."""
     run(_rollback, *_expected(), name="target-twenty-rollback")
+
+
+def verify_main() -> None:
+    """``target-twenty-verify``: read back what an API run wrote and compare."""
+    run(_verify, *_expected(), name="target-twenty-verify")

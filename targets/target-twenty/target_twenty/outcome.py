@@ -193,6 +193,7 @@ class PlannedObject:
     uploads: int
     reads: int  # reads of the values its updates replace (for rollback)
     eta_minutes: float
+    verify_reads: int = 0  # what ``verify`` will read back afterwards (not in ``requests``)
 
 
 @dataclass
@@ -212,6 +213,9 @@ class DryRunPlan:
     requests_per_minute: int
     batch_size: int
     eta_minutes: float
+    # ``verify`` after the load (not in ``requests``): its record reads and their time
+    verify_requests: int = 0
+    verify_minutes: float = 0.0
 
 
 @dataclass

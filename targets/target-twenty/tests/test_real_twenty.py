@@ -17,6 +17,7 @@ import pytest
 import requests
 from target_twenty.rollback import rollback
 from target_twenty.target import TargetTwenty
+from target_twenty.verify.command import run_verify
 from twenty_builders import (
     COMPANY,
     OPPORTUNITY,
@@ -109,6 +110,21 @@ def test_load_read_back_rerun_and_roll_back(tmp_path: Path) -> None:
     assert company["name"] == f"Acme {tag}" and company["employees"] == 12
     deal = get(f"opportunities/{rid('opportunity', f'{tag}-1')}")["data"]["opportunity"]
     assert deal["stage"] == suffix and deal["pointOfContactId"] == rid("person", f"{tag}-1")
+    # verify: every field as sent; then one edited in Twenty behind the target's back
+    checked = {"api_url": URL, "api_key": KEY, "output_dir": str(tmp_path / "out"), **state}
+    result, files = run_verify(dict(checked), first.report["run_id"])
+    assert result.equal and result.records == 4, result.summary()
+    assert result.requests.reads == 4  # one read of each object's records
+    assert files.csv.is_file() and files.html.is_file()
+    edited = requests.patch(
+        f"{URL.rstrip('/')}/rest/companies/{rid('company', f'{tag}-1')}",
+        json={"name": f"Edited {tag}"},
+        headers={"Authorization": f"Bearer {KEY}"},
+        timeout=30,
+    )
+    edited.raise_for_status()
+    result, _ = run_verify(dict(checked), first.report["run_id"], objects=["company"])
+    assert result.differences == {"company.name": 1} and result.records == 1, result.summary()
     second = run_target(tmp_path, messages, **state)
     assert second.report["provisioning"] == {"objects": [], "fields": [], "options": []}
     assert second.report["api"]["created"] == {}

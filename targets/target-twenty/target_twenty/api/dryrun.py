@@ -12,7 +12,8 @@ pre-flight's and the reference look-ups' reads: ``so_far``). Beyond them it make
   records; it cannot, so nothing more);
 - one write per trashed record to restore.
 
-The ETA is at ``requests_per_minute``. Nothing is written.
+The ETA is at ``requests_per_minute``. Nothing is written. Beside the load, the plan gives what
+``verify`` will cost afterwards (verify/cost.py): its reads and their time at the same pace.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from target_twenty.order import LoadOrder
 from target_twenty.outcome import DryRunPlan, PlannedObject, RequestStats
 from target_twenty.plan import Provisioning
 from target_twenty.spool import Spool
+from target_twenty.verify.cost import verify_reads
 
 Known = Callable[[str, list[str]], set[str]]  # Registry.known: ids an earlier run wrote
 
@@ -53,6 +55,7 @@ def estimate(
     uploads = sum(o.uploads for o in objects)
     writes = restores + sum(o.requests - o.reads - o.uploads for o in objects)
     total = metadata + reads + writes + uploads
+    verify = sum(o.verify_reads for o in objects)
     return DryRunPlan(
         objects=objects,
         metadata_requests=metadata,
@@ -65,6 +68,8 @@ def estimate(
         requests_per_minute=rpm,
         batch_size=batch,
         eta_minutes=round(total / rpm, 1),
+        verify_requests=verify,
+        verify_minutes=round(verify / rpm, 1),
     )
 
 
@@ -87,4 +92,6 @@ def _object(
             files = [r.id for r in chunk if (r.data.get("_file") or {}).get("exists")]
             uploads += len(files) - len(known(name, files))
     requests += reads + uploads
-    return PlannedObject(name, len(rows), requests, uploads, reads, round(requests / rpm, 1))
+    return PlannedObject(
+        name, len(rows), requests, uploads, reads, round(requests / rpm, 1), verify_reads(len(rows))
+    )

@@ -30,7 +30,7 @@ from target_twenty.api.client import TwentyClient, TwentyError, id_filter
 from target_twenty.api.preflight import TRASH_TOO, Restore
 from target_twenty.api.progress import Progress
 from target_twenty.api.refusals import refused_fields
-from target_twenty.audit import Action, Audit, Write, creator_of
+from target_twenty.audit import Action, Audit, SentSource, Write, creator_of
 from target_twenty.outcome import ObjectRef
 from target_twenty.owners import Owners
 from target_twenty.plan import ObjectPlan
@@ -38,6 +38,7 @@ from target_twenty.provision import add_text_field
 from target_twenty.registry import Registry
 from target_twenty.spool import Spool, Status
 from target_twenty.values import verbatim
+from target_twenty.verify.sent import source_of
 from target_twenty.workspace import Obj, Workspace, unique_key
 
 CAP = re.compile(r"Maximum number of records to upsert is (\d+)")
@@ -89,6 +90,7 @@ class Loader:
         self.failed_ids: dict[str, set[str]] = {}
         self.bodies = Bodies(client, spool, owners, self.failed_ids, self.lock, migration_name)
         self.priors: dict[str, dict] = {}
+        self.sources: dict[str, SentSource] = {}  # by id, until the audit log has the write
         # records sent again without a value Twenty refused: (object, field, cause) → count
         self.refused: Counter[tuple[str, str, str]] = Counter()
         self.matched: dict[str, int] = {}  # per object: records Twenty matched by a unique value
@@ -224,6 +226,7 @@ class Loader:
         for seq, rid, body, record in rows:
             with self.lock:
                 prior = self.priors.get(rid)
+                self.sources[rid] = source_of(plan, record, body)
             problem = self.bodies.attach(obj, record, body, prior)
             if problem:
                 self._reject(plan, seq, rid, problem)
@@ -347,19 +350,20 @@ class Loader:
         writes: list[Write] = []
         for _seq, rid, body in chunk:
             prior = self.priors.get(rid)
+            source = self.sources.get(rid)  # with the body sent: what verify compares
             if second_pass:
                 before = prior or {}
                 values = {k: before.get(k) for k in body if k != "id"}
-                writes.append(Write(rid, Action.UPDATED, values, creator_of(before)))
+                writes.append(Write(rid, Action.UPDATED, values, creator_of(before), body, source))
             elif prior is None:
-                writes.append(Write(rid, Action.CREATED))
+                writes.append(Write(rid, Action.CREATED, sent=body, source=source))
             else:
                 if prior.get("deletedAt"):
                     # the upsert takes it out of the trash; listed first so a rollback puts the
                     # old values back before trashing it again
                     writes.append(Write(rid, Action.RESTORED))
                 values = {k: prior.get(k) for k in body if k not in ("id", "createdBy")}
-                writes.append(Write(rid, Action.UPDATED, values, creator_of(prior)))
+                writes.append(Write(rid, Action.UPDATED, values, creator_of(prior), body, source))
         return writes
 
     def _confirm(
@@ -374,6 +378,9 @@ class Loader:
     ) -> None:
         """Twenty's answer, paired with what was sent by id, never by position: it returns the
         records it updated first, then those it created (docs/twenty-contract.md §2.5)."""
+        with self.lock:
+            for _, rid, _ in chunk:
+                self.sources.pop(rid, None)
         if second_pass:
             self.audit.confirm(batch, self.run, plan.name, obj.plural, intent)
             return
@@ -383,7 +390,9 @@ class Loader:
         missing = [(rid, body) for _, rid, body in chunk if rid not in answered]
         matched = _pair_by_unique(obj, missing, strays) if strays else {}
         writes = [
-            Write(matched[w.id], Action.MATCHED) if w.id in matched else w
+            Write(matched[w.id], Action.MATCHED, sent=w.sent, source=w.source)
+            if w.id in matched
+            else w
             for w in intent
             if w.id not in matched or w.action is Action.CREATED
         ]
@@ -404,6 +413,7 @@ class Loader:
 
     def _reject(self, plan: ObjectPlan, seq: int, rid: str, reason: str) -> None:
         with self.lock:
+            self.sources.pop(rid, None)
             self.spool.reject(seq, reason)
             self.failed_ids.setdefault(plan.name, set()).add(rid)
             self.progress.done += 1
@@ -423,7 +433,10 @@ class Loader:
             if target is not None and target in self.failed_ids.get(fp.target or "", ()):
                 self.bodies.dangling(seq, fp, target)
                 continue
-            items.append((seq, rid, {"id": rid, fp.column or prop: target}))
+            body = {"id": rid, fp.column or prop: target}
+            with self.lock:
+                self.sources[rid] = source_of(plan, record, body)
+            items.append((seq, rid, body))
         for i in range(0, len(items), self.batch_size):
             self._send(plan, obj, items[i : i + self.batch_size], second_pass=True)
 

@@ -23,7 +23,7 @@ from target_twenty.outcome import FieldDiff, SampleDiff
 from target_twenty.owners import Owners
 from target_twenty.plan import FieldPlan, ObjectPlan
 from target_twenty.spool import Spool
-from target_twenty.values import InvalidValue, normalise
+from target_twenty.verify.compare import compare
 from target_twenty.workspace import Workspace
 
 
@@ -136,21 +136,9 @@ def _compared(
         yield column, fp.prop, member, got.get(column), member == got.get(column)
         return
     name = fp.column or fp.name
-    returned = got.get(name)
-    if not isinstance(sent, dict):
-        yield name, fp.prop, sent, returned, _same_scalar(fp.kind, sent, returned)
-        return
-    back = returned if isinstance(returned, dict) else {}
-    for sub, value in sent.items():
-        if value in (None, "", []) and back.get(sub) in (None, "", []):
-            continue  # empty when sent, empty when read back
-        yield (
-            f"{name}.{sub}",
-            f"{fp.prop}.{sub}",
-            value,
-            back.get(sub),
-            _same_scalar(fp.kind, value, back.get(sub)),
-        )
+    for check in compare(fp.kind, name, sent, got.get(name)):
+        src = fp.prop + check.field[len(name) :]  # a composite's sub-field: prop.sub
+        yield check.field, src, check.sent, check.stored, check.same
 
 
 def _text(value: Any) -> str:
@@ -159,19 +147,3 @@ def _text(value: Any) -> str:
     return (
         value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
     )
-
-
-def _same_scalar(kind: str, sent: Any, returned: Any) -> bool:
-    if kind in ("DATE_TIME",) and sent and returned:
-        try:
-            return normalise("DATE_TIME", sent) == normalise("DATE_TIME", returned)
-        except InvalidValue:
-            return False
-    if isinstance(sent, int | float) and not isinstance(sent, bool):
-        try:
-            return float(sent) == float(returned)
-        except (TypeError, ValueError):
-            return False
-    if isinstance(sent, str) and isinstance(returned, str) and "@" in sent:
-        return sent.lower() == returned.lower()
-    return sent == returned

@@ -1,0 +1,13 @@
+"""What verifying a run will cost, for the dry-run plan: one read per 200 records of each object
+written (check.py's page), and one unlimited read of the data model."""
+
+from __future__ import annotations
+
+import math
+
+from target_twenty.verify.check import PAGE
+
+
+def verify_reads(records: int) -> int:
+    """Record reads to verify ``records`` records of one object."""
+    return math.ceil(records / PAGE)
