@@ -48,6 +48,11 @@ SKIPPED_BY_DESIGN = [
     ),
     (r"tap-<source>", "a pattern, not a command: each tap's own line is checked"),
     (r"<plugin>", "the general form, not a command: each plugin's own lines are checked"),
+    (
+        r"target-twenty:verify",
+        "reads back an API run: needs a load into Twenty (tests/test_e2e_verify.py verifies one "
+        "against the fake Twenty)",
+    ),
 ]
 RUNNABLE_INVOKES = [
     r"^meltano invoke target-twenty:rollback --list$",
@@ -64,8 +69,14 @@ class Shown:
     line: int
     text: str  # the command without its trailing comment
     env: tuple[tuple[str, str], ...] = ()
-    argv: tuple[str, ...] = ()  # the first (or only) command of the pipeline
+    argv: tuple[str, ...] = ()  # the first (or only) command, without Meltano's global options
     piped: bool = False
+    options: tuple[str, ...] = ()  # Meltano's global options, e.g. --environment=prod
+
+    @property
+    def args(self) -> tuple[str, ...]:
+        """The arguments after `meltano`, as shown."""
+        return (*self.options, *self.argv[1:])
 
     @property
     def where(self) -> str:
@@ -85,9 +96,16 @@ def _parse(readme: Path, line: int, text: str) -> Shown | None:
     if not words or words[0] != "meltano":
         return None
     piped = "|" in words
-    argv = tuple(words[: words.index("|")] if piped else words)
+    argv = words[: words.index("|")] if piped else words
+    options = []
+    while len(argv) > 1 and argv[1].startswith("--environment"):
+        options.append(argv.pop(1))
+        if "=" not in options[-1] and len(argv) > 1:
+            options.append(argv.pop(1))
     bare = text[text.index("meltano") :]  # as shown, without the VAR=value prefixes
-    return Shown(str(readme.relative_to(ROOT)), line, bare, tuple(env), argv, piped)
+    return Shown(
+        str(readme.relative_to(ROOT)), line, bare, tuple(env), tuple(argv), piped, tuple(options)
+    )
 
 
 def shown_commands(readme: Path) -> list[Shown]:
@@ -163,6 +181,19 @@ def _declared() -> dict[str, dict[str, dict]]:
     return own
 
 
+def _without_store(words: tuple[str, ...]) -> tuple[str, ...]:
+    """``config set`` words without ``--store <where>`` (where the value is kept)."""
+    out = list(words)
+    for i, word in enumerate(out):
+        if word == "--store":
+            del out[i : i + 2]
+            break
+        if word.startswith("--store="):
+            del out[i]
+            break
+    return tuple(out)
+
+
 def _expected(setting: dict, value: str) -> object:
     """The value Meltano hands the plugin for ``meltano config set … <value>``."""
     if setting.get("kind") in ("object", "array", "integer", "decimal", "boolean"):
@@ -226,7 +257,8 @@ def test_readme_commands_work_offline_in_a_scratch_project(tmp_path: Path) -> No
     failures: list[str] = []
     batch: list[tuple[str, dict]] = []  # (what it checks, command)
     set_values: dict[str, object] = {}  # mapper setting → what the `mapper` mapping must get
-    runs: dict[tuple[str, ...], list[Shown]] = {}  # flags → run lines (blocks checked together)
+    # (global options, flags) → run lines (blocks checked together)
+    runs: dict[tuple[tuple[str, ...], tuple[str, ...]], list[Shown]] = {}
     pipelines: dict[str, Shown] = {}
     for shown in ALL:
         how = kind(shown)
@@ -234,7 +266,7 @@ def test_readme_commands_work_offline_in_a_scratch_project(tmp_path: Path) -> No
         if unknown:
             failures.append(f"{shown.where}\n  no declared setting is read from {unknown}")
         if how == "config":
-            words = shown.argv[2:]
+            words = _without_store(shown.argv[2:])
             if words[:1] == ("set",) and len(words) >= 4:
                 plugin, setting, value = words[1], words[2], words[-1]
                 setting, _, key = setting.partition(".")  # `object_setting.key value`
@@ -249,22 +281,23 @@ def test_readme_commands_work_offline_in_a_scratch_project(tmp_path: Path) -> No
                     }
                 elif plugin == "crm2twenty-mapper":
                     set_values[setting] = _expected(spec, value)
-            batch.append((shown.where, {"args": list(shown.argv[1:]), "env": dict(shown.env)}))
+            batch.append((shown.where, {"args": list(shown.args), "env": dict(shown.env)}))
         elif how == "invoke" and shown.piped:
             pipelines.setdefault(shown.text, shown)
         elif how == "invoke":
-            batch.append((shown.where, {"args": list(shown.argv[1:]), "env": dict(shown.env)}))
+            batch.append((shown.where, {"args": list(shown.args), "env": dict(shown.env)}))
         elif how == "run":
             flags = tuple(w for w in shown.argv[2:] if w.startswith("-"))
-            runs.setdefault(flags, []).append(shown)
+            runs.setdefault((shown.options, flags), []).append(shown)
     # the mapper's settings as the `mapper` mapping gets them in `meltano run`
     dump = "the config `meltano run … mapper …` gives the mapper"
     if set_values:
         batch.append((dump, {"args": ["invoke", "--dump=config", "mapper"]}))
-    for flags, shown_runs in runs.items():  # one dry run per set of flags, every block in it
+    # one dry run per environment and set of flags, every block in it
+    for (options, flags), shown_runs in runs.items():
         blocks = [w for s in shown_runs for w in s.argv[2:] if not w.startswith("-")]
         where = "\n".join(s.where for s in shown_runs)
-        batch.append((where, {"args": ["run", "--dry-run", *flags, *blocks]}))
+        batch.append((where, {"args": [*options, "run", "--dry-run", *flags, *blocks]}))
     results = _batch(project, [command for _, command in batch])
     for (where, _), result in zip(batch, results, strict=True):
         if result["exit"] != 0:
