@@ -1,13 +1,16 @@
-"""How the suite is shared out among pytest-xdist workers (scripts/test: -n auto, and
-pyproject.toml's --dist loadgroup --no-loadscope-reorder).
+"""The order pytest-xdist shares the suite out in (scripts/test: -n auto; pyproject.toml:
+--dist loadscope --no-loadscope-reorder).
 
-- Tests that use one set-up made once per module or class (a `meltano run`, a database, a
-  built wheel, a tap's sync) go to one worker together: spread over two workers, each would
-  make that set-up again.
-- The costliest go first: the e2e pipelines (each a real `meltano run`, seconds of CPU), then
-  the other slow ones (a plugin executable or the meltano CLI), then those needing PostgreSQL,
-  then the rest, which fill in last so that no worker ends the lane alone on a long test.
-  (A test module may name its own group, with the reason, as tests/test_hub_definitions.py.)
+- loadscope: a module's tests (a class's, for a class) go to one worker together, so a set-up
+  made once per module or class (a `meltano run`, a database, a built wheel, a tap's sync) is
+  made once, not once per worker that gets one of its tests.
+- The costliest go first: modules of e2e pipelines (each a real `meltano run`, seconds of
+  CPU), then the other slow tests (a plugin executable or the meltano CLI), then those needing
+  PostgreSQL, then the rest, which fill in last, so that no worker ends the lane alone on a long
+  test started late.
+
+(loadgroup and xdist_group marks would group finer, but pytest-xdist 3.8 renames the test ids
+for them through an attribute pytest 9 no longer reads: the groups fall apart.)
 """
 
 from __future__ import annotations
@@ -18,31 +21,10 @@ import pytest
 COSTLY = ("e2e", "slow", "postgres")
 
 
-def _shared_setup(item: pytest.Item) -> str | None:
-    """The module or class whose once-made fixture this test uses, if any."""
-    info = getattr(item, "_fixtureinfo", None)  # (pytest's own record of the test's fixtures)
-    scopes = {
-        defs[-1].scope
-        for defs in (info.name2fixturedefs.values() if info else ())
-        if defs and defs[-1].baseid  # ("": pytest's and plugins' own, e.g. tmp_path_factory)
-    }
-    if "class" in scopes and isinstance(item.parent, pytest.Class):
-        return item.parent.nodeid
-    if scopes & {"module", "package", "session"}:
-        return item.nodeid.split("::")[0]
-    return None
+def _cost_rank(item: pytest.Item) -> int:
+    return next((i for i, mark in enumerate(COSTLY) if item.get_closest_marker(mark)), len(COSTLY))
 
 
-def _cost_rank(item: pytest.Item) -> tuple[int, bool]:
-    """Costly marks first; within a rank, the groups (whose set-up the tests share) first."""
-    rank = next((i for i, mark in enumerate(COSTLY) if item.get_closest_marker(mark)), len(COSTLY))
-    return rank, item.get_closest_marker("xdist_group") is None
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+@pytest.hookimpl(trylast=True)  # after pytest's own regrouping by fixture
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        group = _shared_setup(item)
-        if group and not item.get_closest_marker("xdist_group"):
-            item.add_marker(pytest.mark.xdist_group(group))
-    items.sort(key=_cost_rank)  # (stable: otherwise in the collection's order)
+    items.sort(key=_cost_rank)  # (stable: otherwise in the order collected)

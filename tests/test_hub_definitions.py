@@ -36,8 +36,6 @@ KINDS = {
     "array",
     "hidden",
 }  # meltano/hub base_setting schema
-# one pytest-xdist worker runs them all, so that about() starts each plugin once (conftest.py)
-pytestmark = pytest.mark.xdist_group("hub-definitions")
 
 
 @functools.cache  # one plugin start each, however many tests ask
