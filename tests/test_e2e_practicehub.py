@@ -19,7 +19,7 @@ from fakes.practicehub import API_KEY, APP_DETAILS, FakePracticeHub
 
 pytestmark = pytest.mark.e2e
 rows_of = e2e_run.csv_rows
-# Small enough for ~18 requests at the tap's default pace of one per 1.05 s.
+# ~18 requests (pages of 100).
 COUNTS = {"patients": 260, "appointments": 300, "patient_logs": 150, "files": 12}
 
 
@@ -29,8 +29,9 @@ def meltano_run(fake: FakePracticeHub, output: Path, suffix: str, **extra: str) 
         "TAP_PRACTICEHUB_API_URL": fake.url,
         "TAP_PRACTICEHUB_API_KEY": API_KEY,
         "TAP_PRACTICEHUB_APP_DETAILS": APP_DETAILS,
-        # min_interval_seconds stays at its default, 1.05 s: Meltano 4.4.1 cannot pass a
-        # `kind: decimal` setting given as an environment variable (Decimal is not JSON).
+        # meltano.yml's test environment sets min_interval_seconds to 0.3 s (the fake wants 0.05):
+        # Meltano 4.4.1 cannot pass a `kind: decimal` setting given as an environment variable
+        "MELTANO_ENVIRONMENT": "test",
         "TAP_PRACTICEHUB_EXTRA_FIELDS": json.dumps(
             {"patients": {"consent_given": "boolean", "consent_date": "date"}}
         ),
@@ -54,6 +55,14 @@ def run(fake, tmp_path_factory: pytest.TempPathFactory) -> dict:
     return meltano_run(
         fake, out, f"e2e-{uuid.uuid4().hex}", TAP_PRACTICEHUB_DOWNLOAD_DIR=str(downloads)
     )
+
+
+def test_the_test_environment_paces_the_tap_for_the_fake(tmp_path: Path) -> None:
+    """What Meltano passes the tap in the runs here: the fast pace, as a number."""
+    done = e2e_run.meltano(
+        ["invoke", "--dump=config", "tap-practicehub"], tmp_path, {"MELTANO_ENVIRONMENT": "test"}
+    )
+    assert json.loads(done.stdout)["min_interval_seconds"] == 0.3
 
 
 def test_every_record_accounted_for_once_and_no_429(fake, run) -> None:
