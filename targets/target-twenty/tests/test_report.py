@@ -13,6 +13,7 @@ import typing
 from importlib import resources
 
 import pytest
+from crm2twenty_common import members
 from jsonschema import Draft202012Validator
 from target_twenty import outcome
 from target_twenty.report import SCHEMA_PATH, model
@@ -51,6 +52,8 @@ PARTS: dict[str, type] = {
     "FieldDiff": outcome.FieldDiff,
     "OwnerMatching": outcome.OwnerMatching,
     "ReviewItem": model.ReviewItem,
+    "MemberList": members.MemberList,
+    "SourceMember": members.SourceMember,
 }
 
 

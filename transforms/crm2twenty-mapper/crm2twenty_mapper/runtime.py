@@ -203,10 +203,14 @@ class Runtime:
         yield from self.side.schema(SUMMARY)
         for stream, counts in sorted(self.counts.items()):
             yield self.side.summary(
-                self.rules.source, self.rules.path, stream, counts, self._ignored_because(stream)
+                self.rules.source,
+                self.rules.path,
+                stream,
+                counts,
+                self.ignored_because_text(stream),
             )
 
-    def _ignored_because(self, stream: str) -> str | None:
+    def ignored_because_text(self, stream: str) -> str | None:
         if stream in self.ignored_streams:
             return self.rules.ignore_streams.get(stream) or (
                 "not named in the rules (unmapped_streams: ignore)"

@@ -12,7 +12,8 @@ pre-flight's and the reference look-ups' reads: ``so_far``). Beyond them it make
   records; it cannot, so nothing more);
 - one write per trashed record to restore.
 
-The ETA is at ``requests_per_minute``. Nothing is written.
+The ETA is at ``requests_per_minute``; batches and minutes are counted by
+``crm2twenty_common.twenty.load``, as the source profile counts them. Nothing is written.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from typing import Any
+
+from crm2twenty_common.twenty.load import MAX_BATCH, batches, minutes
 
 from target_twenty.api.loader import RETRY_CHUNK
 from target_twenty.order import LoadOrder
@@ -39,7 +42,7 @@ def estimate(
     so_far: RequestStats,
     known: Known,
 ) -> DryRunPlan:
-    batch = int(config.get("batch_size", 200))
+    batch = int(config.get("batch_size", MAX_BATCH))
     rpm = int(config["requests_per_minute"])
     objects = [_object(spool, order, name, batch, known, rpm) for name in order.objects]
     provisioning = len(prov.objects) + len(prov.fields) + len(prov.options)
@@ -64,7 +67,7 @@ def estimate(
         reads_so_far=so_far.requests,
         requests_per_minute=rpm,
         batch_size=batch,
-        eta_minutes=round(total / rpm, 1),
+        eta_minutes=minutes(total, rpm),
     )
 
 
@@ -72,10 +75,10 @@ def _object(
     spool: Spool, order: LoadOrder, name: str, batch: int, known: Known, rpm: int
 ) -> PlannedObject:
     rows = spool.pending(name)
-    requests = math.ceil(len(rows) / batch)
+    requests = batches(len(rows), batch)
     for obj, prop in order.deferred:
         if obj == name:
-            requests += math.ceil(spool.count_pending(name, needs=prop) / batch)
+            requests += batches(spool.count_pending(name, needs=prop), batch)
     reads = uploads = 0
     for i in range(0, len(rows), batch):
         chunk = rows[i : i + batch]
@@ -87,4 +90,4 @@ def _object(
             files = [r.id for r in chunk if (r.data.get("_file") or {}).get("exists")]
             uploads += len(files) - len(known(name, files))
     requests += reads + uploads
-    return PlannedObject(name, len(rows), requests, uploads, reads, round(requests / rpm, 1))
+    return PlannedObject(name, len(rows), requests, uploads, reads, minutes(requests, rpm))

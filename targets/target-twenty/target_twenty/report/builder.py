@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from crm2twenty_common.members import member_list, write_invites
 from crm2twenty_common.twenty import REVIEW
 
 from target_twenty.outcome import WriteOutcome
@@ -76,7 +77,7 @@ def build_report(run: ReportContext, spool: Spool, outcome: WriteOutcome) -> Run
             spool, set(outcome.written), [p.stream for p in run.plans.values() if p.plain]
         ),
         provisioning=outcome.provisioning,
-        owners=_owners(spool, outcome, run.fallback_owner_email),
+        owners=_owners(spool, outcome, run.fallback_owner_email, run.run_dir),
         merges=outcome.merges,
         rejects=RejectsSummary(
             count=problems.rejects,
@@ -125,9 +126,14 @@ def _instant(epoch: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
-def _owners(spool: Spool, outcome: WriteOutcome, fallback: str | None) -> OwnersReport:
+def _owners(
+    spool: Spool, outcome: WriteOutcome, fallback: str | None, run_dir: Path
+) -> OwnersReport:
     used = spool.owner_emails()
     source_users = list(spool.side("_owner"))
+    # membership is known when the members were read (API mode) or listed (workspace_members)
+    members = member_list(source_users, spool.owner_links(), outcome.members or None)
+    write_invites(members, run_dir)
     matching = outcome.owner_matching if outcome.members else None
     if matching is not None:
         note = (
@@ -150,6 +156,7 @@ def _owners(spool: Spool, outcome: WriteOutcome, fallback: str | None) -> Owners
         orphans=sorted(outcome.orphans),
         note=note,
         matching=matching,
+        members=members,
     )
 
 

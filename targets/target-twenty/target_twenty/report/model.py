@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from crm2twenty_common.members import MemberList
+
 from target_twenty.outcome import (
     ApiStats,
     CsvOutputs,
@@ -129,6 +131,8 @@ class OwnersReport:
     orphans: list[str]  # e-mails that matched no workspace member
     note: str
     matching: OwnerMatching | None = None  # per owner link, when members are known
+    # every owner e-mail with its name, status and records, and the CSV of those to invite
+    members: MemberList = field(default_factory=MemberList)
 
 
 @dataclass
