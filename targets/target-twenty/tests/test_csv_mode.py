@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from crm2twenty_common.twenty import INVENTORY_SCHEMA, InventoryItem
 from twenty_builders import COMPANY, OPPORTUNITY, PERSON, prop, record, rid, schema
 
 ACME = record(
@@ -431,6 +432,35 @@ def test_the_member_list_names_owners_members_and_the_inactive(run_target) -> No
         "old@x.com,Ola,Old,no,2",
     ]
     assert members["invite_file"] == str(seen.dir / "members-to-invite.csv")
+
+
+def test_what_cannot_move_is_one_report_section_each(run_target) -> None:
+    schema_ = {"type": "SCHEMA", "stream": "_inventory", "schema": INVENTORY_SCHEMA}
+    items = [
+        InventoryItem("tap-x", "Reports", "Open deals", {"entity": "Opportunity"}),
+        InventoryItem("tap-x", "Reports", "Won deals", {"entity": "Opportunity", "filter": "won"}),
+        InventoryItem("tap-x", "Reminders", by_hand="Write down the reminder timings."),
+    ]
+    run = run_target(
+        [
+            COMPANY,
+            {**schema_, "key_properties": []},
+            *({"type": "RECORD", "stream": "_inventory", "record": i.as_record()} for i in items),
+        ]
+    )
+    sections = run.report["inventories"]
+    assert [(s["section"], len(s["items"]), s["by_hand"]) for s in sections] == [
+        ("Reports", 2, []),
+        ("Reminders", 0, ["Write down the reminder timings."]),
+    ]
+    assert sections[0]["items"][1] == {
+        "name": "Won deals",
+        "details": {"entity": "Opportunity", "filter": "won"},
+    }
+    text = (run.dir / "report.md").read_text()
+    assert "## Cannot move: Reports" in text and "## Cannot move: Reminders" in text
+    assert "- **Won deals** — entity: Opportunity; filter: won" in text
+    assert "Write down the reminder timings." in text
 
 
 def test_the_same_source_key_twice_is_rejected_with_both_locations(run_target) -> None:

@@ -53,6 +53,8 @@ PARTS: dict[str, type] = {
     "OwnerMatching": outcome.OwnerMatching,
     "ReviewItem": model.ReviewItem,
     "MemberList": members.MemberList,
+    "InventorySection": model.InventorySection,
+    "InventoryEntry": model.InventoryEntry,
     "SourceMember": members.SourceMember,
 }
 

@@ -12,13 +12,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from crm2twenty_common.members import member_list, write_invites
-from crm2twenty_common.twenty import REVIEW
+from crm2twenty_common.twenty import INVENTORY, REVIEW
 
 from target_twenty.outcome import WriteOutcome
 from target_twenty.plan import ObjectPlan
 from target_twenty.report import files
 from target_twenty.report.counts import object_counts, source_counts
 from target_twenty.report.model import (
+    InventoryEntry,
+    InventorySection,
     Mode,
     Outcome,
     OwnersReport,
@@ -103,6 +105,7 @@ def build_report(run: ReportContext, spool: Spool, outcome: WriteOutcome) -> Run
             )
             for r in spool.side(REVIEW)
         ],
+        inventories=_inventories(spool),
         api=outcome.api,
         dry_run=outcome.dry_run,
         sample=outcome.sample,
@@ -158,6 +161,20 @@ def _owners(
         matching=matching,
         members=members,
     )
+
+
+def _inventories(spool: Spool) -> list[InventorySection]:
+    """The ``_inventory`` items by (source, section), in the order the taps sent them."""
+    sections: dict[tuple[str, str], InventorySection] = {}
+    for item in spool.side(INVENTORY):
+        key = (str(item.get("source") or ""), str(item.get("section") or ""))
+        section = sections.setdefault(key, InventorySection(*key))
+        if item.get("by_hand"):
+            section.by_hand.append(str(item["by_hand"]))
+        if item.get("name"):
+            details = {str(k): str(v) for k, v in (item.get("details") or {}).items()}
+            section.items.append(InventoryEntry(str(item["name"]), details))
+    return list(sections.values())
 
 
 def _top_reasons(spool: Spool) -> list[tuple[str, int]]:

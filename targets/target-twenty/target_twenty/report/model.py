@@ -178,6 +178,26 @@ class ReviewItem:
 
 
 @dataclass
+class InventoryEntry:
+    """One thing that cannot move, as the source shows it: its name and details (label →
+    value: a report's entity, fields, filters, schedule; a profile's rights …)."""
+
+    name: str
+    details: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class InventorySection:
+    """What cannot move, of one kind (the ``_inventory`` side stream): what the source shows,
+    and what to collect by hand where it shows nothing."""
+
+    source: str
+    section: str
+    items: list[InventoryEntry] = field(default_factory=list)
+    by_hand: list[str] = field(default_factory=list)
+
+
+@dataclass
 class RepairsSummary:
     count: int
     file: str
@@ -231,6 +251,8 @@ class RunReport:
     requests: RequestStats | None = None  # API mode: what the run sent, dry runs included
     # what the mapper inferred on weak evidence (a run without a confirmed rules file)
     needs_review: list[ReviewItem] = field(default_factory=list)
+    # what cannot move (source reports, security profiles, reminders, settings), by section
+    inventories: list[InventorySection] = field(default_factory=list)
     balanced: bool = False  # every count adds up, and the input is known whole (status)
     complete: bool = False  # a FULL or DELTA run that skipped nothing: the migration is done
     status: RunStatus = field(  # whether the input was whole (FAILED and INCOMPLETE write nothing)
