@@ -223,11 +223,11 @@ class Profiler:
     def _take(self, messages: Iterable[Message]) -> None:
         for m in messages:
             if isinstance(m, SchemaMessage):
-                self._schema(m.stream, m.schema)
+                self._output_schema(m.stream, m.schema)
             elif isinstance(m, RecordMessage):
-                self._record(m.stream, m.record)
+                self._output_record(m.stream, m.record)
 
-    def _schema(self, obj: str, schema: dict) -> None:
+    def _output_schema(self, obj: str, schema: dict) -> None:
         if obj.startswith("_"):
             return
         o = self.objects[obj]
@@ -241,7 +241,7 @@ class Profiler:
             elif kind == "LINKS" and obj == "company" and prop == "domainName":
                 _add(o.domains, prop)
 
-    def _record(self, stream: str, rec: dict) -> None:
+    def _output_record(self, stream: str, rec: dict) -> None:
         if stream == "_owner":
             self.users.append(rec)
         elif stream == REPAIRS:
