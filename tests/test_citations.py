@@ -45,6 +45,7 @@ SKIP_DIRS = {
     ".ruff_cache",
     ".mypy_cache",
     "output",
+    "profile",  # the profile command's output folder (gitignored)
     "build",
     "dist",
 }

@@ -75,6 +75,24 @@ def test_every_row_is_read_and_accounted_for(csv_run: dict, atomic: AtomicDb) ->
     assert any(n.startswith("Atomic CRM phone types are dropped") for n in report["notices"])
 
 
+def test_configuration_without_a_twenty_counterpart_is_inventoried(csv_run: dict) -> None:
+    """The fake's configuration row stores a title and a light logo (docs/sources.md §2.7): both
+    are listed from the table, the dark logo and the pipeline statuses as Atomic's defaults."""
+    (section,) = csv_run["report"]["inventories"]
+    assert section["section"] == "Atomic CRM configuration with no Twenty counterpart"
+    items = {i["name"]: i["details"] for i in section["items"]}
+    assert set(items) == {"title", "lightModeLogo", "darkModeLogo", "dealPipelineStatuses"}
+    assert (items["title"]["value"], items["title"]["from"]) == (
+        "Acme CRM",
+        "the configuration table",
+    )
+    assert items["lightModeLogo"]["value"] == "https://acme.example/logo-light.svg"
+    assert items["darkModeLogo"]["from"] == "Atomic CRM's default"
+    assert items["dealPipelineStatuses"]["value"] == '["won"]'
+    text = (csv_run["dir"] / "report.md").read_text()
+    assert "- **title** — what: the app's title; value: Acme CRM" in text
+
+
 def test_people_keep_lists_tags_custom_columns_and_companies(csv_run: dict) -> None:
     run = csv_run["dir"]
     people = {p["Atomic CRM ID"]: p for p in csv_rows(run, "*-people-*.csv")}

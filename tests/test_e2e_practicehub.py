@@ -77,6 +77,10 @@ def test_every_record_accounted_for_once_and_no_429(fake, run) -> None:
     text = json.dumps(report)
     assert f"{fake.repeats('appointments')} rows were served again" in text
     assert "standalone people" in text
+    # reminders and messaging: not in the API (docs/sources.md §3.8), collected by hand
+    (section,) = report["inventories"]
+    assert section["section"] == "PracticeHub appointment reminders and messaging"
+    assert section["items"] == [] and "documents no endpoint" in section["by_hand"][0]
 
 
 def test_patients_are_people_owned_by_their_practitioner(fake, run) -> None:

@@ -164,6 +164,35 @@ def test_workflows_unreadable_through_web_services_are_reported(soap_csv: dict) 
     assert "Workflow rules are not readable" in (soap_csv["dir"] / "report.md").read_text()
 
 
+def test_the_member_list_marks_the_disabled_user_inactive(soap_csv: dict) -> None:
+    members = {m["email"]: m for m in soap_csv["report"]["owners"]["members"]["members"]}
+    disabled = {
+        str(r["user_emailaddress"]).lower()
+        for r in live_rows(soap_csv["fake"], "users")
+        if r.get("user_disabled") == "Y"
+    }
+    assert disabled and {e for e, m in members.items() if m["active"] is False} == disabled
+    assert all(
+        m["active"] is True for e, m in members.items() if m["source_user"] and e not in disabled
+    )
+    assert (soap_csv["dir"] / "members-to-invite.csv").is_file()
+
+
+def test_reports_and_security_profiles_are_inventoried_as_by_hand(soap_csv: dict) -> None:
+    """Sage documents neither as a web-service entity (docs/sources.md §1.5): the report has a
+    section each saying what to collect, and lists nothing it did not read."""
+    sections = {s["section"]: s for s in soap_csv["report"]["inventories"]}
+    assert set(sections) == {
+        "Sage CRM reports",
+        "Sage CRM security profiles and role assignments",
+    }
+    assert all(not s["items"] and len(s["by_hand"]) == 1 for s in sections.values())
+    assert "custom_reportfields" in sections["Sage CRM reports"]["by_hand"][0]
+    text = (soap_csv["dir"] / "report.md").read_text()
+    assert "## Cannot move: Sage CRM reports" in text
+    assert "## Cannot move: Sage CRM security profiles and role assignments" in text
+
+
 def library_files(fake: FakeSage) -> dict[str, str]:
     """Each live library row's key → its file inside Sage's library folder."""
     return {

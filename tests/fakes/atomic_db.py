@@ -167,7 +167,8 @@ INSERT INTO configuration (id, config) VALUES (1, '{
                  {"value": "won", "label": "Won"}, {"value": "lost", "label": "Lost"}],
   "companySectors": [{"value": "information-technology", "label": "IT"},
                      {"value": "space-mining", "label": "Space mining"}],
-  "currency": "EUR", "title": "Acme CRM"}');
+  "currency": "EUR", "title": "Acme CRM",
+  "lightModeLogo": "https://acme.example/logo-light.svg"}');
 """
 
 LEGACY = """

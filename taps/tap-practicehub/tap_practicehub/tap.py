@@ -7,8 +7,10 @@ from functools import cached_property
 
 from crm2twenty_common.cli import entry_point
 from crm2twenty_common.completion import ReportsCompletion
+from crm2twenty_common.inventory import INVENTORY, InventoryStream
 from crm2twenty_common.notices import NOTICES, NoticesStream
 from crm2twenty_common.pacer import Pacer, RetryPolicy
+from crm2twenty_common.twenty import InventoryItem
 from singer_sdk import Tap
 from singer_sdk import typing as th
 
@@ -17,6 +19,17 @@ from tap_practicehub.streams import STREAM_TYPES, ExtraStream
 
 if t.TYPE_CHECKING:
     from singer_sdk.streams import Stream
+
+
+# PracticeHub's API documents no endpoint for appointment reminders or messaging settings
+# (docs/sources.md §3.8): the report says what to collect by hand.
+REMINDERS = "PracticeHub appointment reminders and messaging"
+REMINDERS_BY_HAND = (
+    "PracticeHub's API documents no endpoint for appointment reminders or patient messaging, "
+    "so none was read. Note from PracticeHub's settings which reminders and messages the "
+    "clinic sends (when, by SMS or e-mail, to whom, with which text), to rebuild them as "
+    "Twenty workflows."
+)
 
 
 class TapPracticeHub(ReportsCompletion, Tap):
@@ -147,7 +160,7 @@ class TapPracticeHub(ReportsCompletion, Tap):
         streams: list[Stream] = [
             kind(self, self.run_session, self.notices) for kind in STREAM_TYPES
         ]
-        known = {s.name for s in streams} | {NOTICES}
+        known = {s.name for s in streams} | {NOTICES, INVENTORY}
         for name, path in (self.config.get("extra_streams") or {}).items():
             if name in known:
                 continue
@@ -161,7 +174,11 @@ class TapPracticeHub(ReportsCompletion, Tap):
                     schema=ExtraStream.SCHEMA,
                 )
             )
-        return [*streams, NoticesStream(self, lambda: self.notices)]
+        return [
+            *streams,
+            InventoryStream(self, [InventoryItem(self.name, REMINDERS, by_hand=REMINDERS_BY_HAND)]),
+            NoticesStream(self, lambda: self.notices),
+        ]
 
     def load_streams(self) -> list[Stream]:  # type: ignore[misc]  # SDK @final
         # Discovery order, not the SDK's alphabetical one: practitioners and appointment

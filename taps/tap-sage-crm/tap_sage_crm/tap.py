@@ -8,11 +8,13 @@ from functools import cached_property
 
 from crm2twenty_common.cli import entry_point
 from crm2twenty_common.completion import ReportsCompletion
+from crm2twenty_common.inventory import InventoryStream
 from crm2twenty_common.notices import NoticesStream
 from crm2twenty_common.pacer import RetryPolicy
 from singer_sdk import Tap
 from singer_sdk import typing as th
 
+from tap_sage_crm import inventory
 from tap_sage_crm.entities import STANDARD, WORKFLOW_ENTITY, EntityInfo
 from tap_sage_crm.rest import SageRest, SageRestStream
 from tap_sage_crm.soap import SageError, SoapSession
@@ -204,7 +206,11 @@ class TapSageCrm(ReportsCompletion, Tap):
                 chosen.append(info)
         kind = SageRestStream if isinstance(self.client, SageRest) else SageStream
         streams: list[Stream] = [kind(self, info, self.client, references) for info in chosen]
-        return [*streams, NoticesStream(self, notices)]
+        return [
+            *streams,
+            InventoryStream(self, inventory.by_hand(self.name)),
+            NoticesStream(self, notices),
+        ]
 
     def load_streams(self) -> list[Stream]:  # type: ignore[misc]  # SDK @final
         # Discovery order, not the SDK's alphabetical one: the mapper's lookups (users,

@@ -6,11 +6,12 @@ import typing as t
 
 from crm2twenty_common.cli import entry_point
 from crm2twenty_common.completion import ReportsCompletion
+from crm2twenty_common.inventory import InventoryStream
 from crm2twenty_common.notices import NoticesStream
 from singer_sdk import Tap
 from singer_sdk import typing as th
 
-from tap_supabase_atomic import db
+from tap_supabase_atomic import db, settings
 from tap_supabase_atomic.db import AtomicError
 from tap_supabase_atomic.enums import EnumerationFileError
 from tap_supabase_atomic.source import ORDER, Source
@@ -141,6 +142,9 @@ class TapSupabaseAtomic(ReportsCompletion, Tap):
             *streams,
             ConfigurationStream(self, source),
             AttachmentsStream(self, source),
+            InventoryStream(
+                self, lambda: settings.inventory(source.enumerations.config, self.name)
+            ),
             NoticesStream(self, source.notices),
         ]
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import typing as t
-from urllib.parse import urlsplit
 
 from crm2twenty_common.sdk_compat import DrainsOnlyAtEndOfInput, StopsWithoutStateOnSignal
 from crm2twenty_common.singer_input import MsgSpecNumberedReader
+from crm2twenty_common.twenty.load import MAX_BATCH, default_rate
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, TargetCapabilities
@@ -20,12 +20,6 @@ from target_twenty.workspace import Workspace
 
 if t.TYPE_CHECKING:
     pass
-
-
-def default_rate(api_url: str) -> int:
-    """Twenty Cloud answers 429 beyond about 50 requests a minute on some plans
-    (twentyhq/twenty#14122); a self-hosted server's default limit is 100 per minute."""
-    return 50 if "twenty.com" in (urlsplit(api_url).hostname or "") else 100
 
 
 class TargetTwenty(DrainsOnlyAtEndOfInput, StopsWithoutStateOnSignal, Target):
@@ -74,7 +68,7 @@ class TargetTwenty(DrainsOnlyAtEndOfInput, StopsWithoutStateOnSignal, Target):
         th.Property(
             "batch_size",
             th.IntegerType,
-            default=200,
+            default=MAX_BATCH,
             description="Records per batch request (Twenty v2.21 takes 200); shrinks by "
             "itself to N when Twenty answers `Maximum number of records to upsert is N`.",
         ),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from crm2twenty_common.twenty import INVENTORY_SCHEMA, InventoryItem
 from twenty_builders import COMPANY, OPPORTUNITY, PERSON, prop, record, rid, schema
 
 ACME = record(
@@ -372,6 +373,94 @@ def test_owners_match_members_case_insensitively_with_a_fallback(run_target) -> 
     owners = [c["Account Owner / User Email"] for c in run.csv("*companies*")]
     assert owners == ["Bob@X.com", "admin@x.com"]
     assert run.report["owners"]["orphans"] == ["gone@x.com"]
+
+
+def _owner(user_id: int, email: str, name: str, active: bool) -> dict:
+    return {
+        "type": "RECORD",
+        "stream": "_owner",
+        "record": {"id": str(user_id), "email": email, "name": name, "active": active},
+    }
+
+
+def test_the_member_list_names_owners_members_and_the_inactive(run_target) -> None:
+    side = {"type": "object", "properties": {}}
+    messages = [
+        COMPANY,
+        {"type": "SCHEMA", "stream": "_owner", "schema": side, "key_properties": []},
+        _owner(1, "Bob@x.com", "Bob Stone", True),
+        _owner(2, "old@x.com", "Ola Old", False),
+        _owner(3, "idle@x.com", "Ida Idle", True),
+        record("company", 1, name="A", accountOwnerId="BOB@x.com"),
+        record("company", 2, name="B", accountOwnerId="old@x.com"),
+        record("company", 3, name="C", accountOwnerId="old@x.com"),
+        record("company", 4, name="D", accountOwnerId="gone@x.com"),
+    ]
+    unseen = run_target(messages)
+    members = unseen.report["owners"]["members"]
+    assert members["workspace_seen"] is False
+    rows = {m["email"]: m for m in members["members"]}
+    assert {e: (m["name"], m["active"], m["records_owned"]) for e, m in rows.items()} == {
+        "bob@x.com": ("Bob Stone", True, 1),
+        "old@x.com": ("Ola Old", False, 2),
+        "idle@x.com": ("Ida Idle", True, 0),
+        "gone@x.com": (None, None, 1),
+    }
+    assert {m["membership"] for m in rows.values()} == {"unknown"}
+    assert rows["gone@x.com"]["source_user"] is False
+    text = (unseen.dir / "report.md").read_text()
+    assert "whether they are workspace members is unknown" in text
+    assert "1 inactive in the source, owning 2 records" in text
+    assert "`members-to-invite.csv`" in text
+
+    seen = run_target(messages, workspace_members=["bob@X.com"])
+    members = seen.report["owners"]["members"]
+    assert members["workspace_seen"] is True
+    states = {m["email"]: m["membership"] for m in members["members"]}
+    assert states == {
+        "bob@x.com": "member",
+        "old@x.com": "to invite",
+        "idle@x.com": "to invite",
+        "gone@x.com": "to invite",
+    }
+    invite = (seen.dir / "members-to-invite.csv").read_text().splitlines()
+    # active first, then the inactive ones; never the members
+    assert invite == [
+        "email,first_name,last_name,active_in_source,records_owned",
+        "gone@x.com,,,,1",
+        "idle@x.com,Ida,Idle,yes,0",
+        "old@x.com,Ola,Old,no,2",
+    ]
+    assert members["invite_file"] == str(seen.dir / "members-to-invite.csv")
+
+
+def test_what_cannot_move_is_one_report_section_each(run_target) -> None:
+    schema_ = {"type": "SCHEMA", "stream": "_inventory", "schema": INVENTORY_SCHEMA}
+    items = [
+        InventoryItem("tap-x", "Reports", "Open deals", {"entity": "Opportunity"}),
+        InventoryItem("tap-x", "Reports", "Won deals", {"entity": "Opportunity", "filter": "won"}),
+        InventoryItem("tap-x", "Reminders", by_hand="Write down the reminder timings."),
+    ]
+    run = run_target(
+        [
+            COMPANY,
+            {**schema_, "key_properties": []},
+            *({"type": "RECORD", "stream": "_inventory", "record": i.as_record()} for i in items),
+        ]
+    )
+    sections = run.report["inventories"]
+    assert [(s["section"], len(s["items"]), s["by_hand"]) for s in sections] == [
+        ("Reports", 2, []),
+        ("Reminders", 0, ["Write down the reminder timings."]),
+    ]
+    assert sections[0]["items"][1] == {
+        "name": "Won deals",
+        "details": {"entity": "Opportunity", "filter": "won"},
+    }
+    text = (run.dir / "report.md").read_text()
+    assert "## Cannot move: Reports" in text and "## Cannot move: Reminders" in text
+    assert "- **Won deals** — entity: Opportunity; filter: won" in text
+    assert "Write down the reminder timings." in text
 
 
 def test_the_same_source_key_twice_is_rejected_with_both_locations(run_target) -> None:

@@ -13,6 +13,7 @@ import typing
 from importlib import resources
 
 import pytest
+from crm2twenty_common import members
 from jsonschema import Draft202012Validator
 from target_twenty import outcome
 from target_twenty.report import SCHEMA_PATH, model
@@ -52,6 +53,10 @@ PARTS: dict[str, type] = {
     "OwnerMatching": outcome.OwnerMatching,
     "ReviewItem": model.ReviewItem,
     "LoadOverTime": model.LoadOverTime,
+    "MemberList": members.MemberList,
+    "InventorySection": model.InventorySection,
+    "InventoryEntry": model.InventoryEntry,
+    "SourceMember": members.SourceMember,
 }
 
 

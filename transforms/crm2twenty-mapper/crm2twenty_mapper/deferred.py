@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 import msgspec
-from crm2twenty_common.twenty import REVIEW, REVIEW_SCHEMA, Review
+from crm2twenty_common.twenty import INVENTORY, REVIEW, REVIEW_SCHEMA, Review
 from singer_sdk.singerlib import Message, RecordMessage, SchemaMessage, StateMessage
 
 from crm2twenty_mapper import rules as rules_mod
@@ -70,7 +70,7 @@ class InferringRun:
     # ---- messages -----------------------------------------------------------------------
 
     def on_schema(self, stream: str, schema: dict, key_properties: list[str]) -> Iterator[Message]:
-        if stream in (REJECTS, NOTICES):
+        if stream in (REJECTS, NOTICES, INVENTORY):
             yield from self.runtime.on_schema(stream, schema, key_properties)
             return
         if self._current not in (None, stream):

@@ -12,14 +12,28 @@ The taps already decide numbers, booleans and dates (day-first or month-first, f
 - SELECT when few distinct values repeat (a pick-list: at most :data:`MAX_OPTIONS` values, each
   seen :data:`MIN_REPEAT` times on average);
 - else TEXT, as before.
+
+:func:`classify` decides the kind (:class:`ValueKind`); the source profile (profile.py) reports
+the same kind per column, with the share of all its values that parse as it.
 """
 
 from __future__ import annotations
 
+import enum
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from crm2twenty_common.exports.types import DATE, DATE_TIME, DMY, infer_type
+from crm2twenty_common.exports.types import (
+    DATE,
+    DATE_TIME,
+    DMY,
+    CastError,
+    ColumnType,
+    converter,
+    infer_type,
+)
 from crm2twenty_common.twenty import is_email, is_url, option_value
 
 from crm2twenty_mapper.decisions import Confidence, pct
@@ -59,6 +73,73 @@ def _is_phone(text: str) -> bool:
     return bool(_PHONE.match(text)) and 7 <= _digits(text) <= 15
 
 
+class ValueKind(str, enum.Enum):
+    """What a text column's values are, in the order inference tries them."""
+
+    EMAIL = "e-mail"
+    DATE = "date"
+    DATE_TIME = "date-time"
+    URL = "URL"
+    NUMBER = "number"
+    PHONE = "phone"
+    SELECT = "pick-list"
+    TEXT = "text"
+
+
+@dataclass(frozen=True)
+class Classified:
+    """A text column's kind, decided from its sample's values (``n`` of them, ``distinct``
+    case-insensitively), with the share that parses as it."""
+
+    kind: ValueKind
+    share: float
+    n: int
+    distinct: int
+    ctype: ColumnType | None = None  # a date column's type (its day/month order)
+
+    def parses(self, text: str) -> bool:
+        """Whether one value (stripped, non-empty) is of this kind."""
+        return _tests(self)(text)
+
+
+def _tests(c: Classified) -> Callable[[str], bool]:
+    if c.kind in (ValueKind.DATE, ValueKind.DATE_TIME):
+        assert c.ctype is not None
+        read = converter(c.ctype)
+
+        def test(text: str) -> bool:
+            try:
+                return read(text) is not None
+            except CastError:
+                return False
+
+        return test
+    return _TESTS.get(c.kind, lambda _text: True)
+
+
+def classify(values: list[str], column: str) -> Classified:
+    """The kind of a text column from its sample's stripped, non-empty ``values``."""
+    n = len(values)
+    distinct = len({v.lower() for v in values})
+    share = _share(values, is_email)
+    if share >= SHARE:
+        return Classified(ValueKind.EMAIL, share, n, distinct)
+    ctype = infer_type(values, column=column)
+    if ctype.kind in (DATE, DATE_TIME):
+        kind = ValueKind.DATE_TIME if ctype.kind == DATE_TIME else ValueKind.DATE
+        return Classified(kind, 1.0, n, distinct, ctype)
+    for kind in (ValueKind.URL, ValueKind.NUMBER):
+        share = _share(values, _TESTS[kind])
+        if share >= SHARE:
+            return Classified(kind, share, n, distinct)
+    share = _share(values, _is_phone)
+    if share >= SHARE and any(not v.isdigit() for v in values):
+        return Classified(ValueKind.PHONE, share, n, distinct)
+    if distinct <= MAX_OPTIONS and n >= MIN_REPEAT * distinct:
+        return Classified(ValueKind.SELECT, 1.0, n, distinct)
+    return Classified(ValueKind.TEXT, 1.0, n, distinct)
+
+
 def field_rule(
     path: str, spec: dict, column: str, col_schema: dict, sample: StreamSample
 ) -> tuple[str, dict, str, Confidence]:
@@ -70,13 +151,13 @@ def field_rule(
     if kind != "TEXT" or not values:
         why = f"the tap typed it {kind}" if values else "no value in the sample"
         return path, spec, why, Confidence.HIGH if values else Confidence.LOW
-    n = len(values)
-    share = _share(values, is_email)
-    if share >= SHARE:
+    found = classify(values, column)
+    n, share = found.n, found.share
+    if found.kind is ValueKind.EMAIL:
         spec = _retype(spec, None, ["email"])
         return f"{path}.primaryEmail", spec, f"{pct(share)} of {n} values are e-mails", _conf(share)
-    ctype = infer_type(values, column=column)
-    if ctype.kind in (DATE, DATE_TIME):
+    if found.ctype is not None:
+        ctype = found.ctype
         name = "datetime" if ctype.kind == DATE_TIME else "date"
         args = {"dayfirst": ctype.order == DMY} if ctype.order else None
         spec = _retype(
@@ -85,23 +166,20 @@ def field_rule(
             [{name: args} if args else name],
         )
         return path, spec, f"every value is a {ctype.describe()}", Confidence.HIGH
-    share = _share(values, _is_url)
-    if share >= SHARE:
+    if found.kind is ValueKind.URL:
         spec = _retype(spec, None, ["url"])
         return f"{path}.primaryLinkUrl", spec, f"{pct(share)} of {n} values are URLs", _conf(share)
-    share = _share(values, _is_number)
-    if share >= SHARE:
+    if found.kind is ValueKind.NUMBER:
         spec = _retype(spec, "NUMBER", ["number"])
         return path, spec, f"{pct(share)} of {n} values are numbers as written", _conf(share)
-    share = _share(values, _is_phone)
-    if share >= SHARE and any(not v.isdigit() for v in values):
+    if found.kind is ValueKind.PHONE:
         country = next((c for c in ("country", "country_code") if c in sample.properties), None)
         spec = _retype(spec, "PHONES", ["phone"])
         if country:
             spec["from_all"] = [spec.pop("from"), country]
         return path, spec, f"{pct(share)} of {n} values are phone numbers", _conf(share)
-    distinct = {v.lower(): v for v in values}
-    if len(distinct) <= MAX_OPTIONS and n >= MIN_REPEAT * len(distinct):
+    if found.kind is ValueKind.SELECT:
+        distinct = {v.lower(): v for v in values}
         spec = _retype(spec, "SELECT", ["trim"])
         spec["options"] = {v: option_value(v) for v in sorted(distinct.values())}
         return (
@@ -110,13 +188,21 @@ def field_rule(
             f"{len(distinct)} distinct values in {n}: a pick-list",
             Confidence.MEDIUM,
         )
-    return path, spec, f"text ({len(distinct)} distinct values in {n})", Confidence.HIGH
+    return path, spec, f"text ({found.distinct} distinct values in {n})", Confidence.HIGH
 
 
 def _retype(spec: dict, kind: str | None, chain: list) -> dict:
     """``spec`` with another type (None: a composite's sub-field, typed by its path)."""
     out = {k: v for k, v in spec.items() if k != "type"}
     return {**out, **({"type": kind} if kind else {}), "transforms": chain}
+
+
+_TESTS: dict[ValueKind, Callable[[str], bool]] = {
+    ValueKind.EMAIL: is_email,
+    ValueKind.URL: _is_url,
+    ValueKind.NUMBER: _is_number,
+    ValueKind.PHONE: _is_phone,
+}
 
 
 def _conf(share: float) -> Confidence:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -93,21 +94,24 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _read(handle: IO[bytes]) -> list[_Message]:
+    return list(messages(handle))
+
+
+def messages(handle: Iterable[bytes]) -> Iterator[_Message]:
+    """The Singer messages of ``handle``, one a line; a bad line is named by its number."""
     decode = msgspec.json.Decoder(_Message).decode
-    out = []
     for number, line in enumerate(handle, 1):
         if not line.strip():
             continue
         try:
-            out.append(decode(line))
+            yield decode(line)
         except msgspec.DecodeError as exc:
             raise msgspec.DecodeError(
                 f"input line {number}: not a Singer message ({exc})"
             ) from None
-    return out
 
 
-def _choose(ref: str | None, streams: set[str]) -> str:
+def choose_rules(ref: str | None, streams: set[str]) -> str:
     if ref:
         return ref
     try:
@@ -129,7 +133,7 @@ def _choose(ref: str | None, streams: set[str]) -> str:
             "which source is this? give --rules (one of "
             f"{', '.join(best if most else rules_mod.builtin_names())})"
         )
-    print(f"crm2twenty-propose: starting from the built-in rules {best[0]}", file=sys.stderr)
+    print(f"{Path(sys.argv[0]).name}: starting from the built-in rules {best[0]}", file=sys.stderr)
     return best[0]
 
 
@@ -141,7 +145,7 @@ def propose(
     sample_rows: int = SAMPLE_ROWS,
 ) -> list[Path]:
     """Write the rules file and the mapping sheet; return their paths."""
-    chosen = _choose(ref, {m.stream for m in messages if m.type == "SCHEMA"})
+    chosen = choose_rules(ref, {m.stream for m in messages if m.type == "SCHEMA"})
     where, data = rules_mod.load_data(chosen)
     base = rules_mod.parse(data, where, options)
     sampler = Sampler(base, sample_rows)

@@ -14,7 +14,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 
-from crm2twenty_common.twenty import PROVENANCE_PROPERTY
+from crm2twenty_common.twenty import INVENTORY, PROVENANCE_PROPERTY
 from singer_sdk.singerlib import Message, RecordMessage, SchemaMessage
 
 from crm2twenty_mapper import compile as compiler
@@ -58,8 +58,8 @@ class Runtime:
         if stream == REJECTS:
             yield from self.side.schema(REJECTS)
             return
-        if stream == NOTICES:  # what a tap wants the report to say
-            yield SchemaMessage(stream=NOTICES, schema=schema, key_properties=[])
+        if stream in (NOTICES, INVENTORY):  # what a tap wants the report to say
+            yield SchemaMessage(stream=stream, schema=schema, key_properties=[])
             return
         props = schema.get("properties", {})
         self.counts.setdefault(stream, StreamCounts())  # declared: in the summary, 0 rows or not
@@ -99,8 +99,8 @@ class Runtime:
 
     def on_record(self, stream: str, record: dict, line: int | None = None) -> Iterator[Message]:
         """``line``: the record's input line, named by a reject when the tap names no file."""
-        if stream == NOTICES:
-            yield RecordMessage(stream=NOTICES, record=record)
+        if stream in (NOTICES, INVENTORY):
+            yield RecordMessage(stream=stream, record=record)
             return
         if stream == REJECTS:
             tap_counts = self.counts[record.get("source_stream") or "?"]
@@ -203,10 +203,14 @@ class Runtime:
         yield from self.side.schema(SUMMARY)
         for stream, counts in sorted(self.counts.items()):
             yield self.side.summary(
-                self.rules.source, self.rules.path, stream, counts, self._ignored_because(stream)
+                self.rules.source,
+                self.rules.path,
+                stream,
+                counts,
+                self.ignored_because_text(stream),
             )
 
-    def _ignored_because(self, stream: str) -> str | None:
+    def ignored_because_text(self, stream: str) -> str | None:
         if stream in self.ignored_streams:
             return self.rules.ignore_streams.get(stream) or (
                 "not named in the rules (unmapped_streams: ignore)"

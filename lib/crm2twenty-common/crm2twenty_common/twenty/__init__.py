@@ -41,6 +41,8 @@ from crm2twenty_common.twenty.names import (
 )
 from crm2twenty_common.twenty.side_streams import (
     BOOKKEEPING,
+    INVENTORY,
+    INVENTORY_SCHEMA,
     NOTICES,
     NOTICES_SCHEMA,
     REJECTS,
@@ -52,6 +54,7 @@ from crm2twenty_common.twenty.side_streams import (
     SIDE_SCHEMAS,
     SUMMARY,
     SUMMARY_SCHEMA,
+    InventoryItem,
     Notice,
     Reject,
     Repair,
@@ -75,6 +78,8 @@ __all__ = [
     "EMAIL_PATTERN",
     "INTENT_KEYWORD",
     "INTERNAL_INTENT",
+    "INVENTORY",
+    "INVENTORY_SCHEMA",
     "MAX_NAME_LENGTH",
     "NAME_PATTERN",
     "NOTICES",
@@ -98,6 +103,7 @@ __all__ = [
     "SYSTEM_FIELDS",
     "URL_PATTERN",
     "FieldType",
+    "InventoryItem",
     "Notice",
     "Reject",
     "Repair",

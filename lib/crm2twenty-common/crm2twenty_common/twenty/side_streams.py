@@ -8,7 +8,10 @@ besides Twenty-shaped records, their names, their SCHEMAs and typed records.
   of the suite's plugins says on it that it started, completed or failed (completion.py);
 - ``_summary``: the mapper's per-stream counts (read, mapped, rejected, ignored);
 - ``_review``: what the mapper inferred from the data on weak evidence (a run without a confirmed
-  rules file), for the report's **Needs review**.
+  rules file), for the report's **Needs review**;
+- ``_inventory``: what cannot move to Twenty (reports, security profiles, reminders, settings),
+  one item per thing the source shows, or what to collect by hand where it shows nothing; the
+  report gives each section its own heading.
 
 Any other stream whose name starts with ``_`` (``_owner``, ``_workflow`` …) is one the rules
 keep out of Twenty on purpose; :func:`is_side_stream` covers them all.
@@ -25,8 +28,9 @@ REPAIRS = "_repairs"
 NOTICES = "_notices"
 SUMMARY = "_summary"
 REVIEW = "_review"
+INVENTORY = "_inventory"
 # The bookkeeping streams of the pipeline itself, each with a fixed schema below.
-BOOKKEEPING = frozenset({REJECTS, REPAIRS, NOTICES, SUMMARY, REVIEW})
+BOOKKEEPING = frozenset({REJECTS, REPAIRS, NOTICES, SUMMARY, REVIEW, INVENTORY})
 
 _TEXT_OR_NULL: dict[str, t.Any] = {"type": ["string", "null"]}
 
@@ -92,12 +96,23 @@ REVIEW_SCHEMA: dict[str, t.Any] = {
         "figure": {"type": ["number", "null"]},
     },
 }
+INVENTORY_SCHEMA: dict[str, t.Any] = {
+    "type": "object",
+    "properties": {
+        "source": {"type": "string"},
+        "section": {"type": "string"},
+        "name": _TEXT_OR_NULL,
+        "details": {"type": ["object", "null"], "additionalProperties": {"type": "string"}},
+        "by_hand": _TEXT_OR_NULL,
+    },
+}
 SIDE_SCHEMAS: dict[str, dict[str, t.Any]] = {
     REJECTS: REJECTS_SCHEMA,
     REPAIRS: REPAIRS_SCHEMA,
     NOTICES: NOTICES_SCHEMA,
     SUMMARY: SUMMARY_SCHEMA,
     REVIEW: REVIEW_SCHEMA,
+    INVENTORY: INVENTORY_SCHEMA,
 }
 
 
@@ -182,3 +197,16 @@ class Review(_Record):
     evidence: str
     question: str
     figure: float | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class InventoryItem(_Record):
+    """One thing that cannot move, as the source shows it (``name`` and ``details``: label →
+    value, e.g. a report's entity, fields, filters and schedule), or (``by_hand``) what to
+    collect by hand where the source shows nothing. ``section`` groups items in the report."""
+
+    source: str
+    section: str
+    name: str | None = None
+    details: dict[str, str] | None = None
+    by_hand: str | None = None

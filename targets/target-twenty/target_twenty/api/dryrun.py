@@ -12,8 +12,10 @@ pre-flight's and the reference look-ups' reads: ``so_far``). Beyond them it make
   records; it cannot, so nothing more);
 - one write per trashed record to restore.
 
-The ETA is at ``requests_per_minute``. Nothing is written. Beside the load, the plan gives what
-``verify`` will cost afterwards (verify/cost.py): its reads and their time at the same pace.
+The ETA is at ``requests_per_minute``; batches and minutes are counted by
+``crm2twenty_common.twenty.load``, as the source profile counts them. Nothing is written. Beside
+the load, the plan gives what ``verify`` will cost afterwards (verify/cost.py): its reads and
+their time at the same pace.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from typing import Any
+
+from crm2twenty_common.twenty.load import MAX_BATCH, batches, minutes
 
 from target_twenty.api.loader import RETRY_CHUNK
 from target_twenty.order import LoadOrder
@@ -41,7 +45,7 @@ def estimate(
     so_far: RequestStats,
     known: Known,
 ) -> DryRunPlan:
-    batch = int(config.get("batch_size", 200))
+    batch = int(config.get("batch_size", MAX_BATCH))
     rpm = int(config["requests_per_minute"])
     objects = [_object(spool, order, name, batch, known, rpm) for name in order.objects]
     provisioning = len(prov.objects) + len(prov.fields) + len(prov.options)
@@ -67,9 +71,9 @@ def estimate(
         reads_so_far=so_far.requests,
         requests_per_minute=rpm,
         batch_size=batch,
-        eta_minutes=round(total / rpm, 1),
+        eta_minutes=minutes(total, rpm),
         verify_requests=verify,
-        verify_minutes=round(verify / rpm, 1),
+        verify_minutes=minutes(verify, rpm),
     )
 
 
@@ -77,10 +81,10 @@ def _object(
     spool: Spool, order: LoadOrder, name: str, batch: int, known: Known, rpm: int
 ) -> PlannedObject:
     rows = spool.pending(name)
-    requests = math.ceil(len(rows) / batch)
+    requests = batches(len(rows), batch)
     for obj, prop in order.deferred:
         if obj == name:
-            requests += math.ceil(spool.count_pending(name, needs=prop) / batch)
+            requests += batches(spool.count_pending(name, needs=prop), batch)
     reads = uploads = 0
     for i in range(0, len(rows), batch):
         chunk = rows[i : i + batch]
@@ -93,5 +97,5 @@ def _object(
             uploads += len(files) - len(known(name, files))
     requests += reads + uploads
     return PlannedObject(
-        name, len(rows), requests, uploads, reads, round(requests / rpm, 1), verify_reads(len(rows))
+        name, len(rows), requests, uploads, reads, minutes(requests, rpm), verify_reads(len(rows))
     )

@@ -11,7 +11,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from crm2twenty_common.twenty import REVIEW
+from crm2twenty_common.members import member_list, write_invites
+from crm2twenty_common.twenty import INVENTORY, REVIEW
 
 from target_twenty.outcome import WriteOutcome
 from target_twenty.plan import ObjectPlan
@@ -19,6 +20,8 @@ from target_twenty.report import files
 from target_twenty.report.counts import object_counts, source_counts
 from target_twenty.report.load import load_over_time
 from target_twenty.report.model import (
+    InventoryEntry,
+    InventorySection,
     Mode,
     Outcome,
     OwnersReport,
@@ -77,7 +80,7 @@ def build_report(run: ReportContext, spool: Spool, outcome: WriteOutcome) -> Run
             spool, set(outcome.written), [p.stream for p in run.plans.values() if p.plain]
         ),
         provisioning=outcome.provisioning,
-        owners=_owners(spool, outcome, run.fallback_owner_email),
+        owners=_owners(spool, outcome, run.fallback_owner_email, run.run_dir),
         merges=outcome.merges,
         rejects=RejectsSummary(
             count=problems.rejects,
@@ -103,6 +106,7 @@ def build_report(run: ReportContext, spool: Spool, outcome: WriteOutcome) -> Run
             )
             for r in spool.side(REVIEW)
         ],
+        inventories=_inventories(spool),
         api=outcome.api,
         dry_run=outcome.dry_run,
         sample=outcome.sample,
@@ -127,9 +131,14 @@ def _instant(epoch: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
-def _owners(spool: Spool, outcome: WriteOutcome, fallback: str | None) -> OwnersReport:
+def _owners(
+    spool: Spool, outcome: WriteOutcome, fallback: str | None, run_dir: Path
+) -> OwnersReport:
     used = spool.owner_emails()
     source_users = list(spool.side("_owner"))
+    # membership is known when the members were read (API mode) or listed (workspace_members)
+    members = member_list(source_users, spool.owner_links(), outcome.members or None)
+    write_invites(members, run_dir)
     matching = outcome.owner_matching if outcome.members else None
     if matching is not None:
         note = (
@@ -152,7 +161,22 @@ def _owners(spool: Spool, outcome: WriteOutcome, fallback: str | None) -> Owners
         orphans=sorted(outcome.orphans),
         note=note,
         matching=matching,
+        members=members,
     )
+
+
+def _inventories(spool: Spool) -> list[InventorySection]:
+    """The ``_inventory`` items by (source, section), in the order the taps sent them."""
+    sections: dict[tuple[str, str], InventorySection] = {}
+    for item in spool.side(INVENTORY):
+        key = (str(item.get("source") or ""), str(item.get("section") or ""))
+        section = sections.setdefault(key, InventorySection(*key))
+        if item.get("by_hand"):
+            section.by_hand.append(str(item["by_hand"]))
+        if item.get("name"):
+            details = {str(k): str(v) for k, v in (item.get("details") or {}).items()}
+            section.items.append(InventoryEntry(str(item["name"]), details))
+    return list(sections.values())
 
 
 def _top_reasons(spool: Spool) -> list[tuple[str, int]]:

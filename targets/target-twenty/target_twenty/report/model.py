@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from crm2twenty_common.members import MemberList
+
 from target_twenty.outcome import (
     ApiStats,
     CsvOutputs,
@@ -129,6 +131,8 @@ class OwnersReport:
     orphans: list[str]  # e-mails that matched no workspace member
     note: str
     matching: OwnerMatching | None = None  # per owner link, when members are known
+    # every owner e-mail with its name, status and records, and the CSV of those to invite
+    members: MemberList = field(default_factory=MemberList)
 
 
 @dataclass
@@ -171,6 +175,26 @@ class ReviewItem:
     evidence: str
     question: str
     figure: float | None = None
+
+
+@dataclass
+class InventoryEntry:
+    """One thing that cannot move, as the source shows it: its name and details (label →
+    value: a report's entity, fields, filters, schedule; a profile's rights …)."""
+
+    name: str
+    details: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class InventorySection:
+    """What cannot move, of one kind (the ``_inventory`` side stream): what the source shows,
+    and what to collect by hand where it shows nothing."""
+
+    source: str
+    section: str
+    items: list[InventoryEntry] = field(default_factory=list)
+    by_hand: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -243,6 +267,8 @@ class RunReport:
     load: LoadOverTime | None = None  # API mode: when it sent them, against the limit
     # what the mapper inferred on weak evidence (a run without a confirmed rules file)
     needs_review: list[ReviewItem] = field(default_factory=list)
+    # what cannot move (source reports, security profiles, reminders, settings), by section
+    inventories: list[InventorySection] = field(default_factory=list)
     balanced: bool = False  # every count adds up, and the input is known whole (status)
     complete: bool = False  # a FULL or DELTA run that skipped nothing: the migration is done
     status: RunStatus = field(  # whether the input was whole (FAILED and INCOMPLETE write nothing)

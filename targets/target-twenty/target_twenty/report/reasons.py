@@ -4,17 +4,11 @@ of repair a run made without reading repairs.csv."""
 
 from __future__ import annotations
 
-import re
+from crm2twenty_common.reasons import generic
 
 from target_twenty.report.model import ProblemExample, ReasonCount
 
-_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
-_IDS_AND_ASIDES = re.compile(r"\b[0-9a-f]{8}-[0-9a-f-]{27}\b|\(.*?\)")
-
-
-def generic(reason: str) -> str:
-    """A reason with its values blanked (quoted values, ids, asides in parentheses → ``…``)."""
-    return _IDS_AND_ASIDES.sub("…", _QUOTED.sub("…", reason))
+__all__ = ["ReasonTally", "generic"]
 
 
 class ReasonTally:

@@ -3,11 +3,11 @@ written (check.py's page), and one unlimited read of the data model."""
 
 from __future__ import annotations
 
-import math
+from crm2twenty_common.twenty.load import batches
 
 from target_twenty.verify.check import PAGE
 
 
 def verify_reads(records: int) -> int:
     """Record reads to verify ``records`` records of one object."""
-    return math.ceil(records / PAGE)
+    return batches(records, PAGE)

@@ -16,6 +16,8 @@ import shlex
 from pathlib import Path
 from typing import Any
 
+from crm2twenty_common.twenty.load import MAX_BATCH
+
 from target_twenty.api.client import TwentyClient, TwentyError, stopped
 from target_twenty.api.dryrun import estimate
 from target_twenty.api.loader import Loader
@@ -115,7 +117,7 @@ class ApiWriter:
             self.audit,
             self.registry,
             self.run_id,
-            batch_size=int(self.config.get("batch_size", 200)),
+            batch_size=int(self.config.get("batch_size", MAX_BATCH)),
             migration_name=self.config.get("migration_name", "crm2twenty migration"),
             owners=job.owners,
             max_concurrency=int(self.config.get("max_concurrency", 4)),
