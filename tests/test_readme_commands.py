@@ -56,7 +56,8 @@ SKIPPED_BY_DESIGN = [
 ]
 RUNNABLE_INVOKES = [
     r"^meltano invoke target-twenty:rollback --list$",
-    r"^meltano invoke tap-[a-z-]+ \| meltano invoke crm2twenty-mapper:propose( --rules \S+)?$",
+    r"^meltano invoke tap-[a-z-]+ \| "
+    r"meltano invoke crm2twenty-mapper:(propose|profile)( --rules \S+)?$",
 ]
 _ENV = re.compile(r"^[A-Z][A-Z0-9_]*=")
 
@@ -251,7 +252,7 @@ def _pipeline(project: Path, shown: Shown) -> subprocess.CompletedProcess:
 @pytest.mark.slow
 @pytest.mark.e2e
 def test_readme_commands_work_offline_in_a_scratch_project(tmp_path: Path) -> None:
-    project = e2e_run.shared_project(tmp_path / "project", own=(".env", "proposal"))
+    project = e2e_run.shared_project(tmp_path / "project", own=(".env", "proposal", "profile"))
     declared = _declared()
     env_names = _env_settings(declared)
     failures: list[str] = []
@@ -317,5 +318,7 @@ def test_readme_commands_work_offline_in_a_scratch_project(tmp_path: Path) -> No
             failures.append(f"{shown.where}\n  exit {done.returncode}:\n    {tail}")
         elif "propose" in shown.text and not list((project / "proposal").glob("*-rules.yml")):
             failures.append(f"{shown.where}\n  wrote no proposal/*-rules.yml")
+        elif "profile" in shown.text and not list((project / "profile").glob("*/profile.json")):
+            failures.append(f"{shown.where}\n  wrote no profile/<source>/profile.json")
     assert batch, "nothing ran"
     assert not failures, "README commands that fail:\n" + "\n".join(failures)
