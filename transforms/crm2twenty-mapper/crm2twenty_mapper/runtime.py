@@ -14,7 +14,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 
-from crm2twenty_common.twenty import PROVENANCE_PROPERTY
+from crm2twenty_common.twenty import NOTICES_KEY, PROVENANCE_PROPERTY
 from singer_sdk.singerlib import Message, RecordMessage, SchemaMessage
 
 from crm2twenty_mapper import compile as compiler
@@ -59,7 +59,7 @@ class Runtime:
             yield from self.side.schema(REJECTS)
             return
         if stream == NOTICES:  # what a tap wants the report to say
-            yield SchemaMessage(stream=NOTICES, schema=schema, key_properties=[])
+            yield SchemaMessage(stream=NOTICES, schema=schema, key_properties=list(NOTICES_KEY))
             return
         props = schema.get("properties", {})
         self.counts.setdefault(stream, StreamCounts())  # declared: in the summary, 0 rows or not
