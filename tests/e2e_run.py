@@ -55,10 +55,16 @@ def _link(link: Path, target: Path) -> None:
 
 
 def meltano(
-    args: list[str], output: Path, env: dict[str, str], *, fails: bool = False
+    args: list[str],
+    output: Path,
+    env: dict[str, str],
+    *,
+    fails: bool = False,
+    stdin: str | None = None,
 ) -> subprocess.CompletedProcess:
     """``meltano <args>`` in the project with only the given settings (the caller's MELTANO_/
-    TAP_/TARGET_ variables are dropped); it must succeed (with ``fails``: it must fail)."""
+    TAP_/TARGET_ variables are dropped), ``stdin`` its input; it must succeed (with ``fails``:
+    it must fail)."""
     clean = {
         k: v for k, v in os.environ.items() if not k.startswith(("MELTANO_", "TAP_", "TARGET_"))
     }
@@ -67,6 +73,7 @@ def meltano(
         [MELTANO, *args],
         cwd=project_dir(),
         env=clean,
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=900,
