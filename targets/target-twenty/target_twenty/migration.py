@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from crm2twenty_common.cli import reported
 from crm2twenty_common.completion import describe
 from crm2twenty_common.twenty import NOTICES, is_side_stream
 
@@ -255,13 +256,16 @@ class Migration:
             [*upstream.plugins, PluginRun("target-twenty", "target", "failed", error)],
             failed_in="target",
         )
-        self.logger.error("FAILED — %s", summary)
         outcome = self._unfinished(written)
+        where = ""
         try:
             report = build_report(self._report_context(scope, status), spool, outcome)
-            self._write_report(report)
+            where = f" (report: {self._write_report(report).markdown})"
         except Exception:  # the report of a failure must not hide the failure itself
             self.logger.exception("the report of the failed run could not be written")
+        # the run's closing line, said once: the command exits 1 without repeating it
+        self.logger.error("FAILED — %s%s", summary, where)
+        reported(exc)
 
     def _hold_back(self, scope: RunScope, upstream: RunStatus) -> RunReport:
         """The input is not whole (a plugin upstream failed or stopped early): nothing is
