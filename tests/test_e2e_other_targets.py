@@ -122,7 +122,8 @@ def test_an_export_tap_with_side_streams_keys_them(tap: str, tmp_path: Path) -> 
     assert side_streams(stream) == {"_rejects", "_notices"}
     assert stream.keys["_rejects"] == ["source_stream", "location"]
     assert stream.keys["_notices"] == ["source", "notice"]
-    assert stream.records["_rejects"] > 0
+    statuses = [m for m in stream.keys if m == "_notices"]
+    assert statuses and stream.records["_notices"] >= 2  # started, completed
 
 
 def test_sage_crm_into_jsonl(tmp_path: Path) -> None:

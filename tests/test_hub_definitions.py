@@ -49,10 +49,16 @@ def about(executable: str) -> dict:
     return json.loads(out)
 
 
+def ours(plugin: dict) -> bool:
+    """A plugin built here (installed from this checkout with the lock), not one from PyPI such
+    as target-jsonl."""
+    return str(plugin.get("pip_url", "")).startswith("-c constraints.txt ")
+
+
 def test_there_is_a_definition_for_each_plugin_built_here() -> None:
     names = {p.parent.name for p in DEFINITIONS}
     meltano = yaml.safe_load((ROOT / "meltano.yml").read_text())
-    built = {p["name"] for kind in meltano["plugins"].values() for p in kind}
+    built = {p["name"] for kind in meltano["plugins"].values() for p in kind if ours(p)}
     assert built <= names
 
 
@@ -98,7 +104,7 @@ def test_definitions_are_up_to_date() -> None:
 def test_meltano_yml_settings_are_real_and_secrets_sensitive() -> None:
     meltano = yaml.safe_load((ROOT / "meltano.yml").read_text())
     for kind in meltano["plugins"].values():
-        for plugin in kind:
+        for plugin in filter(ours, kind):  # a plugin from elsewhere has its own definition
             info = about(plugin["executable"])
             props = info["settings"]["properties"]
             for setting in plugin.get("settings", []):
