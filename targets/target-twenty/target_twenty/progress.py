@@ -66,7 +66,7 @@ class Progress:
     def expect(self, totals: dict[str, int]) -> None:
         """The totals of a stage that knows them (writing), in the order objects are done."""
         with self.lock:
-            self.objects = {name: ObjectCount(0, n) for name, n in totals.items() if n}
+            self.objects = {name: ObjectCount(0, n) for name, n in totals.items()}
 
     def add(self, name: str, n: int = 1) -> None:
         with self.lock:
@@ -122,7 +122,9 @@ class Progress:
         per_minute = done / elapsed * 60
         if known:
             head = f"{self.stage}: {done}/{total} records"
-            each = ", ".join(f"{k} {c.done}/{c.total}" for k, c in objects.items())
+            each = ", ".join(
+                f"{k} {c.done}/{c.total}" for k, c in objects.items() if c.total or c.done
+            )
         else:
             head = f"{self.stage}: {done} records received"
             each = ", ".join(f"{k} {c.done}" for k, c in objects.items())
