@@ -76,15 +76,17 @@ def meltano(
     *,
     fails: bool = False,
     project: Path | None = None,
+    stdin: str | None = None,
 ) -> subprocess.CompletedProcess:
     """``meltano <args>`` in the project (default: ``project_dir()``) with only the given
-    settings (the caller's MELTANO_/TAP_/TARGET_/CRM2TWENTY_MAPPER_ variables are dropped); it must
-    succeed (with ``fails``: it must fail)."""
+    settings (the caller's MELTANO_/TAP_/TARGET_/CRM2TWENTY_MAPPER_ variables are dropped),
+    ``stdin`` its input; it must succeed (with ``fails``: it must fail)."""
     clean = clean_env() | {"TARGET_TWENTY_OUTPUT_DIR": str(output), **env}
     done = subprocess.run(
         [MELTANO, *args],
         cwd=project or project_dir(),
         env=clean,
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=900,

@@ -60,9 +60,16 @@ def project_plugins() -> list[dict]:
     return [p for kind in meltano["plugins"].values() for p in kind]
 
 
+def ours(plugin: dict) -> bool:
+    """A plugin built here (installed from this checkout with the lock), not one from PyPI such
+    as target-jsonl."""
+    return str(plugin.get("pip_url", "")).startswith("-c constraints.txt ")
+
+
 def built_plugins() -> list[dict]:
-    """meltano.yml's plugins built here (not the ones inheriting one of them)."""
-    return [p for p in project_plugins() if not p.get("inherit_from")]
+    """meltano.yml's plugins built here (not the ones inheriting one of them, nor one from PyPI,
+    which has its own definition)."""
+    return [p for p in project_plugins() if ours(p) and not p.get("inherit_from")]
 
 
 def _sdk_settings() -> set[str]:

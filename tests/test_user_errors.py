@@ -43,7 +43,7 @@ def export_with_a_png(tmp_path: Path) -> Path:
     (folder / "contacts.csv").write_text("id,name\n1,Ana\n", encoding="utf-8")
     (folder / "companies.csv").write_bytes(PNG)
     config = tmp_path / "tap.json"
-    config.write_text(json.dumps({"export_dir": str(folder)}))
+    config.write_text(json.dumps({"export_dir": str(folder), "side_streams": True}))
     return config
 
 

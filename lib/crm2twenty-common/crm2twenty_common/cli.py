@@ -21,6 +21,14 @@ if t.TYPE_CHECKING:
     from singer_sdk.plugin_base import PluginBase
 
 DEBUG_ENV = "CRM2TWENTY_DEBUG"
+_REPORTED = "crm2twenty_reported"
+
+
+def reported(exc: BaseException) -> BaseException:
+    """Mark ``exc`` as already said in the log, in one line of its plugin's own (a failed run's
+    closing line): the command then exits 1 without saying it again."""
+    setattr(exc, _REPORTED, True)
+    return exc
 
 
 def debugging() -> bool:
@@ -44,6 +52,8 @@ def run(command: t.Callable[[], object], *expected: type[BaseException], name: s
     except caught as exc:
         if debugging():
             raise
+        if getattr(exc, _REPORTED, False):
+            sys.exit(1)
         logger = logging.getLogger(name)
         if not logger.hasHandlers():  # failed before the SDK set up its logging
             logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")

@@ -13,6 +13,10 @@ calls, public, overridable): STARTED before the plugin is even built (a bad conf
 still says FAILED), COMPLETED once ``sync_all`` (tap) or ``listen`` (mapper) returned, FAILED
 with the error when either raised; the exception is then re-raised unchanged, so the plugin
 still exits non-zero as it would have. ``--about`` writes nothing of this.
+
+A tap says all this only with its ``side_streams`` setting on (suite_settings.py): a tap piped
+into another target sends its data streams alone. The mapper always says it (its output is for
+target-twenty only).
 """
 
 from __future__ import annotations
@@ -23,7 +27,9 @@ from enum import Enum
 
 from singer_sdk.singerlib import RecordMessage, SchemaMessage
 
-from crm2twenty_common.twenty import NOTICES, NOTICES_SCHEMA, Notice
+from crm2twenty_common.sdk_compat import config_input
+from crm2twenty_common.suite_settings import QuietMetrics, SideStreamsSetting
+from crm2twenty_common.twenty import NOTICES, NOTICES_KEY, NOTICES_SCHEMA, Notice
 from crm2twenty_common.writer import flush_stdout
 
 __all__ = ["ReportsCompletion", "RunStatus", "status_messages"]
@@ -51,7 +57,7 @@ def status_messages(
     notice = f"{plugin} {_SAYS[status]}" + (f": {error}" if error else "")
     record = Notice(plugin, notice, status=status.value, stage=stage, error=error)
     return [
-        SchemaMessage(stream=NOTICES, schema=NOTICES_SCHEMA, key_properties=[]),
+        SchemaMessage(stream=NOTICES, schema=NOTICES_SCHEMA, key_properties=list(NOTICES_KEY)),
         RecordMessage(stream=NOTICES, record=record.as_record()),
     ]
 
@@ -64,7 +70,7 @@ def describe(exc: BaseException) -> str:
     return text[:_ERROR_CHARS]
 
 
-class ReportsCompletion:
+class ReportsCompletion(QuietMetrics):
     """Mixin for a singer-sdk ``Tap`` or ``InlineMapper`` (put it first among the bases)."""
 
     completion_stage: t.ClassVar[str] = "tap"  # what the plugin is: tap | mapper
@@ -75,6 +81,11 @@ class ReportsCompletion:
     ) -> None:
         invoke = super().invoke  # type: ignore[misc]
         if about:
+            invoke(about=about, about_format=about_format, **kwargs)
+            return
+        if issubclass(cls, SideStreamsSetting) and not cls.side_streams_asked(
+            *config_input(kwargs)
+        ):
             invoke(about=about, about_format=about_format, **kwargs)
             return
         cls._say(RunStatus.STARTED)

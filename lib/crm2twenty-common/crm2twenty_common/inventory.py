@@ -1,6 +1,7 @@
 """The suite's ``_inventory`` stream: what cannot move to Twenty, section by section, for the
 migration report (crm2twenty-mapper passes it through; target-twenty gives each section its own
-heading). A tap lists what its source shows, or says what to collect by hand."""
+heading). A tap lists what its source shows, or says what to collect by hand; it sends the stream
+only with its ``side_streams`` setting on, like ``_notices`` (crm2twenty_common.suite_settings)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,13 @@ import typing as t
 from singer_sdk.helpers.types import Context
 from singer_sdk.streams import Stream
 
+from crm2twenty_common.suite_settings import SIDE_STREAMS
 from crm2twenty_common.twenty import INVENTORY, INVENTORY_SCHEMA, InventoryItem
 
 if t.TYPE_CHECKING:
     from singer_sdk import Tap
 
-__all__ = ["INVENTORY", "InventoryItem", "InventoryStream"]
+__all__ = ["INVENTORY", "InventoryItem", "InventoryStream", "inventory_streams"]
 
 
 class InventoryStream(Stream):
@@ -36,3 +38,10 @@ class InventoryStream(Stream):
         items = self._items() if callable(self._items) else self._items
         for item in items:
             yield item.as_record()
+
+
+def inventory_streams(
+    tap: Tap, items: t.Callable[[], t.Iterable[InventoryItem]] | t.Iterable[InventoryItem]
+) -> list[Stream]:
+    """The ``_inventory`` stream when the tap's ``side_streams`` setting is on, else none."""
+    return [InventoryStream(tap, items)] if tap.config.get(SIDE_STREAMS) else []

@@ -96,3 +96,18 @@ class KeepsRecordsAsSent(Sink):
         ``preprocess_record``, raises ``MissingKeyPropertiesError`` (and stops the run) for a
         record without a key property; no setting or public hook turns it off. A target that
         rejects such a record with its input line and goes on needs it to arrive."""
+
+
+def config_input(kwargs: dict[str, t.Any]) -> tuple[dict[str, t.Any], bool]:
+    """The configuration the command line gave ``invoke`` (the ``config`` keyword): the merged
+    config files and whether ``--config ENV`` asks for the environment too.
+
+    Private: ``plugin_base._ConfigInput`` (its ``config`` and ``parse_env`` fields), which the
+    SDK's click command builds from ``--config`` and hands to ``invoke``. A plugin that must know
+    a setting before the SDK builds it (the completion notices go out first) has no public way
+    to read it.
+    """
+    given = kwargs.get("config")
+    if given is None:
+        return {}, False
+    return dict(given.config), bool(given.parse_env)

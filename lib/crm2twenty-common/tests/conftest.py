@@ -73,7 +73,7 @@ def write_file(folder: Path, name: str, data: str | bytes, encoding: str = "utf-
 def run_tap(
     tap_class: type[ExportFolderTap], folder: Path, state: dict | None = None, **config: object
 ) -> Run:
-    tap = tap_class(config={"export_dir": str(folder), **config}, state=state)
+    tap = tap_class(config={"export_dir": str(folder), "side_streams": True, **config}, state=state)
     buffer = io.StringIO()
     with redirect_stdout(buffer):
         tap.sync_all()

@@ -7,7 +7,7 @@ import logging
 from importlib.metadata import distribution
 
 import pytest
-from crm2twenty_common.cli import DEBUG_ENV, run
+from crm2twenty_common.cli import DEBUG_ENV, reported, run
 from crm2twenty_common.errors import UserError
 
 
@@ -38,6 +38,15 @@ def test_a_plugins_own_expected_error_is_one_line_too(caplog: pytest.LogCaptureF
     with caplog.at_level(logging.ERROR), pytest.raises(SystemExit):
         run(_fail(RemoteRefusal("Sage CRM refused logon")), RemoteRefusal, name="tap-y")
     assert [r.getMessage() for r in caplog.records] == ["Sage CRM refused logon"]
+
+
+def test_an_error_the_plugin_already_closed_its_run_with_is_not_said_twice(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(DEBUG_ENV, raising=False)
+    with caplog.at_level(logging.ERROR), pytest.raises(SystemExit) as stopped:
+        run(_fail(reported(RemoteRefusal("Twenty kept failing"))), RemoteRefusal, name="t")
+    assert stopped.value.code == 1 and caplog.records == []
 
 
 def test_a_defect_is_not_caught() -> None:

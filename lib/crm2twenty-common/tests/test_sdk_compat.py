@@ -244,3 +244,15 @@ def test_public_replacements_exist() -> None:
     )
     assert isinstance(inspect.getattr_static(Tap, "state_writer"), property)
     assert isinstance(inspect.getattr_static(Stream, "effective_schema"), property)
+
+
+def test_the_command_line_still_hands_invoke_its_config_files_and_env_flag(tmp_path) -> None:
+    from singer_sdk.plugin_base import _ConfigInput
+
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"side_streams": True}), encoding="utf-8")
+    given = _ConfigInput.from_cli_args(str(path), "ENV")
+    assert sdk_compat.config_input({"config": given}) == ({"side_streams": True}, True)
+    assert sdk_compat.config_input({}) == ({}, False)
+    for invoke in (Tap.invoke, InlineMapper.invoke):
+        assert "config" in _params(invoke)

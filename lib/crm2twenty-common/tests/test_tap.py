@@ -50,11 +50,11 @@ def test_rejects_stream_is_always_in_the_catalog_and_synced_last(
 ) -> None:
     write("people.csv", PEOPLE)
     write("zebras.csv", "id\n1\n")
-    catalog = demo_tap(config={"export_dir": str(tmp_path)}).catalog_dict
+    catalog = demo_tap(config={"export_dir": str(tmp_path), "side_streams": True}).catalog_dict
     entries = {s["tap_stream_id"]: s for s in catalog["streams"]}
     assert set(entries) == {"people", "zebras", "_rejects", "_notices"}
     assert entries["_rejects"]["schema"] == REJECTS_SCHEMA
-    assert entries["_rejects"]["key_properties"] == []
+    assert entries["_rejects"]["key_properties"] == ["source_stream", "location"]
     assert sync(on_bad_row="reject").streams == ["people", "zebras", "_notices", "_rejects"]
 
 
@@ -156,7 +156,7 @@ def test_a_modified_column_makes_the_stream_incremental_and_unsorted(
 ) -> None:
     write("people.csv", MODIFIED)
     write("zebras.csv", "id\n1\n")
-    tap = demo_tap(config={"export_dir": str(tmp_path)})
+    tap = demo_tap(config={"export_dir": str(tmp_path), "side_streams": True})
     people, zebras = tap.streams["people"], tap.streams["zebras"]
     assert people.replication_key == "updated_at"  # "Modified Date" is an alias
     assert people.replication_method == "INCREMENTAL" and people.is_sorted is False
@@ -306,13 +306,18 @@ def test_rejected_rows_are_logged_when_rejects_is_not_selected(
     demo_tap, write, tmp_path, caplog
 ) -> None:
     write("people.csv", "id,name\n1,Ana\n2,Bob,extra\n")
-    tap = demo_tap(config={"export_dir": str(tmp_path), "on_bad_row": "reject"})
+    tap = demo_tap(
+        config={"export_dir": str(tmp_path), "side_streams": True, "on_bad_row": "reject"}
+    )
     catalog = tap.catalog_dict
     for entry in catalog["streams"]:
         for md in entry["metadata"]:
             if md["breadcrumb"] == []:
                 md["metadata"]["selected"] = entry["tap_stream_id"] != "_rejects"
-    tap = demo_tap(config={"export_dir": str(tmp_path), "on_bad_row": "reject"}, catalog=catalog)
+    tap = demo_tap(
+        config={"export_dir": str(tmp_path), "side_streams": True, "on_bad_row": "reject"},
+        catalog=catalog,
+    )
     with caplog.at_level(logging.WARNING):
         tap.sync_all()
     assert "bad row at people.csv:3 (row has 3 cells" in caplog.text
@@ -321,10 +326,10 @@ def test_rejected_rows_are_logged_when_rejects_is_not_selected(
 
 def test_types_changed_in_the_input_catalog_are_honoured(demo_tap, write, tmp_path) -> None:
     write("people.csv", "id,code\n1,42\n2,43\n")
-    catalog = demo_tap(config={"export_dir": str(tmp_path)}).catalog_dict
+    catalog = demo_tap(config={"export_dir": str(tmp_path), "side_streams": True}).catalog_dict
     people = next(s for s in catalog["streams"] if s["tap_stream_id"] == "people")
     people["schema"]["properties"]["code"] = {"type": ["string", "null"]}
-    tap = demo_tap(config={"export_dir": str(tmp_path)}, catalog=catalog)
+    tap = demo_tap(config={"export_dir": str(tmp_path), "side_streams": True}, catalog=catalog)
     records = list(tap.streams["people"].get_records(None))
     assert [r["code"] for r in records] == ["42", "43"]
 

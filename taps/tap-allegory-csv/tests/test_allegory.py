@@ -15,7 +15,9 @@ EXPORT = Path(__file__).parent / "fixture_export"
 
 @pytest.fixture(scope="module")
 def out() -> dict[str, list[dict]]:
-    tap = TapAllegoryCsv(config={"export_dir": str(EXPORT), "on_bad_row": "reject"})
+    tap = TapAllegoryCsv(
+        config={"export_dir": str(EXPORT), "on_bad_row": "reject", "side_streams": True}
+    )
     buffer = io.StringIO()
     with redirect_stdout(buffer):
         tap.sync_all()

@@ -19,7 +19,7 @@ from singer_sdk.testing import SuiteConfig, get_tap_test_class
 from tap_allegory_csv.tap import TapAllegoryCsv
 
 EXPORT = Path(__file__).parent / "fixture_export"
-CONFIG = {"export_dir": str(EXPORT), "on_bad_row": "reject"}
+CONFIG = {"export_dir": str(EXPORT), "on_bad_row": "reject", "side_streams": True}
 
 TestTapAllegoryCsv = get_tap_test_class(
     TapAllegoryCsv,

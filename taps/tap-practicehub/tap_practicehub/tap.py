@@ -7,10 +7,10 @@ from functools import cached_property
 
 from crm2twenty_common.cli import entry_point
 from crm2twenty_common.completion import ReportsCompletion
-from crm2twenty_common.inventory import INVENTORY, InventoryStream
-from crm2twenty_common.notices import NOTICES, NoticesStream
+from crm2twenty_common.inventory import InventoryItem, inventory_streams
+from crm2twenty_common.notices import NOTICES, notices_streams
 from crm2twenty_common.pacer import Pacer, RetryPolicy
-from crm2twenty_common.twenty import InventoryItem
+from crm2twenty_common.suite_settings import SideStreamsSetting
 from singer_sdk import Tap
 from singer_sdk import typing as th
 
@@ -32,7 +32,7 @@ REMINDERS_BY_HAND = (
 )
 
 
-class TapPracticeHub(ReportsCompletion, Tap):
+class TapPracticeHub(ReportsCompletion, SideStreamsSetting, Tap):
     """Reads PracticeHub (practicehub.io) — patients, practitioners, appointment types, appointments, invoices, payments, payment methods, patient packages, patient logs (treatment notes) and patient files, plus any other list endpoint named in `extra_streams` — at the API's pace: one pacer per run, shared by every stream, keeps requests `min_interval_seconds` apart, 429s wait (Retry-After, else backoff) and ask the same page again. Pages of 100 follow `links.next`; rows served twice are passed once and counted; state records the next page, so an interrupted run resumes where it stopped; later runs ask `updated=gte:<bookmark>` and notice when the API ignores it."""  # noqa: E501
 
     name = "tap-practicehub"
@@ -176,8 +176,10 @@ class TapPracticeHub(ReportsCompletion, Tap):
             )
         return [
             *streams,
-            InventoryStream(self, [InventoryItem(self.name, REMINDERS, by_hand=REMINDERS_BY_HAND)]),
-            NoticesStream(self, lambda: self.notices),
+            *inventory_streams(
+                self, [InventoryItem(self.name, REMINDERS, by_hand=REMINDERS_BY_HAND)]
+            ),
+            *notices_streams(self, lambda: self.notices),
         ]
 
     def load_streams(self) -> list[Stream]:  # type: ignore[misc]  # SDK @final

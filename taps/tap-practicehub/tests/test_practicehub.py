@@ -38,6 +38,7 @@ def config(fake: FakePracticeHub, **extra) -> dict:
         "api_url": fake.url,
         "api_key": API_KEY,
         "app_details": APP_DETAILS,
+        "side_streams": True,  # as this project's meltano.yml sets it
         # the fake times arrivals, the pacer departures: 30 ms covers a loaded machine's (or a
         # parallel run's) scheduling delay between the two, which 10 ms did not
         "min_interval_seconds": FAST + 0.03,

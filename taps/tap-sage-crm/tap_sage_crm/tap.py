@@ -8,9 +8,10 @@ from functools import cached_property
 
 from crm2twenty_common.cli import entry_point
 from crm2twenty_common.completion import ReportsCompletion
-from crm2twenty_common.inventory import InventoryStream
-from crm2twenty_common.notices import NoticesStream
+from crm2twenty_common.inventory import inventory_streams
+from crm2twenty_common.notices import notices_streams
 from crm2twenty_common.pacer import RetryPolicy
+from crm2twenty_common.suite_settings import SideStreamsSetting
 from singer_sdk import Tap
 from singer_sdk import typing as th
 
@@ -24,7 +25,7 @@ if t.TYPE_CHECKING:
     from singer_sdk.streams import Stream
 
 
-class TapSageCrm(ReportsCompletion, Tap):
+class TapSageCrm(ReportsCompletion, SideStreamsSetting, Tap):
     """Reads Sage CRM — companies, persons, addresses, e-mails and phones with their link tables, leads, opportunities, cases, communications and their links, notes, library (attachments), users, captions (translations of coded values) and every custom entity — over its SOAP web services (through zeep, keeping Sage's one-session-per-user rule and always logging off) or its REST API (2019 R2+). Schemas come from Sage's metadata; streams replicate incrementally by `<prefix>_updateddate`; deleted rows are skipped or flagged; every query is built so that no setting or bookmark can change it."""  # noqa: E501
 
     name = "tap-sage-crm"
@@ -206,10 +207,12 @@ class TapSageCrm(ReportsCompletion, Tap):
                 chosen.append(info)
         kind = SageRestStream if isinstance(self.client, SageRest) else SageStream
         streams: list[Stream] = [kind(self, info, self.client, references) for info in chosen]
+        for notice in notices:  # the log has them too, whether or not `_notices` is sent
+            self.logger.warning("%s", notice)
         return [
             *streams,
-            InventoryStream(self, inventory.by_hand(self.name)),
-            NoticesStream(self, notices),
+            *inventory_streams(self, inventory.by_hand(self.name)),
+            *notices_streams(self, notices),
         ]
 
     def load_streams(self) -> list[Stream]:  # type: ignore[misc]  # SDK @final

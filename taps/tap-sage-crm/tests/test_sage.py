@@ -39,6 +39,7 @@ def config(fake: FakeSage, tmp_path: Path, **extra) -> Path:
                 "base_url": fake.url,
                 "username": "admin",
                 "password": "s3cret",
+                "side_streams": True,  # as this project's meltano.yml sets it
                 "max_retries": 3,
                 "timeout": 10,
                 **extra,

@@ -24,14 +24,28 @@ if t.TYPE_CHECKING:
 
 _STR = {"type": ["string", "null"]}
 _STRINGS = {"type": ["array", "null"], "items": {"type": "string"}}
-_RAFILE = {"type": ["object", "null"]}
-_RAFILES = {"type": ["array", "null"], "items": {"type": "object"}}
-_EMAILS = {"type": ["array", "null"], "items": {"type": "object"}}
+
+
+def _shape(nullable: bool, *names: str) -> dict:
+    """An object with these text properties (any other kept: additionalProperties)."""
+    return {
+        "type": ["object", "null"] if nullable else "object",
+        "properties": {n: _STR for n in names},
+        "additionalProperties": True,
+    }
+
+
+# Their shapes (docs/sources.md §2.1): a file `{src, title, path?, type?}`, e-mails
+# `[{email, type}]`, phones `[{number, type}]`.
+_RAFILE = _shape(True, "src", "title", "path", "type")
+_RAFILES = {"type": ["array", "null"], "items": _shape(False, "src", "title", "path", "type")}
+_EMAILS = {"type": ["array", "null"], "items": _shape(False, "email", "type")}
+_PHONES = {"type": ["array", "null"], "items": _shape(False, "number", "type")}
 
 # jsonb columns whose shape Atomic fixes (types.ts), so the schema can say object or array
 SHAPES: dict[str, dict[str, dict]] = {
     "companies": {"logo": _RAFILE, "context_links": {"type": ["array", "null"]}},
-    "contacts": {"avatar": _RAFILE, "email_jsonb": _EMAILS, "phone_jsonb": _EMAILS},
+    "contacts": {"avatar": _RAFILE, "email_jsonb": _EMAILS, "phone_jsonb": _PHONES},
     "sales": {"avatar": _RAFILE},
     "contact_notes": {"attachments": _RAFILES},
     "deal_notes": {"attachments": _RAFILES},

@@ -6,8 +6,9 @@ import typing as t
 
 from crm2twenty_common.cli import entry_point
 from crm2twenty_common.completion import ReportsCompletion
-from crm2twenty_common.inventory import InventoryStream
-from crm2twenty_common.notices import NoticesStream
+from crm2twenty_common.inventory import inventory_streams
+from crm2twenty_common.notices import notices_streams
+from crm2twenty_common.suite_settings import SideStreamsSetting
 from singer_sdk import Tap
 from singer_sdk import typing as th
 
@@ -25,7 +26,7 @@ if t.TYPE_CHECKING:
     from singer_sdk.streams import Stream
 
 
-class TapSupabaseAtomic(ReportsCompletion, Tap):
+class TapSupabaseAtomic(ReportsCompletion, SideStreamsSetting, Tap):
     """Reads Atomic CRM (marmelab) from its Supabase PostgreSQL: companies, contacts, contact and deal notes, deals, tasks, sales (users), tags, the configuration pick-lists and the files named in its jsonb columns. Legacy table and column names are read as the current ones, custom columns added in Supabase Studio are discovered with their types, and a role that cannot read every row of a table fails with that table's name."""  # noqa: E501
 
     name = "tap-supabase-atomic"
@@ -142,10 +143,10 @@ class TapSupabaseAtomic(ReportsCompletion, Tap):
             *streams,
             ConfigurationStream(self, source),
             AttachmentsStream(self, source),
-            InventoryStream(
+            *inventory_streams(
                 self, lambda: settings.inventory(source.enumerations.config, self.name)
             ),
-            NoticesStream(self, source.notices),
+            *notices_streams(self, source.notices),
         ]
 
     def load_streams(self) -> list[Stream]:  # type: ignore[misc]  # SDK @final
@@ -154,6 +155,9 @@ class TapSupabaseAtomic(ReportsCompletion, Tap):
     def sync_all(self) -> None:  # type: ignore[misc]  # SDK @final
         try:
             super().sync_all()
+            if not self.side_streams:  # no `_notices` stream: what it would say is logged
+                for notice in self.source.notices():
+                    self.logger.warning("%s", notice)
         except db.AtomicError as exc:
             raise RuntimeError(str(exc)) from None
         finally:

@@ -37,7 +37,9 @@ class Run:
     def __init__(self, config: dict, state: dict | None = None) -> None:
         out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
         with redirect_stdout(out):
-            TapSupabaseAtomic(config=config, state=state, parse_env_config=False).sync_all()
+            TapSupabaseAtomic(
+                config={"side_streams": True, **config}, state=state, parse_env_config=False
+            ).sync_all()
         out.seek(0)
         self.raw_messages = [json.loads(line) for line in out if line.strip()]
         self.records: dict[str, list[dict]] = defaultdict(list)

@@ -17,7 +17,7 @@ EXPORT = Path(__file__).parent / "fixture_export"
 
 
 def sync(config: dict) -> dict[str, list]:
-    tap = TapVisualPractice(config=config)
+    tap = TapVisualPractice(config={"side_streams": True, **config})
     buffer = io.StringIO()
     with redirect_stdout(buffer):
         tap.sync_all()
@@ -124,7 +124,7 @@ def test_bad_rows_are_rejected_with_file_line_and_reason(out) -> None:
 
 
 def test_bad_rows_fail_the_run_by_default_naming_file_and_line() -> None:
-    tap = TapVisualPractice(config={"export_dir": str(EXPORT)})
+    tap = TapVisualPractice(config={"export_dir": str(EXPORT), "side_streams": True})
     with (
         redirect_stdout(io.StringIO()),
         pytest.raises(BadRowError, match=r"contacts\.vpl:3: empty key"),

@@ -18,14 +18,17 @@
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from crm2twenty_common.cli import reported
 from crm2twenty_common.completion import describe
-from crm2twenty_common.twenty import NOTICES
+from crm2twenty_common.twenty import NOTICES, is_side_stream
 
 from target_twenty.api.client import TwentyClient
 from target_twenty.api.preflight import Preflight, lookup_ids, run_preflight
@@ -36,6 +39,7 @@ from target_twenty.order import load_order
 from target_twenty.outcome import CsvOutputs, PreflightSummary, WriteOutcome
 from target_twenty.owners import workspace_owners
 from target_twenty.plan import ObjectPlan, provisioning
+from target_twenty.progress import DEFAULT_SECONDS, Progress
 from target_twenty.provision import provision
 from target_twenty.registry import Registry
 from target_twenty.report import (
@@ -109,6 +113,9 @@ class Migration:
         self.policies = Policies.from_config(config)
         self.intake = Intake(self.spool, workspace, self.policies.on_invalid_value, logger)
         self.held_back = False  # the input was not whole: nothing written (see upstream.py)
+        seconds = float(config.get("progress_seconds", DEFAULT_SECONDS))
+        self.reading = Progress("reading", seconds, logger)
+        self._stages = ExitStack()
 
     @property
     def mode(self) -> str:
@@ -132,6 +139,10 @@ class Migration:
         self.intake.on_schema(stream, schema, key_properties)
 
     def on_record(self, stream: str, record: dict, line: int | None = None) -> None:
+        if not is_side_stream(stream):
+            if not self.reading.objects:  # the first record: the progress line starts
+                self._stages.enter_context(self.reading.running())
+            self.reading.add(stream)
         self.intake.on_record(stream, record, line)
 
     # ---- end of input: the other stages, in order -------------------------------------
@@ -139,6 +150,7 @@ class Migration:
     def finish(self) -> RunReport:
         """Provision, check, order, write, remember and report; returns the report."""
         spool, intake, run = self.spool, self.intake, self.run
+        self._stages.close()  # the input is over: so is its progress line
         spool.finish_input()
         self.logger.info(
             "input complete: %d records in %d objects; checking",
@@ -146,7 +158,7 @@ class Migration:
             len(intake.plans),
         )
         scope = run_scope(self.config, self.registry, spool)  # before this run is remembered
-        upstream = upstream_status(spool.side(NOTICES))
+        upstream = upstream_status(spool.side(NOTICES), os.environ.get("MELTANO_EXTRACTOR_NAME"))
         if upstream.outcome.holds_back:
             return self._hold_back(scope, upstream)
         api = self.client if run.mode == "api" else None
@@ -244,13 +256,16 @@ class Migration:
             [*upstream.plugins, PluginRun("target-twenty", "target", "failed", error)],
             failed_in="target",
         )
-        self.logger.error("FAILED — %s", summary)
         outcome = self._unfinished(written)
+        where = ""
         try:
             report = build_report(self._report_context(scope, status), spool, outcome)
-            self._write_report(report)
+            where = f" (report: {self._write_report(report).markdown})"
         except Exception:  # the report of a failure must not hide the failure itself
             self.logger.exception("the report of the failed run could not be written")
+        # the run's closing line, said once: the command exits 1 without repeating it
+        self.logger.error("FAILED — %s%s", summary, where)
+        reported(exc)
 
     def _hold_back(self, scope: RunScope, upstream: RunStatus) -> RunReport:
         """The input is not whole (a plugin upstream failed or stopped early): nothing is

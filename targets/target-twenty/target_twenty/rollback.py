@@ -37,6 +37,7 @@ from target_twenty.api.client import (
     stopped,
 )
 from target_twenty.audit import Action, Audit, MetaWrite, RunInfo
+from target_twenty.progress import DEFAULT_SECONDS
 from target_twenty.registry import Registry, WorkspaceMismatch
 from target_twenty.undo import Undoer, plan
 from target_twenty.workspace import Workspace
@@ -87,7 +88,9 @@ def rollback(
     writes = audit.writes(run)
     groups, nothing = plan(writes)
     audit.mark_undone([w.seq for w in nothing])
-    undoer = Undoer(client, audit, LOG, progress_seconds=float(config.get("progress_seconds", 30)))
+    undoer = Undoer(
+        client, audit, LOG, progress_seconds=float(config.get("progress_seconds", DEFAULT_SECONDS))
+    )
     metadata = 0
     try:
         undoer.run(groups, run, frozenset(w.object for w in writes if w.action is Action.CREATED))

@@ -7,6 +7,7 @@ import typing as t
 from crm2twenty_common.sdk_compat import DrainsOnlyAtEndOfInput, StopsWithoutStateOnSignal
 from crm2twenty_common.singer_input import MsgSpecNumberedReader
 from crm2twenty_common.twenty.load import MAX_BATCH, default_rate
+from crm2twenty_common.suite_settings import QuietMetrics
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, TargetCapabilities
@@ -14,6 +15,7 @@ from singer_sdk.target_base import Target
 
 from target_twenty.api.client import client_for, fetch_workspace
 from target_twenty.migration import Migration
+from target_twenty.progress import DEFAULT_SECONDS
 from target_twenty.registry import WorkspaceMismatch
 from target_twenty.sinks import SpoolSink
 from target_twenty.workspace import Workspace
@@ -22,7 +24,7 @@ if t.TYPE_CHECKING:
     pass
 
 
-class TargetTwenty(DrainsOnlyAtEndOfInput, StopsWithoutStateOnSignal, Target):
+class TargetTwenty(QuietMetrics, DrainsOnlyAtEndOfInput, StopsWithoutStateOnSignal, Target):
     """Loads a CRM migration into Twenty CRM. It holds every record until the end of input (spooled to disk), reads what the workspace has, checks references, duplicates and values, orders objects by their relations (parents first; self-references and cycles in a second pass), then writes Twenty-importable CSV batches, or loads the workspace through its API: custom objects, fields and options provisioned first, paced to the workspace's rate limit, idempotent batch upserts with deterministic ids, failing rows isolated with Twenty's message, every write audited for `target-twenty-rollback`, with dry-run plans and sample runs with a field-level diff. The reconciliation report accounts for every source record: written, merged or rejected with a reason. Fed by crm2twenty-mapper, whose SCHEMA messages carry the Twenty field intent (`x-twenty`); a plain Singer stream becomes a custom object."""  # noqa: E501
 
     name = "target-twenty"
@@ -121,8 +123,11 @@ class TargetTwenty(DrainsOnlyAtEndOfInput, StopsWithoutStateOnSignal, Target):
         th.Property(
             "progress_seconds",
             th.NumberType,
-            default=30,
-            description="How often a long load logs records/s, requests used and ETA.",
+            default=DEFAULT_SECONDS,
+            description="How often a long run logs its progress line: per object the records "
+            "received (while the input arrives), then done of the total (while writing), "
+            "records/min, requests used against the rate limit (API mode) and the ETA. "
+            "0 turns it off.",
         ),
         th.Property(
             "output_dir",

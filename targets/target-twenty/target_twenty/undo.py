@@ -35,6 +35,7 @@ from typing import Any
 
 from target_twenty.api.client import TwentyClient, TwentyError, id_filter
 from target_twenty.audit import Action, Audit, Logged, creator_of
+from target_twenty.progress import DEFAULT_SECONDS
 
 # ids per filter delete: the URL, not a record count, caps it (docs/twenty-contract.md §2.11)
 DELETE_CAP = 200
@@ -111,7 +112,7 @@ class Undoer:
         audit: Audit,
         logger: logging.Logger,
         *,
-        progress_seconds: float = 30.0,
+        progress_seconds: float = DEFAULT_SECONDS,
     ) -> None:
         self.client, self.audit, self.logger = client, audit, logger
         self.progress_seconds = progress_seconds

@@ -7,8 +7,10 @@ finishes. So:
 
 - a plugin said it failed → FAILED (its error goes to the report);
 - a plugin said it started and never said it completed → INCOMPLETE (stopped or crashed);
-- no tap said anything → UNCONFIRMED: a Singer tap outside this suite, whose input cannot be
-  known to be whole (the run goes on; the report says so instead of claiming balance);
+- no tap said anything → UNCONFIRMED: a Singer tap outside this suite, or one of the suite's
+  with its ``side_streams`` setting off (docs/singer-meltano.md §2.10), whose input cannot be
+  known to be whole (the run goes on, since a tap from elsewhere is a legitimate input; the
+  report and the log say so instead of claiming balance, and name the setting);
 - else COMPLETE.
 
 A FAILED or INCOMPLETE input is held back: nothing is written, no STATE is emitted (the taps'
@@ -25,8 +27,9 @@ from target_twenty.report.model import Outcome, PluginRun, RunStatus
 _RANK = {"started": 0, "completed": 1, "failed": 2}
 
 
-def upstream_status(notices: Iterable[dict[str, Any]]) -> RunStatus:
-    """The run's status from the ``_notices`` records (in arrival order)."""
+def upstream_status(notices: Iterable[dict[str, Any]], extractor: str | None = None) -> RunStatus:
+    """The run's status from the ``_notices`` records (in arrival order); ``extractor``: the
+    tap's name where Meltano gives it (MELTANO_EXTRACTOR_NAME), for the advice."""
     plugins: dict[tuple[str, str], PluginRun] = {}
     for notice in notices:
         status = notice.get("status")
@@ -52,11 +55,18 @@ def upstream_status(notices: Iterable[dict[str, Any]]) -> RunStatus:
             runs,
         )
     if not any(p.stage == "tap" for p in runs):
-        return RunStatus(
-            Outcome.UNCONFIRMED,
-            "the tap does not say whether it read everything (a Singer tap outside this "
-            "suite), so this run cannot confirm that its input was whole",
-            runs,
-        )
+        return RunStatus(Outcome.UNCONFIRMED, _unconfirmed(extractor), runs)
     taps = ", ".join(p.plugin for p in runs if p.stage == "tap")
     return RunStatus(Outcome.COMPLETE, f"{taps} read everything it was asked for", runs)
+
+
+def _unconfirmed(extractor: str | None) -> str:
+    """Why the input cannot be confirmed whole, and what turns the confirmation on."""
+    tap = extractor or "<tap>"
+    return (
+        "the tap does not say whether it read everything: no completion notice arrived on "
+        "`_notices`, so this run cannot confirm that its input was whole. A tap of this suite "
+        "sends it (with its rejected rows on `_rejects`) only with its `side_streams` setting "
+        f"on (`meltano config set {tap} side_streams true`; this project's meltano.yml turns "
+        "it on); a tap from elsewhere never does"
+    )

@@ -14,7 +14,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 
-from crm2twenty_common.twenty import INVENTORY, PROVENANCE_PROPERTY
+from crm2twenty_common.twenty import INVENTORY, NOTICES_KEY, PROVENANCE_PROPERTY
 from singer_sdk.singerlib import Message, RecordMessage, SchemaMessage
 
 from crm2twenty_mapper import compile as compiler
@@ -58,8 +58,11 @@ class Runtime:
         if stream == REJECTS:
             yield from self.side.schema(REJECTS)
             return
-        if stream in (NOTICES, INVENTORY):  # what a tap wants the report to say
-            yield SchemaMessage(stream=stream, schema=schema, key_properties=[])
+        if stream == NOTICES:  # what a tap wants the report to say
+            yield SchemaMessage(stream=NOTICES, schema=schema, key_properties=list(NOTICES_KEY))
+            return
+        if stream == INVENTORY:  # what cannot move, for the report
+            yield SchemaMessage(stream=INVENTORY, schema=schema, key_properties=[])
             return
         props = schema.get("properties", {})
         self.counts.setdefault(stream, StreamCounts())  # declared: in the summary, 0 rows or not

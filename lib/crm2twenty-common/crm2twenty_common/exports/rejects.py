@@ -19,7 +19,7 @@ from singer_sdk.helpers.types import Context
 from singer_sdk.streams import Stream
 
 from crm2twenty_common.exports.rows import RAW_LIMIT, BadRow
-from crm2twenty_common.twenty import REJECTS, REJECTS_SCHEMA, Reject
+from crm2twenty_common.twenty import REJECTS, REJECTS_SCHEMA, TAP_REJECTS_KEY, Reject
 
 if t.TYPE_CHECKING:
     from singer_sdk import Tap
@@ -81,7 +81,7 @@ class RejectsStream(Stream):
     """Rows of the other streams that could not become records (always synced last)."""
 
     name = REJECTS_STREAM
-    primary_keys: t.ClassVar[list[str]] = []
+    primary_keys: t.ClassVar[list[str]] = list(TAP_REJECTS_KEY)
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE  # the spool holds exact types
 
     def __init__(self, tap: Tap, spool: RejectSpool) -> None:

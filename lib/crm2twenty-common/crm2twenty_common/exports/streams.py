@@ -401,7 +401,8 @@ class ExportFileStream(Stream):
             self.spool.add(self.name, bad, self._source_key(record))
         else:
             self.logger.warning(
-                "bad row at %s (%s); the %s stream is not selected, so it is only logged here",
+                "bad row at %s (%s); the %s stream is off (setting `side_streams`) or not "
+                "selected, so it is only logged here",
                 bad.location,
                 bad.reason,
                 REJECTS_STREAM,

@@ -1,4 +1,5 @@
-"""A reusable singer-sdk tap over an export folder: one stream per file, plus ``_rejects``.
+"""A reusable singer-sdk tap over an export folder: one stream per file, plus ``_rejects`` and
+``_notices`` with the ``side_streams`` setting.
 
 A source's tap subclasses :class:`ExportFolderTap` and sets ``name``, ``layout`` (its
 :class:`~crm2twenty_common.exports.layout.Layout`) and, to add settings,
@@ -30,13 +31,14 @@ from crm2twenty_common.exports.rows import ExportFile
 from crm2twenty_common.exports.settings import ExportSettings, export_settings_schema
 from crm2twenty_common.exports.streams import ExportFileStream, Source
 from crm2twenty_common.notices import NOTICES, NoticesStream
+from crm2twenty_common.suite_settings import SideStreamsSetting
 from crm2twenty_common.writer import BufferedSingerWriter
 
 if t.TYPE_CHECKING:
     from singer_sdk.streams import Stream
 
 
-class ExportFolderTap(ReportsCompletion, Tap):
+class ExportFolderTap(ReportsCompletion, SideStreamsSetting, Tap):
     """Base of the file-based taps; subclasses set ``name``, ``layout`` and a docstring."""
 
     layout: t.ClassVar[Layout]
@@ -123,8 +125,9 @@ class ExportFolderTap(ReportsCompletion, Tap):
                 else "full table",
             )
             streams.append(stream)
-        streams.append(RejectsStream(self, spool))
-        streams.append(NoticesStream(self, notices))
+        if self.side_streams:  # else bad rows are logged (ExportFileStream)
+            streams.append(RejectsStream(self, spool))
+            streams.append(NoticesStream(self, notices))
         return streams
 
     @property

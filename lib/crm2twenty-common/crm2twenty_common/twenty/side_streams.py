@@ -71,6 +71,10 @@ NOTICES_SCHEMA: dict[str, t.Any] = {
         "error": _TEXT_OR_NULL,
     },
 }
+# Key properties, for a target that keys what it stores: a notice is its plugin's sentence
+# (a repeated sentence says nothing new); a tap's reject is its row, by stream and file:line.
+NOTICES_KEY = ("source", "notice")
+TAP_REJECTS_KEY = ("source_stream", "location")
 SUMMARY_SCHEMA: dict[str, t.Any] = {
     "type": "object",
     "properties": {

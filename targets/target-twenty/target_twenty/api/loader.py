@@ -28,12 +28,13 @@ from crm2twenty_common.twenty import raw_field_label, raw_field_name
 from target_twenty.api.bodies import Bodies
 from target_twenty.api.client import TwentyClient, TwentyError, id_filter
 from target_twenty.api.preflight import TRASH_TOO, Restore
-from target_twenty.api.progress import Progress
+from target_twenty.api.progress import ClientGauge
 from target_twenty.api.refusals import refused_fields
 from target_twenty.audit import Action, Audit, SentSource, Write, creator_of
 from target_twenty.outcome import ObjectRef
 from target_twenty.owners import Owners
 from target_twenty.plan import ObjectPlan
+from target_twenty.progress import Progress
 from target_twenty.provision import add_text_field
 from target_twenty.registry import Registry
 from target_twenty.spool import Spool, Status
@@ -82,7 +83,7 @@ class Loader:
         self.hashes = registry.hashes  # their confirmed payloads' hashes
         self.rewrite_unchanged = rewrite_unchanged
         self.max_concurrency = max(1, max_concurrency)
-        self.progress = Progress(client, progress_seconds, logger)
+        self.progress = Progress("writing", progress_seconds, logger, ClientGauge(client))
         self.logger = logger
         self.only = only  # a sample: the record seqs to load
         self.lock = threading.RLock()
@@ -103,7 +104,8 @@ class Loader:
         deferred: list[tuple[str, str]],
         restores: list[Restore],
     ) -> LoadResult:
-        with self.progress.running(self._count(order)):
+        self.progress.expect(self._count(order))
+        with self.progress.running():
             for r in restores:
                 restored = [Write(r.id, Action.RESTORED)]
                 batch = self.audit.intend(self.run, r.object, r.plural, restored)
@@ -139,11 +141,9 @@ class Loader:
             if obj is not None:  # an object the run would create holds nothing of ours yet
                 self._changed(self.plans[name], obj, list(self._rows(self.plans[name])))
 
-    def _count(self, order: list[str]) -> int:
-        total = 0
-        for name in order:
-            total += sum(1 for _ in self._rows(self.plans[name]))
-        return total
+    def _count(self, order: list[str]) -> dict[str, int]:
+        """Records to send per object, in load order (the progress line's totals)."""
+        return {name: sum(1 for _ in self._rows(self.plans[name])) for name in order}
 
     def _rows(self, plan: ObjectPlan, needs: str | None = None) -> Iterator[tuple[int, str, dict]]:
         with self.lock:
@@ -208,7 +208,7 @@ class Loader:
             with self.lock:
                 if confirmed.get(rid) == digest:
                     self.spool.mark(seq, Status.UNCHANGED, reason="as Twenty confirmed it before")
-                    self.progress.total -= 1  # progress and ETA count what is sent
+                    self.progress.skip(plan.name)  # progress and ETA count what is sent
                     unchanged += 1
                     continue
                 self.spool.set_hash(seq, digest)
@@ -407,7 +407,7 @@ class Loader:
                 else:
                     result.updated[name] = result.updated.get(name, 0) + 1
             result.written[name] = result.written.get(name, 0) + len(chunk)
-            self.progress.done += len(chunk)
+            self.progress.add(name, len(chunk))
             if matched:
                 self.matched[name] = self.matched.get(name, 0) + len(matched)
 
@@ -416,7 +416,7 @@ class Loader:
             self.sources.pop(rid, None)
             self.spool.reject(seq, reason)
             self.failed_ids.setdefault(plan.name, set()).add(rid)
-            self.progress.done += 1
+            self.progress.add(plan.name)
 
     # ---- second pass --------------------------------------------------------------------
 

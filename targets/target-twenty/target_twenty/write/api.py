@@ -24,6 +24,7 @@ from target_twenty.api.loader import Loader
 from target_twenty.api.sample import choose_sample, diff_sample
 from target_twenty.audit import Audit
 from target_twenty.outcome import ApiStats, WriteOutcome
+from target_twenty.progress import DEFAULT_SECONDS
 from target_twenty.registry import Registry
 from target_twenty.spool import Spool
 from target_twenty.workspace import Workspace
@@ -121,7 +122,7 @@ class ApiWriter:
             migration_name=self.config.get("migration_name", "crm2twenty migration"),
             owners=job.owners,
             max_concurrency=int(self.config.get("max_concurrency", 4)),
-            progress_seconds=float(self.config.get("progress_seconds", 30)),
+            progress_seconds=float(self.config.get("progress_seconds", DEFAULT_SECONDS)),
             logger=self.logger,
             only=sample,
             rewrite_unchanged=bool(self.config.get("rewrite_unchanged")),
