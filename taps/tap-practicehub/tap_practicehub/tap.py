@@ -7,7 +7,7 @@ from functools import cached_property
 
 from crm2twenty_common.cli import entry_point
 from crm2twenty_common.completion import ReportsCompletion
-from crm2twenty_common.inventory import InventoryItem, inventory_streams
+from crm2twenty_common.inventory import INVENTORY, InventoryItem, inventory_streams
 from crm2twenty_common.notices import NOTICES, notices_streams
 from crm2twenty_common.pacer import Pacer, RetryPolicy
 from crm2twenty_common.suite_settings import SideStreamsSetting

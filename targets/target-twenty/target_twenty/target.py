@@ -6,8 +6,8 @@ import typing as t
 
 from crm2twenty_common.sdk_compat import DrainsOnlyAtEndOfInput, StopsWithoutStateOnSignal
 from crm2twenty_common.singer_input import MsgSpecNumberedReader
-from crm2twenty_common.twenty.load import MAX_BATCH, default_rate
 from crm2twenty_common.suite_settings import QuietMetrics
+from crm2twenty_common.twenty.load import MAX_BATCH, default_rate
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, TargetCapabilities

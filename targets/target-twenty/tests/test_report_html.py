@@ -96,9 +96,12 @@ class _Page(HTMLParser):
             self.policy = named.get("content") or ""
 
 
-def _plain(text: str) -> str:
-    """Text as a reader sees it: tags and Markdown marks gone, entities read."""
-    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", "", text)).replace("**", "")).strip()
+def _plain(text: str, *, html: bool = True) -> str:
+    """Text as a reader sees it: tags (of a page) and Markdown marks gone, entities read. In
+    Markdown, `<tap>` inside a code span is text, not a tag."""
+    if html:
+        text = unescape(re.sub(r"<[^>]+>", "", text))
+    return re.sub(r"\s+", " ", text.replace("**", "")).strip()
 
 
 def status_of_html(page: str) -> list[str]:
@@ -108,7 +111,11 @@ def status_of_html(page: str) -> list[str]:
 def status_of_markdown(md: str) -> list[str]:
     """The paragraphs of report.md's head before and after its "Run `…`" line."""
     head = md.split("\n## ")[0].split("\n\n")[1:]
-    return [_plain(p.replace("`", "")) for p in head if p.strip() and not p.startswith("Run `")]
+    return [
+        _plain(p.replace("`", ""), html=False)
+        for p in head
+        if p.strip() and not p.startswith("Run `")
+    ]
 
 
 def _pages(run: Run) -> tuple[str, str]:
