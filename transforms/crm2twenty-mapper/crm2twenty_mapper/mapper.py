@@ -23,11 +23,12 @@ from singer_sdk.singerlib import StateMessage
 
 from crm2twenty_mapper import rules as rules_mod
 from crm2twenty_mapper import transforms
-from crm2twenty_mapper.deferred import InferringRun
 from crm2twenty_mapper.runtime import Runtime
 
 if t.TYPE_CHECKING:
     from singer_sdk import singerlib as singer
+
+    from crm2twenty_mapper.deferred import InferringRun
 
 
 class Crm2TwentyMapper(ReportsCompletion, InlineMapper):
@@ -126,7 +127,10 @@ class Crm2TwentyMapper(ReportsCompletion, InlineMapper):
                 raise rules_mod.RulesError(str(exc)) from None
         self.inferring: InferringRun | None = None
         if not self.config.get("rules") and self.config.get("infer", True):
-            # no confirmed rules: the built-in ones, plus what the data needs (deferred.py)
+            # no confirmed rules: the built-in ones, plus what the data needs (deferred.py,
+            # imported only then: the proposal's libraries are a fifth of a second to import)
+            from crm2twenty_mapper.deferred import InferringRun
+
             where, data = rules_mod.load_data(choice)
             self.inferring = InferringRun(data, where, options, namespace, keep, defaults=defaults)
             self.rules = self.inferring.rules

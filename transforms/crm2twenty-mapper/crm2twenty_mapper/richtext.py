@@ -14,20 +14,30 @@ transform can be applied to any body.
 
 from __future__ import annotations
 
+import functools
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bs4 import BeautifulSoup, Comment
-from markdownify import MarkdownConverter
+if TYPE_CHECKING:
+    from markdownify import MarkdownConverter
 
 # a tag as HTML writes one: "<p>", "</b>", "<br/>", "<o:p>", "<td class=…>"
 _TAG = re.compile(r"</?[A-Za-z][\w:-]*(\s[^<>]*)?/?>")
 _HIDDEN = ("style", "script", "head", "title", "meta", "xml", "template")
 _BLANK_RUN = re.compile(r"\n[ \t\xa0]*(?:\n[ \t\xa0]*)+")
-# a <br> is a CommonMark hard break written as a backslash (trailing spaces would be trimmed)
-_CONVERTER = MarkdownConverter(
-    heading_style="ATX", bullets="-", strong_em_symbol="*", newline_style="BACKSLASH"
-)
+
+
+@functools.cache
+def _converter() -> MarkdownConverter:
+    """markdownify's converter, built (and BeautifulSoup imported) on the first HTML body: the
+    libraries take a tenth of a second to import, and most rules files never convert HTML."""
+    from markdownify import MarkdownConverter
+
+    # a <br> is a CommonMark hard break written as a backslash (trailing spaces would be
+    # trimmed)
+    return MarkdownConverter(
+        heading_style="ATX", bullets="-", strong_em_symbol="*", newline_style="BACKSLASH"
+    )
 
 
 def is_html(text: str) -> bool:
@@ -44,12 +54,14 @@ def html_to_markdown(value: Any) -> str | None:
         return None
     if not is_html(text):
         return text
+    from bs4 import BeautifulSoup, Comment  # (see _converter)
+
     soup = BeautifulSoup(text, "html.parser")
     for comment in soup.find_all(string=lambda s: isinstance(s, Comment)):
         comment.extract()
     for hidden in soup.find_all(_HIDDEN):
         hidden.decompose()
-    markdown = _CONVERTER.convert_soup(soup)
+    markdown = _converter().convert_soup(soup)
     lines = [line.rstrip().replace("\xa0", " ") for line in markdown.split("\n")]
     markdown = _BLANK_RUN.sub("\n\n", "\n".join(lines)).strip()
     return markdown or None
