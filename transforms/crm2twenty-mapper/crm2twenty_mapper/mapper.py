@@ -19,7 +19,6 @@ from crm2twenty_common.writer import BufferedSingerWriter, flush_stdout
 from singer_sdk import typing as th
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities
 from singer_sdk.mapper_base import InlineMapper
-from singer_sdk.singerlib import StateMessage
 
 from crm2twenty_mapper import rules as rules_mod
 from crm2twenty_mapper import transforms
@@ -159,10 +158,8 @@ class Crm2TwentyMapper(ReportsCompletion, InlineMapper):
         )
 
     def map_state_message(self, message_dict: dict) -> t.Iterable[singer.Message]:
-        # State passes through unchanged: Meltano stores what the target echoes back.
-        if self.inferring is not None:  # after the records it holds
-            return self.inferring.on_state(message_dict["value"])
-        return [StateMessage(value=message_dict["value"])]
+        # (the inferring run's STATE comes after the records it holds)
+        return (self.inferring or self.runtime).on_state(message_dict["value"])
 
     def map_activate_version_message(self, message_dict: dict) -> t.Iterable[singer.Message]:
         # Source-side table versions mean nothing to Twenty-shaped streams.
