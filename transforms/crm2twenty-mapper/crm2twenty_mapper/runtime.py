@@ -14,6 +14,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import repeat
 
 from crm2twenty_common.twenty import PROVENANCE_PROPERTY
 from singer_sdk.singerlib import Message, RecordMessage, SchemaMessage, StateMessage
@@ -166,7 +167,10 @@ class Runtime:
                     tables.setdefault(name, {})[found.lower()] = record[column]
         produced: list[Message] = []
         mapped = False
-        for output, row in _instances(plan.outputs, record):
+        outputs = (
+            _instances(plan.outputs, record) if plan.each else zip(plan.outputs, repeat(record))
+        )
+        for output, row in outputs:
             if output.primary and mapped:
                 continue  # an earlier primary alternative took this row
             if output.when is not None and not output.when(row):
