@@ -52,7 +52,7 @@ class Runtime:
         self.ignore_rows = compiler.ignore_rows(self.catalog)
         self.ignored_because: dict[str, Counter] = defaultdict(Counter)  # stream → reason → n
         self.counts: dict[str, StreamCounts] = defaultdict(StreamCounts)
-        # object → what its one SCHEMA said when it went out (see _first_schema / widened)
+        # object → what its one SCHEMA said when it went out (see _object_schema_message, widened)
         self._sent: dict[str, _Sent] = {}
         self._notices_schema: dict | None = None  # the tap's `_notices` SCHEMA, passed once
 
@@ -95,7 +95,7 @@ class Runtime:
         yield from self.side.schema(REPAIRS)
         for obj in dict.fromkeys(o.obj for o in plan.outputs):
             if obj not in self._sent:
-                yield self._schema(obj)
+                yield self._object_schema_message(obj)
 
     # One SCHEMA per output stream. An object's SCHEMA goes out when the first source stream
     # that writes it is compiled: complete for its records then, and it declares the object
@@ -108,7 +108,7 @@ class Runtime:
     # options are only the `x-twenty` intent, which target-twenty reads when it provisions,
     # after the last record, and the record values stay valid against the sent JSON schema.
 
-    def _schema(self, obj: str) -> SchemaMessage:
+    def _object_schema_message(self, obj: str) -> SchemaMessage:
         schema = self.catalog.schemas[obj]
         self._sent[obj] = _Sent(schema, schema.version, set(schema.properties))
         return SchemaMessage(stream=obj, schema=schema.message_schema(), key_properties=["id"])
@@ -117,7 +117,7 @@ class Runtime:
         """The SCHEMA of each output stream that grew since it was sent (once per change)."""
         for obj, sent in self._sent.items():
             if sent.version != sent.schema.version:
-                yield self._schema(obj)
+                yield self._object_schema_message(obj)
 
     # ---- RECORD -------------------------------------------------------------------------
 
@@ -209,7 +209,7 @@ class Runtime:
             if sent.fields != len(sent.schema.properties) and not sent.properties.issuperset(
                 values
             ):
-                yield self._schema(output.obj)  # a field added since it went out
+                yield self._object_schema_message(output.obj)  # a field added since it went out
             produced.append(RecordMessage(stream=output.obj, record=values))
             mapped = mapped or output.primary
         if not mapped:
