@@ -120,6 +120,8 @@ class StreamPlan:
     # lookup tables this stream fills: (table, key template, value column)
     lookups: list[tuple[str, KeyTemplate, str]] = field(default_factory=list)
     reject_reason: str = "stream is not named in the rules (unmapped_streams: reject)"
+    # whether an output maps each element of a list column (``each``), not the row once
+    each: bool = False
 
 
 def condition(spec: Any, tables: dict) -> Condition:
@@ -169,7 +171,7 @@ def compile_stream(catalog: Catalog, stream: str, specs: list[dict], props: dict
         for name, spec in catalog.rules.lookups.items()
         if spec["stream"] == stream
     ]
-    return StreamPlan(stream, outputs, lookups)
+    return StreamPlan(stream, outputs, lookups, each=any(o.each is not None for o in outputs))
 
 
 def ignore_rows(catalog: Catalog) -> list[tuple[Condition, str]]:

@@ -25,7 +25,7 @@ from typing import IO, Any
 
 import msgspec
 from crm2twenty_common.twenty import INVENTORY, REVIEW, REVIEW_SCHEMA, Review
-from singer_sdk.singerlib import Message, RecordMessage, SchemaMessage, StateMessage
+from singer_sdk.singerlib import Message, RecordMessage, SchemaMessage
 
 from crm2twenty_mapper import rules as rules_mod
 from crm2twenty_mapper.proposal import Proposer
@@ -115,7 +115,7 @@ class InferringRun:
         if self.held or self.waiting:
             self.states.append(value)
             return
-        yield StateMessage(value=value)
+        yield from self.runtime.on_state(value)
 
     def end(self) -> Iterator[Message]:
         """Decide what waited, map it, and release the held STATE messages."""
@@ -133,7 +133,7 @@ class InferringRun:
             self.spool = None
         self.waiting = []
         for value in self.states:
-            yield StateMessage(value=value)
+            yield from self.runtime.on_state(value)
         self.states = []
         yield from self.reviews()
 

@@ -19,15 +19,15 @@ from crm2twenty_common.writer import BufferedSingerWriter, flush_stdout
 from singer_sdk import typing as th
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities
 from singer_sdk.mapper_base import InlineMapper
-from singer_sdk.singerlib import StateMessage
 
 from crm2twenty_mapper import rules as rules_mod
 from crm2twenty_mapper import transforms
-from crm2twenty_mapper.deferred import InferringRun
 from crm2twenty_mapper.runtime import Runtime
 
 if t.TYPE_CHECKING:
     from singer_sdk import singerlib as singer
+
+    from crm2twenty_mapper.deferred import InferringRun
 
 
 class Crm2TwentyMapper(ReportsCompletion, InlineMapper):
@@ -126,7 +126,10 @@ class Crm2TwentyMapper(ReportsCompletion, InlineMapper):
                 raise rules_mod.RulesError(str(exc)) from None
         self.inferring: InferringRun | None = None
         if not self.config.get("rules") and self.config.get("infer", True):
-            # no confirmed rules: the built-in ones, plus what the data needs (deferred.py)
+            # no confirmed rules: the built-in ones, plus what the data needs (deferred.py,
+            # imported only then: the proposal's libraries are a fifth of a second to import)
+            from crm2twenty_mapper.deferred import InferringRun
+
             where, data = rules_mod.load_data(choice)
             self.inferring = InferringRun(data, where, options, namespace, keep, defaults=defaults)
             self.rules = self.inferring.rules
@@ -157,10 +160,8 @@ class Crm2TwentyMapper(ReportsCompletion, InlineMapper):
         )
 
     def map_state_message(self, message_dict: dict) -> t.Iterable[singer.Message]:
-        # State passes through unchanged: Meltano stores what the target echoes back.
-        if self.inferring is not None:  # after the records it holds
-            return self.inferring.on_state(message_dict["value"])
-        return [StateMessage(value=message_dict["value"])]
+        # (the inferring run's STATE comes after the records it holds)
+        return (self.inferring or self.runtime).on_state(message_dict["value"])
 
     def map_activate_version_message(self, message_dict: dict) -> t.Iterable[singer.Message]:
         # Source-side table versions mean nothing to Twenty-shaped streams.

@@ -29,11 +29,12 @@ _BLANK_RUN = re.compile(r"\n[ \t\xa0]*(?:\n[ \t\xa0]*)+")
 
 @functools.cache
 def _converter() -> MarkdownConverter:
-    """Made on the first HTML body: importing markdownify and BeautifulSoup costs every mapper
-    start about 0.1 s of CPU, and most runs carry no HTML."""
+    """markdownify's converter, built (and BeautifulSoup imported) on the first HTML body: the
+    libraries take a tenth of a second to import, and most rules files never convert HTML."""
     from markdownify import MarkdownConverter
 
-    # a <br> is a CommonMark hard break written as a backslash (trailing spaces would be trimmed)
+    # a <br> is a CommonMark hard break written as a backslash (trailing spaces would be
+    # trimmed)
     return MarkdownConverter(
         heading_style="ATX", bullets="-", strong_em_symbol="*", newline_style="BACKSLASH"
     )
@@ -53,15 +54,14 @@ def html_to_markdown(value: Any) -> str | None:
         return None
     if not is_html(text):
         return text
-    converter = _converter()
-    from bs4 import BeautifulSoup, Comment  # (loaded by _converter's markdownify)
+    from bs4 import BeautifulSoup, Comment  # (see _converter)
 
     soup = BeautifulSoup(text, "html.parser")
     for comment in soup.find_all(string=lambda s: isinstance(s, Comment)):
         comment.extract()
     for hidden in soup.find_all(_HIDDEN):
         hidden.decompose()
-    markdown = converter.convert_soup(soup)
+    markdown = _converter().convert_soup(soup)
     lines = [line.rstrip().replace("\xa0", " ") for line in markdown.split("\n")]
     markdown = _BLANK_RUN.sub("\n\n", "\n".join(lines)).strip()
     return markdown or None

@@ -13,15 +13,18 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import repeat
 
 from crm2twenty_common.twenty import INVENTORY, NOTICES_KEY, PROVENANCE_PROPERTY
-from singer_sdk.singerlib import Message, RecordMessage, SchemaMessage
+from singer_sdk.singerlib import Message, RecordMessage, SchemaMessage, StateMessage
 
 from crm2twenty_mapper import compile as compiler
 from crm2twenty_mapper import infer
 from crm2twenty_mapper.catalog import Catalog
 from crm2twenty_mapper.compile import OutputPlan, StreamPlan
 from crm2twenty_mapper.fields import Acc, Rejected
+from crm2twenty_mapper.intent import ObjectSchema
 from crm2twenty_mapper.rules import Rules, RulesError
 from crm2twenty_mapper.side_streams import (
     NOTICES,
@@ -49,7 +52,9 @@ class Runtime:
         self.ignore_rows = compiler.ignore_rows(self.catalog)
         self.ignored_because: dict[str, Counter] = defaultdict(Counter)  # stream → reason → n
         self.counts: dict[str, StreamCounts] = defaultdict(StreamCounts)
-        self._emitted: dict[str, int] = {}  # object → SCHEMA version sent
+        # object → what its one SCHEMA said when it went out (see _object_schema_message, widened)
+        self._sent: dict[str, _Sent] = {}
+        self._notices_schema: dict | None = None  # the tap's `_notices` SCHEMA, passed once
 
     # ---- SCHEMA -------------------------------------------------------------------------
 
@@ -59,7 +64,9 @@ class Runtime:
             yield from self.side.schema(REJECTS)
             return
         if stream == NOTICES:  # what a tap wants the report to say
-            yield SchemaMessage(stream=NOTICES, schema=schema, key_properties=list(NOTICES_KEY))
+            if schema != self._notices_schema:  # a tap says it on every notice it sends
+                self._notices_schema = schema
+                yield SchemaMessage(stream=NOTICES, schema=schema, key_properties=list(NOTICES_KEY))
             return
         if stream == INVENTORY:  # what cannot move, for the report
             yield SchemaMessage(stream=INVENTORY, schema=schema, key_properties=[])
@@ -90,13 +97,30 @@ class Runtime:
         yield from self.side.schema(REJECTS)
         yield from self.side.schema(REPAIRS)
         for obj in dict.fromkeys(o.obj for o in plan.outputs):
-            yield from self._schema_if_changed(obj)
+            if obj not in self._sent:
+                yield self._object_schema_message(obj)
 
-    def _schema_if_changed(self, obj: str) -> Iterator[SchemaMessage]:
+    # One SCHEMA per output stream. An object's SCHEMA goes out when the first source stream
+    # that writes it is compiled: complete for its records then, and it declares the object
+    # even if no record follows. It grows afterwards: another source stream's rules add
+    # fields, and the data adds pick-list options (`new_option`) and `<field>Raw` fields.
+    # Each SCHEMA a Singer target receives that differs from the last makes it start a new
+    # sink ("Schema has changed"), so the grown one is sent only when it is needed: at once
+    # when a record carries a property the sent SCHEMA lacks (a target drops what its schema
+    # does not declare), otherwise once, before the next STATE and at the end (widened()):
+    # options are only the `x-twenty` intent, which target-twenty reads when it provisions,
+    # after the last record, and the record values stay valid against the sent JSON schema.
+
+    def _object_schema_message(self, obj: str) -> SchemaMessage:
         schema = self.catalog.schemas[obj]
-        if self._emitted.get(obj) != schema.version:
-            self._emitted[obj] = schema.version
-            yield SchemaMessage(stream=obj, schema=schema.message_schema(), key_properties=["id"])
+        self._sent[obj] = _Sent(schema, schema.version, set(schema.properties))
+        return SchemaMessage(stream=obj, schema=schema.message_schema(), key_properties=["id"])
+
+    def widened(self) -> Iterator[SchemaMessage]:
+        """The SCHEMA of each output stream that grew since it was sent (once per change)."""
+        for obj, sent in self._sent.items():
+            if sent.version != sent.schema.version:
+                yield self._object_schema_message(obj)
 
     # ---- RECORD -------------------------------------------------------------------------
 
@@ -146,7 +170,10 @@ class Runtime:
                     tables.setdefault(name, {})[found.lower()] = record[column]
         produced: list[Message] = []
         mapped = False
-        for output, row in _instances(plan.outputs, record):
+        outputs = (
+            _instances(plan.outputs, record) if plan.each else zip(plan.outputs, repeat(record))
+        )
+        for output, row in outputs:
             if output.primary and mapped:
                 continue  # an earlier primary alternative took this row
             if output.when is not None and not output.when(row):
@@ -181,8 +208,11 @@ class Runtime:
                 provenance["src"] = output.source_values(row)
             for repair in acc.repairs:
                 produced.append(self.side.repair(stream, key, output.obj, repair, where))
-            if self._emitted.get(output.obj) != self.catalog.schemas[output.obj].version:
-                yield from self._schema_if_changed(output.obj)
+            sent = self._sent[output.obj]
+            if sent.fields != len(sent.schema.properties) and not sent.properties.issuperset(
+                values
+            ):
+                yield self._object_schema_message(output.obj)  # a field added since it went out
             produced.append(RecordMessage(stream=output.obj, record=values))
             mapped = mapped or output.primary
         if not mapped:
@@ -199,10 +229,19 @@ class Runtime:
         counts.mapped += 1
         yield from produced
 
+    # ---- STATE ------------------------------------------------------------------------
+
+    def on_state(self, value: dict) -> Iterator[Message]:
+        """A STATE passes through unchanged (Meltano stores what the target echoes back),
+        after the grown SCHEMAs of the records it covers."""
+        yield from self.widened()
+        yield StateMessage(value=value)
+
     # ---- END ----------------------------------------------------------------------------
 
     def summary(self) -> Iterator[Message]:
-        """The ``_summary`` stream: one record per source stream seen."""
+        """The grown SCHEMAs, then the ``_summary`` stream: one record per source stream."""
+        yield from self.widened()
         yield from self.side.schema(SUMMARY)
         for stream, counts in sorted(self.counts.items()):
             yield self.side.summary(
@@ -220,6 +259,19 @@ class Runtime:
             )
         reasons = self.ignored_because.get(stream)
         return "; ".join(f"{why} ({n})" for why, n in reasons.items()) if reasons else None
+
+
+@dataclass(slots=True)
+class _Sent:
+    """What an output stream's SCHEMA said when it was sent: its version and properties."""
+
+    schema: ObjectSchema  # the growing one
+    version: int
+    properties: set[str]
+    fields: int = 0  # how many properties (they are only ever added)
+
+    def __post_init__(self) -> None:
+        self.fields = len(self.properties)
 
 
 def _instances(outputs: list[OutputPlan], record: dict) -> Iterator[tuple[OutputPlan, dict]]:

@@ -9,7 +9,7 @@ from crm2twenty_mapper import rules as rules_mod
 from crm2twenty_mapper.ids import IdFactory
 from crm2twenty_mapper.runtime import Runtime
 from crm2twenty_mapper.side_streams import REJECTS, REPAIRS
-from singer_sdk.singerlib import Message, RecordMessage, SchemaMessage
+from singer_sdk.singerlib import Message, RecordMessage, SchemaMessage, StateMessage
 
 S = {"type": ["string", "null"]}
 INT = {"type": ["integer", "null"]}
@@ -271,23 +271,76 @@ def test_select_values_map_and_unknown_ones_become_new_options_with_a_new_schema
         "NEGOTIATION",
         "NEGOTIATION",
     ]
-    first, second = schemas(out, "opportunity")  # re-emitted once, when the option appeared
+    (first,) = schemas(out, "opportunity")  # the records use the option before it is declared
     assert [o["value"] for o in first["properties"]["stage"]["x-twenty"]["options"]] == [
         "CUSTOMER",
         "NEW",
     ]
+    # ... and the grown SCHEMA goes out once, before the STATE that covers the records
+    end = list(eng.on_state({"bookmarks": {}}))
+    assert [type(m) for m in end] == [SchemaMessage, StateMessage]
+    (second,) = schemas(end, "opportunity")
     added = second["properties"]["stage"]["x-twenty"]["options"][-1]
     assert added == {"value": "NEGOTIATION", "label": "Negotiation", "position": 2}
-    # the new option's schema comes before the first record that uses it
-    idx_schema2 = next(
-        i for i, m in enumerate(out) if isinstance(m, SchemaMessage) and m.schema is second
+    assert second["properties"].keys() == first["properties"].keys()
+    assert schemas(list(eng.on_state({})), "opportunity") == []  # nothing grew since
+    assert schemas(list(eng.summary()), "opportunity") == []
+
+
+def test_one_schema_per_output_stream_until_a_record_needs_a_field_it_lacks() -> None:
+    rules = {
+        "contacts": [
+            {
+                "object": "person",
+                "key": "id",
+                "fields": {
+                    "emails.primaryEmail": "email",
+                    "city": {"from": "city", "options": {}},
+                },
+            }
+        ]
+    }
+    eng = engine(rules)
+    props = {"id": INT, "email": S, "city": S}
+    out = feed(
+        eng,
+        "contacts",
+        props,
+        [
+            {"id": 1, "email": "a@b.example", "city": "Paris"},  # a new option: no new SCHEMA
+            {"id": 2, "email": "a@b.example", "city": "Lyon"},
+            {"id": 3, "email": "not an address", "city": "Paris"},  # emailsRaw: needed now
+            {"id": 4, "email": "nor this", "city": "Nice"},
+        ],
     )
-    idx_b = next(
-        i
-        for i, m in enumerate(out)
-        if isinstance(m, RecordMessage) and m.record.get("stage") == "NEGOTIATION"
-    )
-    assert idx_schema2 < idx_b
+    # a second SCHEMA of the same source stream adds nothing to send
+    out += eng.on_schema("contacts", {"type": "object", "properties": props}, ["id"])
+    first, second = schemas(out, "person")
+    assert "emailsRaw" not in first["properties"] and "emailsRaw" in second["properties"]
+    sent = [
+        m.record["demoId"] if isinstance(m, RecordMessage) else "SCHEMA"
+        for m in out
+        if isinstance(m, RecordMessage | SchemaMessage) and m.stream == "person"
+    ]
+    # the second just before the first record that carries emailsRaw
+    assert sent == ["SCHEMA", "1", "2", "SCHEMA", "3", "4"]
+    assert [o["value"] for o in second["properties"]["city"]["x-twenty"]["options"]] == [
+        "PARIS",
+        "LYON",
+    ]
+    (last,) = schemas(list(eng.summary()), "person")  # NICE came after: sent once, at the end
+    assert [o["value"] for o in last["properties"]["city"]["x-twenty"]["options"]] == [
+        "PARIS",
+        "LYON",
+        "NICE",
+    ]
+
+
+def test_a_taps_notices_schema_passes_once() -> None:
+    eng = engine(company_rules())
+    notices = {"type": "object", "properties": {"notice": S}}
+    out = [m for _ in range(3) for m in eng.on_schema("_notices", notices, [])]
+    assert schemas(out, "_notices") == [notices]
 
 
 def test_a_source_pick_list_declares_every_option_in_its_order_even_unused_ones() -> None:
