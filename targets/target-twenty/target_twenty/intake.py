@@ -34,6 +34,7 @@ from target_twenty.checks import OnProblem
 from target_twenty.plan import FieldPlan, ObjectPlan, build_plan, is_internal
 from target_twenty.spool import Source, Spool, dump_data
 from target_twenty.values import (
+    TEXT_KINDS,
     UUID_TEXT,
     InvalidValue,
     Normaliser,
@@ -149,6 +150,9 @@ class Intake:
             if value is None or prop == "id":
                 continue
             rule = rules.get(prop)
+            if rule is not None and rule.as_is and type(value) is str and not strip:
+                data[prop] = value  # what every step below would leave it
+                continue
             if rule is None:
                 if prop in plan.internal:
                     data[prop] = plain(value)
@@ -203,9 +207,9 @@ class Intake:
             link = (
                 _Link.OWNER if owner else _Link.REFERENCE if fp.kind == "RELATION" else _Link.NONE
             )
-            rules[prop] = _Rule(
-                fp, normaliser("TEXT" if owner else fp.kind), limits.is_unique(fp), link
-            )
+            unique = limits.is_unique(fp)
+            as_is = fp.kind in TEXT_KINDS and not unique and link is _Link.NONE
+            rules[prop] = _Rule(fp, normaliser("TEXT" if owner else fp.kind), unique, link, as_is)
         self._rules[stream] = rules
         return rules
 
@@ -246,6 +250,7 @@ class _Rule:
     normalise: Normaliser  # values.normaliser of its kind (an owner e-mail: TEXT)
     unique: bool  # limits.is_unique: size-checked, and its key goes to the uniques
     link: _Link
+    as_is: bool  # a text of this field is kept as it came (not unique, no link)
 
 
 @dataclass

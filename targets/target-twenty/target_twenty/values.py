@@ -117,7 +117,11 @@ def _email(value: Any) -> str:
 
 def _composite(value: Any, primary: str) -> dict:
     if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items() if v not in (None, "", [])}
+        return {
+            k: v if type(v) in _AS_IS else plain(v)
+            for k, v in value.items()
+            if v not in (None, "", [])
+        }
     return {primary: plain(value)}
 
 
@@ -239,6 +243,10 @@ _NORMALISERS: dict[str, Normaliser] = {
     "FULL_NAME": _full_name,
     "ADDRESS": _address,
 }
+
+
+# The kinds whose normaliser returns a text value as it is.
+TEXT_KINDS = frozenset({"TEXT", "SELECT", "RATING"})
 
 
 def normaliser(kind: str) -> Normaliser:
