@@ -4,6 +4,7 @@ name, its signature, and the behaviour each override changes (checked both witho
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import io
 import json
@@ -202,6 +203,67 @@ def test_a_sink_keeping_records_as_sent_gets_a_record_without_its_key() -> None:
     with redirect_stdout(io.StringIO()):
         target.listen(file_input=_keyless_input())
     assert _Sink.seen == ["2024-03-15T10:00:00Z"]
+
+
+# ---- Target._process_record_message --------------------------------------------------------
+
+
+class _Straight(sdk_compat.HandsRecordsStraightToSinks, _Target):
+    pass
+
+
+class _Kept(_Sink):
+    kept: t.ClassVar[list[dict]] = []
+
+    def process_record(self, record: dict, context: dict) -> None:
+        self.kept.append(dict(record))
+        super().process_record(record, context)
+
+
+def test_process_record_message_is_still_the_one_checked() -> None:
+    source = inspect.getsource(Target._process_record_message)
+    assert hashlib.sha256(source.encode()).hexdigest() == sdk_compat.RECORD_MESSAGE_SOURCE
+
+
+def test_the_sdk_still_removes_exactly_these_sdc_properties() -> None:
+    record = {f"_sdc_{n}": 1 for n in ("extracted_at", "other", "sequence")}
+    record |= dict.fromkeys(sdk_compat.SDC_METADATA, 1)
+    sink = _Sink(_Target(config={}, parse_env_config=False), "contacts", SCHEMA, ["id"])
+    sink._remove_sdc_metadata_from_record(record)
+    assert record == {"_sdc_other": 1}
+
+
+def _records_seen(target_class: type[Target], config: dict) -> list[tuple[str, dict]]:
+    _Kept.kept.clear()
+    target = target_class(config=config, parse_env_config=False)
+    target.default_sink_class = _Kept
+    lines = [{"type": "SCHEMA", "stream": "contacts", "schema": SCHEMA, "key_properties": ["id"]}]
+    for n in range(3):
+        record = {"id": str(n), "companyId": "c", "at": None, "_sdc_sequence": n}
+        lines.append({"type": "RECORD", "stream": "contacts", "record": record})
+    with redirect_stdout(io.StringIO()):
+        target.listen(file_input=io.StringIO("".join(json.dumps(x) + "\n" for x in lines)))
+    sinks = [target.get_sink(name) for name in ("contacts", "people") if target.sink_exists(name)]
+    # (the values of added _sdc_ properties are times and sequence numbers: only their names)
+    kept = [{k: "_sdc_" if k.startswith("_sdc_") else v for k, v in r.items()} for r in _Kept.kept]
+    return [(s.stream_name, r) for s in sinks for r in kept] + [
+        ("counted", {"n": sum(s._total_records_read for s in sinks)})
+    ]
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {},
+        {"add_record_metadata": True},
+        {"stream_maps": {"contacts": {"__alias__": "people", "companyId": "__NULL__"}}},
+        {"flattening_enabled": True, "flattening_max_depth": 1},
+    ],
+)
+def test_records_reach_the_sink_as_the_sdk_hands_them(config: dict) -> None:
+    # the same records, counted alike, with and without the override: a pass-through stream
+    # (the _sdc_ property removed) goes the short way, the others the SDK's
+    assert _records_seen(_Straight, config) == _records_seen(_Target, config)
 
 
 # ---- PluginBase._handle_termination ---------------------------------------------------------

@@ -145,7 +145,7 @@ class Registry:
         def records() -> Iterator[tuple[str, str, str, str | None]]:
             # streamed from the spool, as are the unique values: the registry's share of the
             # run's memory must not grow with the migration
-            for obj, rid, payload_hash in spool.written(objects):
+            for obj, rid, payload_hash in spool.written(objects, hashes=confirmed is not None):
                 if confirmed is None or (obj, rid) in confirmed:
                     yield obj, rid, run, None if confirmed is None else payload_hash
 

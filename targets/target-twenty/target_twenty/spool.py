@@ -41,12 +41,14 @@ CREATE TABLE records(
     skey TEXT,                    -- source key
     location TEXT,                -- file:line when the tap knew it
     is_primary INTEGER NOT NULL,  -- the record that stands for its source row
-    data TEXT NOT NULL,           -- JSON of the record, mapper property names
     status TEXT,                  -- Status: NULL = to write; rejected, merged, skipped, unchanged
     reason TEXT,
     survivor TEXT,                -- id of the record a merged one was merged into
     payload_hash TEXT             -- API mode: hash of the body sent (the registry keeps it)
 );
+-- A record's JSON (mapper property names), apart: the checks scan and join records by the
+-- columns above, which then fit the page cache; the JSON is read when a record is written.
+CREATE TABLE record_data(seq INTEGER PRIMARY KEY, data TEXT NOT NULL);
 CREATE TABLE refs(                -- relations by id, extracted on arrival
     seq INTEGER NOT NULL, object TEXT NOT NULL, id TEXT NOT NULL, prop TEXT NOT NULL,
     target_object TEXT NOT NULL, target_id TEXT NOT NULL
@@ -73,12 +75,16 @@ CREATE TABLE problems(            -- what the target itself found: rejects and r
 """
 
 _INDEXES = """
-CREATE INDEX IF NOT EXISTS records_object_id ON records(object, id);
+-- with the status: whether a referenced record is to be written is read from the index alone
+-- (a lookup in the table, per reference, was most of the checks' time)
+CREATE INDEX IF NOT EXISTS records_object_id ON records(object, id, status);
 -- an object's pending records in arrival order (seq is the rowid, the index's last column):
 -- one ordered pass per object, without sorting the object's records in a temporary table
 CREATE INDEX IF NOT EXISTS records_object_status ON records(object, status);
 CREATE INDEX IF NOT EXISTS refs_target ON refs(target_object, target_id);
 CREATE INDEX IF NOT EXISTS refs_seq ON refs(seq);
+-- a relation dropped or moved by the checks: without it, each one read the whole owners table
+CREATE INDEX IF NOT EXISTS owners_seq ON owners(seq);
 CREATE INDEX IF NOT EXISTS uniques_key ON uniques(object, field, ukey);
 """
 
@@ -100,7 +106,11 @@ def load_data(text: str) -> dict[str, Any]:
     return _decode(text)
 
 
-_RECORD_COLUMNS = "seq, object, id, stream, skey, location, is_primary, data, status, reason"
+# A Row's columns, and the join that gives them (``r``: records; ``d``: their JSON).
+_RECORD_COLUMNS = (
+    "r.seq, r.object, r.id, r.stream, r.skey, r.location, r.is_primary, d.data, r.status, r.reason"
+)
+_RECORDS = "records r JOIN record_data d ON d.seq = r.seq"
 
 
 class Status(Enum):
@@ -224,6 +234,7 @@ class Spool:
         self.db.executescript(_SCHEMA)
         self._seq = 0
         self._records: list[tuple] = []
+        self._data: list[tuple[int, str]] = []
         self._buffered: dict[int, tuple[str, str, Source]] = {}  # seq -> object, id, source
         self._refs: list[tuple] = []
         self._owners: list[tuple] = []
@@ -259,9 +270,9 @@ class Spool:
                 source.key,
                 source.location,
                 1 if source.primary else 0,
-                data,
             )
         )
+        self._data.append((seq, data))
         self._buffered[seq] = (obj, rid, source)
         for prop, target, tid in refs:
             self._refs.append((seq, obj, rid, prop, target, tid))
@@ -283,9 +294,10 @@ class Spool:
         if self._records:
             cur.executemany(
                 "INSERT INTO records(seq, object, id, stream, skey, location,"
-                " is_primary, data) VALUES (?,?,?,?,?,?,?,?)",
+                " is_primary) VALUES (?,?,?,?,?,?,?)",
                 self._records,
             )
+            cur.executemany("INSERT INTO record_data VALUES (?,?)", self._data)
         if self._refs:
             cur.executemany("INSERT INTO refs VALUES (?,?,?,?,?,?)", self._refs)
         if self._owners:
@@ -296,6 +308,7 @@ class Spool:
             cur.executemany("INSERT INTO side VALUES (?,?,?)", self._side)
         cur.execute("COMMIT")
         self._records.clear()
+        self._data.clear()
         self._buffered.clear()
         self._refs.clear()
         self._owners.clear()
@@ -403,14 +416,14 @@ class Spool:
 
     def record(self, seq: int) -> Row | None:
         r = self.db.execute(
-            f"SELECT {_RECORD_COLUMNS} FROM records WHERE seq=?",  # noqa: S608
+            f"SELECT {_RECORD_COLUMNS} FROM {_RECORDS} WHERE r.seq=?",  # noqa: S608
             (seq,),
         ).fetchone()
         return _row(r) if r else None
 
     def find(self, obj: str, rid: str) -> Row | None:
         r = self.db.execute(
-            f"SELECT {_RECORD_COLUMNS} FROM records WHERE object=? AND id=?",  # noqa: S608
+            f"SELECT {_RECORD_COLUMNS} FROM {_RECORDS} WHERE r.object=? AND r.id=?",  # noqa: S608
             (obj, rid),
         ).fetchone()
         return _row(r) if r else None
@@ -422,22 +435,22 @@ class Spool:
     def pending(self, obj: str, needs: str | None = None) -> list[Row]:
         """The records of ``obj`` still to be written, in arrival order (with ``needs``: only
         those holding a value for that property)."""
-        sql = f"SELECT {_RECORD_COLUMNS} FROM records WHERE object=? AND status IS NULL"  # noqa: S608
+        sql = f"SELECT {_RECORD_COLUMNS} FROM {_RECORDS} WHERE r.object=? AND r.status IS NULL"  # noqa: S608
         params: tuple = (obj,)
         if needs:
-            sql += " AND json_extract(data, ?) IS NOT NULL"
+            sql += " AND json_extract(d.data, ?) IS NOT NULL"
             params += (f'$."{needs}"',)
-        return [_row(r) for r in self.db.execute(sql + " ORDER BY seq", params)]
+        return [_row(r) for r in self.db.execute(sql + " ORDER BY r.seq", params)]
 
     def pending_records(self, obj: str, needs: str | None = None) -> Iterator[dict[str, Any]]:
         """Like ``pending``, streamed, each record's properties with its ``id`` (what a writer
         reads: only one record at a time is in memory, however large the object)."""
-        sql = "SELECT id, data FROM records WHERE object=? AND status IS NULL"
+        sql = f"SELECT r.id, d.data FROM {_RECORDS} WHERE r.object=? AND r.status IS NULL"  # noqa: S608
         params: tuple = (obj,)
         if needs:
-            sql += " AND json_extract(data, ?) IS NOT NULL"
+            sql += " AND json_extract(d.data, ?) IS NOT NULL"
             params += (f'$."{needs}"',)
-        for rid, data in self.db.execute(sql + " ORDER BY seq", params):
+        for rid, data in self.db.execute(sql + " ORDER BY r.seq", params):
             record = _decode(data)
             record["id"] = rid
             yield record
@@ -445,16 +458,16 @@ class Spool:
     def all_of(self, obj: str) -> Iterator[Row]:
         """Every record of ``obj`` whatever its fate, in arrival order."""
         for r in self.db.execute(
-            f"SELECT {_RECORD_COLUMNS} FROM records WHERE object=? ORDER BY seq",  # noqa: S608
+            f"SELECT {_RECORD_COLUMNS} FROM {_RECORDS} WHERE r.object=? ORDER BY r.seq",  # noqa: S608
             (obj,),
         ):
             yield _row(r)
 
     def count_pending(self, obj: str, needs: str | None = None) -> int:
-        sql = "SELECT COUNT(*) FROM records WHERE object=? AND status IS NULL"
+        sql = f"SELECT COUNT(*) FROM {_RECORDS} WHERE r.object=? AND r.status IS NULL"  # noqa: S608
         params: tuple = (obj,)
         if needs:
-            sql += " AND json_extract(data, ?) IS NOT NULL"
+            sql += " AND json_extract(d.data, ?) IS NOT NULL"
             params += (f'$."{needs}"',)
         return int(self.db.execute(sql, params).fetchone()[0])
 
@@ -480,16 +493,27 @@ class Spool:
         }
 
     def set_data(self, seq: int, record: dict[str, Any]) -> None:
-        self.db.execute("UPDATE records SET data=? WHERE seq=?", (dump_data(record), seq))
+        self.db.execute("UPDATE record_data SET data=? WHERE seq=?", (dump_data(record), seq))
 
     def set_hash(self, seq: int, payload_hash: str | None) -> None:
         """The hash of the body sent for this record (None: do not trust what was sent)."""
         self.db.execute("UPDATE records SET payload_hash=? WHERE seq=?", (payload_hash, seq))
 
-    def written(self, objects: list[str]) -> Iterator[tuple[str, str, str | None]]:
+    def written(
+        self, objects: list[str], *, hashes: bool = True
+    ) -> Iterator[tuple[str, str, str | None]]:
         """(object, id, payload hash) of every record of ``objects`` that was to be written,
-        streamed (a migration's worth of them would not fit the memory goal)."""
+        streamed (a migration's worth of them would not fit the memory goal). ``hashes=False``
+        (CSV mode: nothing was sent) gives None for the hash and the records in (object, id)
+        order, read from the index alone: the registry, keyed so, is then filled in order."""
         marks = ",".join("?" * len(objects))
+        if not hashes:
+            yield from self.db.execute(
+                f"SELECT object, id, NULL FROM records WHERE status IS NULL "  # noqa: S608
+                f"AND object IN ({marks}) ORDER BY object, id",
+                objects,
+            )
+            return
         yield from self.db.execute(
             f"SELECT object, id, payload_hash FROM records WHERE status IS NULL "  # noqa: S608
             f"AND object IN ({marks})",
@@ -574,7 +598,8 @@ class Spool:
             for r in self.db.execute(
                 "SELECT r.seq, r.object, r.prop, r.target_object, r.target_id, "
                 "(SELECT t.reason FROM records t WHERE t.object = r.target_object AND "
-                "t.id = r.target_id AND t.status = 'rejected' LIMIT 1), src.data FROM refs r "
+                "t.id = r.target_id AND t.status = 'rejected' LIMIT 1), "
+                "(SELECT d.data FROM record_data d WHERE d.seq = r.seq) FROM refs r "
                 "JOIN records src ON src.seq = r.seq AND src.status IS NULL "
                 "LEFT JOIN records ok ON ok.object = r.target_object AND ok.id = r.target_id "
                 "AND ok.status IS NULL "
@@ -683,8 +708,8 @@ class Spool:
         path = f'$."{prop}"'
         options = json.dumps(sorted(allowed))
         return self.db.execute(
-            "SELECT seq, json_extract(data, ?) FROM records WHERE object=? AND "
-            "status IS NULL AND CASE json_type(data, ?) "
+            f"SELECT r.seq, json_extract(data, ?) FROM {_RECORDS} WHERE r.object=? AND "  # noqa: S608
+            "r.status IS NULL AND CASE json_type(data, ?) "
             "WHEN 'array' THEN EXISTS (SELECT 1 FROM json_each(data, ?) e WHERE "
             "e.value NOT IN (SELECT value FROM json_each(?))) "
             "WHEN 'null' THEN 0 "

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import typing as t
 
-from crm2twenty_common.sdk_compat import DrainsOnlyAtEndOfInput, StopsWithoutStateOnSignal
+from crm2twenty_common.sdk_compat import (
+    DrainsOnlyAtEndOfInput,
+    HandsRecordsStraightToSinks,
+    StopsWithoutStateOnSignal,
+)
 from crm2twenty_common.singer_input import MsgSpecNumberedReader
 from crm2twenty_common.suite_settings import QuietMetrics
 from crm2twenty_common.twenty.load import MAX_BATCH, default_rate
@@ -24,7 +28,13 @@ if t.TYPE_CHECKING:
     pass
 
 
-class TargetTwenty(QuietMetrics, DrainsOnlyAtEndOfInput, StopsWithoutStateOnSignal, Target):
+class TargetTwenty(
+    QuietMetrics,
+    HandsRecordsStraightToSinks,
+    DrainsOnlyAtEndOfInput,
+    StopsWithoutStateOnSignal,
+    Target,
+):
     """Loads a CRM migration into Twenty CRM. It holds every record until the end of input (spooled to disk), reads what the workspace has, checks references, duplicates and values, orders objects by their relations (parents first; self-references and cycles in a second pass), then writes Twenty-importable CSV batches, or loads the workspace through its API: custom objects, fields and options provisioned first, paced to the workspace's rate limit, idempotent batch upserts with deterministic ids, failing rows isolated with Twenty's message, every write audited for `target-twenty-rollback`, with dry-run plans and sample runs with a field-level diff. The reconciliation report accounts for every source record: written, merged or rejected with a reason. Fed by crm2twenty-mapper, whose SCHEMA messages carry the Twenty field intent (`x-twenty`); a plain Singer stream becomes a custom object."""  # noqa: E501
 
     name = "target-twenty"
@@ -35,7 +45,9 @@ class TargetTwenty(QuietMetrics, DrainsOnlyAtEndOfInput, StopsWithoutStateOnSign
     message_reader_class = MsgSpecNumberedReader
     # Records wait for every stream (parents before children): sinks drain only at end of
     # input (DrainsOnlyAtEndOfInput), and a signal stops the run without STATE
-    # (StopsWithoutStateOnSignal): both in crm2twenty_common.sdk_compat, with why.
+    # (StopsWithoutStateOnSignal); a record reaches its sink without the SDK's per-record
+    # steps that change nothing here (HandsRecordsStraightToSinks): all in
+    # crm2twenty_common.sdk_compat, with why.
 
     config_jsonschema = th.PropertiesList(
         th.Property(

@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import re
 import uuid
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -116,90 +117,152 @@ def _email(value: Any) -> str:
 
 def _composite(value: Any, primary: str) -> dict:
     if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items() if v not in (None, "", [])}
+        return {
+            k: v if type(v) in _AS_IS else plain(v)
+            for k, v in value.items()
+            if v not in (None, "", [])
+        }
     return {primary: plain(value)}
+
+
+def _text(kind: str) -> Normaliser:
+    def text(value: Any) -> Any:
+        if type(value) is str:
+            return value
+        if isinstance(value, dict | list):
+            raise InvalidValue(f"{kind} value cannot be {type(value).__name__}")
+        return str(plain(value))
+
+    return text
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "false"):
+        return text == "true"
+    raise InvalidValue(f"{value!r} is not a boolean")
+
+
+def _date(value: Any) -> str:
+    text = plain(value)
+    text = text[:10] if isinstance(text, str) and len(text) >= 10 else text
+    if not isinstance(text, str) or not _DATE.match(text):
+        raise InvalidValue(f"{value!r} is not a date (YYYY-MM-DD)")
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise InvalidValue(f"{value!r} is not a date") from exc
+    return text
+
+
+def _uuid(value: Any) -> str:
+    if type(value) is str and UUID_TEXT.fullmatch(value):
+        return value  # already as str(uuid.UUID(value)) writes it
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError as exc:
+        raise InvalidValue(f"{value!r} is not a UUID") from exc
+
+
+def _items(value: Any) -> list[str] | None:
+    items = value if isinstance(value, list) else [value]
+    return [str(plain(v)) for v in items if v not in (None, "")] or None
+
+
+def _emails(value: Any) -> dict | None:
+    emails = _composite(value, "primaryEmail")
+    if "primaryEmail" in emails:
+        emails["primaryEmail"] = _email(emails["primaryEmail"])
+    if "additionalEmails" in emails:
+        emails["additionalEmails"] = [_email(e) for e in emails["additionalEmails"]]
+    return emails or None
+
+
+def _links(value: Any) -> dict | None:
+    links = _composite(value, "primaryLinkUrl")
+    url = links.get("primaryLinkUrl")
+    if url is not None and not is_url(str(url)):
+        raise InvalidValue(f"{url!r} is not a URL")
+    return links or None
+
+
+def _phones(value: Any) -> dict | None:
+    phones = _composite(value, "primaryPhoneNumber")
+    number = phones.get("primaryPhoneNumber")
+    if number is not None and not _PHONE.match(str(number)):
+        raise InvalidValue(f"{number!r} is not a phone number")
+    return phones or None
+
+
+def _currency(value: Any) -> dict | None:
+    money = _composite(value, "amountMicros")
+    if "amountMicros" in money:
+        money["amountMicros"] = int(_number(money["amountMicros"]))
+    code = money.get("currencyCode")
+    if code is not None and not _CURRENCY.match(str(code)):
+        raise InvalidValue(f"{code!r} is not an ISO 4217 currency code")
+    return money if "amountMicros" in money else None
+
+
+def _full_name(value: Any) -> dict | None:
+    if isinstance(value, str):
+        first, _, last = value.strip().rpartition(" ")
+        return {"firstName": first or last, "lastName": last if first else ""}
+    return _composite(value, "firstName") or None
+
+
+def _rich_text(value: Any) -> dict | None:
+    return _composite(value, "markdown") or None
+
+
+def _address(value: Any) -> dict | None:
+    return _composite(value, "addressStreet1") or None
+
+
+Normaliser = Callable[[Any], Any]
+
+_NORMALISERS: dict[str, Normaliser] = {
+    "TEXT": _text("TEXT"),
+    "SELECT": _text("SELECT"),
+    "RATING": _text("RATING"),
+    "NUMBER": _number,
+    "NUMERIC": _number,
+    "BOOLEAN": _boolean,
+    "DATE_TIME": iso_datetime,
+    "DATE": _date,
+    "UUID": _uuid,
+    "RELATION": _uuid,
+    "MULTI_SELECT": _items,
+    "ARRAY": _items,
+    "EMAILS": _emails,
+    "LINKS": _links,
+    "PHONES": _phones,
+    "CURRENCY": _currency,
+    "FULL_NAME": _full_name,
+    "ADDRESS": _address,
+}
+
+
+# The kinds whose normaliser returns a text value as it is.
+TEXT_KINDS = frozenset({"TEXT", "SELECT", "RATING"})
+
+
+def normaliser(kind: str) -> Normaliser:
+    """The function that checks and normalises a non-null value of ``kind`` (what
+    ``normalise`` calls; looked up once per field, not once per value)."""
+    found = _NORMALISERS.get(kind)
+    if found is not None:
+        return found
+    return _rich_text if kind.startswith("RICH_TEXT") else plain
 
 
 def normalise(kind: str, value: Any) -> Any:
     """The value ready for Twenty, or :class:`InvalidValue`; ``None`` stays ``None``."""
     if value is None:
         return None
-    if kind in ("TEXT", "SELECT", "RATING"):
-        if type(value) is str:
-            return value
-        if isinstance(value, dict | list):
-            raise InvalidValue(f"{kind} value cannot be {type(value).__name__}")
-        return str(plain(value))
-    if kind in ("NUMBER", "NUMERIC"):
-        return _number(value)
-    if kind == "BOOLEAN":
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip().lower()
-        if text in ("true", "false"):
-            return text == "true"
-        raise InvalidValue(f"{value!r} is not a boolean")
-    if kind == "DATE_TIME":
-        return iso_datetime(value)
-    if kind == "DATE":
-        text = plain(value)
-        text = text[:10] if isinstance(text, str) and len(text) >= 10 else text
-        if not isinstance(text, str) or not _DATE.match(text):
-            raise InvalidValue(f"{value!r} is not a date (YYYY-MM-DD)")
-        try:
-            dt.date.fromisoformat(text)
-        except ValueError as exc:
-            raise InvalidValue(f"{value!r} is not a date") from exc
-        return text
-    if kind in ("UUID", "RELATION"):
-        if type(value) is str and UUID_TEXT.fullmatch(value):
-            return value  # already as str(uuid.UUID(value)) writes it
-        try:
-            return str(uuid.UUID(str(value)))
-        except ValueError as exc:
-            raise InvalidValue(f"{value!r} is not a UUID") from exc
-    if kind in ("MULTI_SELECT", "ARRAY"):
-        items = value if isinstance(value, list) else [value]
-        return [str(plain(v)) for v in items if v not in (None, "")] or None
-    if kind == "EMAILS":
-        emails = _composite(value, "primaryEmail")
-        if "primaryEmail" in emails:
-            emails["primaryEmail"] = _email(emails["primaryEmail"])
-        if "additionalEmails" in emails:
-            emails["additionalEmails"] = [_email(e) for e in emails["additionalEmails"]]
-        return emails or None
-    if kind == "LINKS":
-        links = _composite(value, "primaryLinkUrl")
-        url = links.get("primaryLinkUrl")
-        if url is not None and not is_url(str(url)):
-            raise InvalidValue(f"{url!r} is not a URL")
-        return links or None
-    if kind == "PHONES":
-        phones = _composite(value, "primaryPhoneNumber")
-        number = phones.get("primaryPhoneNumber")
-        if number is not None and not _PHONE.match(str(number)):
-            raise InvalidValue(f"{number!r} is not a phone number")
-        return phones or None
-    if kind == "CURRENCY":
-        money = _composite(value, "amountMicros")
-        if "amountMicros" in money:
-            money["amountMicros"] = int(_number(money["amountMicros"]))
-        code = money.get("currencyCode")
-        if code is not None and not _CURRENCY.match(str(code)):
-            raise InvalidValue(f"{code!r} is not an ISO 4217 currency code")
-        return money if "amountMicros" in money else None
-    if kind == "FULL_NAME":
-        if isinstance(value, str):
-            first, _, last = value.strip().rpartition(" ")
-            return {"firstName": first or last, "lastName": last if first else ""}
-        return _composite(value, "firstName") or None
-    if kind.startswith("RICH_TEXT"):
-        return _composite(value, "markdown") or None
-    if kind == "ADDRESS":
-        return _composite(value, "addressStreet1") or None
-    if kind == "RAW_JSON":
-        return plain(value)
-    return plain(value)
+    return normaliser(kind)(value)
 
 
 def verbatim(kind: str, value: Any) -> str:

@@ -225,8 +225,9 @@ class CsvWriter:
             + "\n"
         )
         count = 0
+        head = _record_line_head(plan.name)
         for record in self._rows(plan, None):
-            out.write(json.dumps({"type": "RECORD", "stream": plan.name, "record": record}) + "\n")
+            out.write(head + json.dumps(record) + "}\n")
             count += 1
         return count
 
@@ -240,6 +241,7 @@ class _OwnerLeftovers:
         self.out = out
         self.props = [fp.prop for fp in plan.owner_fields()]
         self.stream = f"{plan.name}__owners"
+        self.head = _record_line_head(self.stream)
         self.count = 0
         partial = {
             "type": "object",
@@ -261,13 +263,14 @@ class _OwnerLeftovers:
     def add(self, record: dict) -> None:
         values = {p: record[p] for p in self.props if record.get(p)}
         if values:
-            line = {
-                "type": "RECORD",
-                "stream": self.stream,
-                "record": {"id": record["id"], **values},
-            }
-            self.out.write(json.dumps(line) + "\n")
+            self.out.write(self.head + json.dumps({"id": record["id"], **values}) + "}\n")
             self.count += 1
+
+
+def _record_line_head(stream: str) -> str:
+    """The start of ``json.dumps({"type": "RECORD", "stream": stream, "record": record})``: the
+    record's own JSON and ``}`` complete the line (the message around it is encoded once)."""
+    return '{"type": "RECORD", "stream": ' + json.dumps(stream) + ', "record": '
 
 
 def _duplicates(items: list[str]) -> list[str]:
