@@ -91,6 +91,9 @@ def test_configuration_without_a_twenty_counterpart_is_inventoried(csv_run: dict
     assert items["dealPipelineStatuses"]["value"] == '["won"]'
     text = (csv_run["dir"] / "report.md").read_text()
     assert "- **title** — what: the app's title; value: Acme CRM" in text
+    page = (csv_run["dir"] / "report.html").read_text()
+    assert "<h2>Cannot move: Atomic CRM configuration with no Twenty counterpart</h2>" in page
+    assert "<td><strong>title</strong></td>" in page
 
 
 def test_people_keep_lists_tags_custom_columns_and_companies(csv_run: dict) -> None:

@@ -81,6 +81,8 @@ def test_every_record_accounted_for_once_and_no_429(fake, run) -> None:
     (section,) = report["inventories"]
     assert section["section"] == "PracticeHub appointment reminders and messaging"
     assert section["items"] == [] and "documents no endpoint" in section["by_hand"][0]
+    page = (run["dir"] / "report.html").read_text()
+    assert "<h2>Cannot move: PracticeHub appointment reminders and messaging</h2>" in page
 
 
 def test_patients_are_people_owned_by_their_practitioner(fake, run) -> None:

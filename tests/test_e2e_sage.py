@@ -176,6 +176,9 @@ def test_the_member_list_marks_the_disabled_user_inactive(soap_csv: dict) -> Non
         m["active"] is True for e, m in members.items() if m["source_user"] and e not in disabled
     )
     assert (soap_csv["dir"] / "members-to-invite.csv").is_file()
+    page = (soap_csv["dir"] / "report.html").read_text()  # flagged there too, row by row
+    assert page.count('<tr class="inactive">') == len(disabled)
+    assert '<a href="members-to-invite.csv">' in page
 
 
 def test_reports_and_security_profiles_are_inventoried_as_by_hand(soap_csv: dict) -> None:
@@ -191,6 +194,9 @@ def test_reports_and_security_profiles_are_inventoried_as_by_hand(soap_csv: dict
     text = (soap_csv["dir"] / "report.md").read_text()
     assert "## Cannot move: Sage CRM reports" in text
     assert "## Cannot move: Sage CRM security profiles and role assignments" in text
+    page = (soap_csv["dir"] / "report.html").read_text()
+    assert "<h2>Cannot move: Sage CRM reports</h2>" in page
+    assert "<h2>Cannot move: Sage CRM security profiles and role assignments</h2>" in page
 
 
 def library_files(fake: FakeSage) -> dict[str, str]:

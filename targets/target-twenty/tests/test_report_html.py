@@ -20,6 +20,7 @@ from typing import Any
 import headless
 import pytest
 from crm2twenty_common.completion import RunStatus
+from crm2twenty_common.twenty import INVENTORY_SCHEMA, InventoryItem
 from fakes.twenty import FakeTwenty
 from target_twenty.target import TargetTwenty
 from twenty_builders import COMPANY, OPPORTUNITY, PERSON, Run, record, rid, says, singer_input
@@ -36,15 +37,22 @@ def side(stream: str, **values: Any) -> dict:
 
 def messy() -> list[dict]:
     """Something of everything the page shows: repairs, a merged duplicate, rejects (the
-    mapper's and the target's), a missing parent, an owner no member has, a workflow."""
+    mapper's and the target's), a missing parent, an owner no member has (and the source's
+    users: one inactive), a workflow, and what cannot move (one section listed, one by hand)."""
     return [
         COMPANY,
         PERSON,
         OPPORTUNITY,
         *(
             {"type": "SCHEMA", "stream": s, "schema": SIDE, "key_properties": []}
-            for s in ("_rejects", "_workflow")
+            for s in ("_rejects", "_workflow", "_owner")
         ),
+        {
+            "type": "SCHEMA",
+            "stream": "_inventory",
+            "schema": INVENTORY_SCHEMA,
+            "key_properties": [],
+        },
         record("company", 1, name="Acme", employees="12x", accountOwnerId="bob@acme.test"),
         record("company", 2, name="Acme UK", parentCompanyId=rid("company", 1)),
         record("person", 1, name={"firstName": "Ana"}, emails={"primaryEmail": "a@x.com"}),
@@ -59,7 +67,16 @@ def messy() -> list[dict]:
             reason="person.name is required",
         ),
         side("_workflow", name="Welcome", trigger="contact created", actions=["send e-mail"]),
+        side("_owner", id="1", email="Bob@acme.test", name="Bob Stone", active=True),
+        side("_owner", id="2", email="old@acme.test", name="Ola Old", active=False),
+        *(side("_inventory", **item.as_record()) for item in INVENTORY),
     ]
+
+
+INVENTORY = [
+    InventoryItem("tap-x", "Reports", "Open deals", {"entity": "Opportunity", "filter": "open"}),
+    InventoryItem("tap-x", "Reminders", by_hand="Write down each `reminder` timing."),
+]
 
 
 def api_run(output: Path, server: FakeTwenty, messages: list[dict], **config: Any) -> Run:
@@ -220,6 +237,41 @@ def test_a_csv_run_in_chromium_shows_report_json_figures_and_no_console_error(
     for i, _ in enumerate(run.report["objects"]):  # every object's flow is there, in figures
         assert {f"/objects/{i}/{k}" for k in ("received", "written", "rejected")} <= pointers
     assert "/rejects/top_reasons/0/1" in pointers and "/repairs/by_reason/0/count" in pointers
+    # who to invite: every owner e-mail with the records it owns, the inactive one flagged
+    members = report["owners"]["members"]["members"]
+    assert {m["email"] for m in members} == {"bob@acme.test", "old@acme.test"}
+    assert {f"/owners/members/members/{i}/records_owned" for i in range(2)} <= pointers
+    page = (run.dir / "report.html").read_text(encoding="utf-8")
+    (inactive,) = re.findall(r'<tr class="inactive">(.*?)</tr>', page, re.S)
+    assert "old@acme.test" in inactive and "no (inactive)" in inactive
+    assert '<a href="members-to-invite.csv">' in page
+    # what cannot move: a section each, listed items counted, the by-hand text as it came
+    assert [s["section"] for s in report["inventories"]] == ["Reports", "Reminders"]
+    assert "/inventories/0/items" in {m.count for m in rendered.marked}
+    assert "<h2>Cannot move: Reports</h2>" in page and "<h2>Cannot move: Reminders</h2>" in page
+    assert "Write down each <code>reminder</code> timing." in page
+    assert "<strong>Open deals</strong>" in page
+
+
+@needs_chromium
+def test_an_api_dry_run_shows_what_verify_will_cost(tmp_path: Path) -> None:
+    """The dry-run plan names the requests ``verify`` will read back afterwards, per object."""
+    people = [record("person", i, name={"firstName": f"P{i}"}) for i in range(3)]
+    companies = [record("company", i, name=f"C{i}") for i in range(5)]
+    with FakeTwenty() as server:
+        run = api_run(
+            tmp_path / "dry", server, [COMPANY, PERSON, *companies, *people], dry_run=True
+        )
+    plan = run.report["dry_run"]
+    assert plan["verify_requests"] == 2  # one page of reads per object
+    rendered = _check_in_browser(run, tmp_path / "report-dry.png")
+    pointers = {m.json for m in rendered.marked}
+    assert {"/dry_run/verify_requests", "/dry_run/verify_minutes"} <= pointers
+    verified = [i for i, o in enumerate(plan["objects"]) if o["verify_reads"]]
+    assert len(verified) == 2
+    assert {f"/dry_run/objects/{i}/verify_reads" for i in verified} <= pointers
+    page = (run.dir / "report.html").read_text(encoding="utf-8")
+    assert "<code>meltano invoke target-twenty:verify</code>" in page
 
 
 @needs_chromium
