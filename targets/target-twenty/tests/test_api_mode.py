@@ -457,7 +457,7 @@ def test_a_load_after_another_process_drained_the_bucket_is_never_refused(api) -
 
     The load asks 80 a minute, not 100: the pacer's 15 ms margin covers a request that reaches
     Twenty late, but this fake counts a request when its handler thread gets a core, and on 2
-    cores at a load of 15 that came up to 40 ms after the client sent it (a gap shorter than
+    cores at a load of 15 that came up to 90 ms after the client sent it (a gap shorter than
     0.6 s at the fake, hence a 429). 80 a minute leaves 165 ms; a load that started with a full
     bucket, or did not pace, is still refused. The pace at the very ceiling is the pacer's own
     test against an independent bucket (lib/crm2twenty-common/tests/test_pacer.py)."""
