@@ -250,7 +250,13 @@ def test_an_interrupted_run_logs_off(tmp_path, sig):
             time.sleep(0.05)
         proc.send_signal(sig)
         proc.communicate(timeout=60)
-        assert session_calls(fake)[-1] == "logoff"
+        # The signal may interrupt a call already sent: under load the fake's thread for it can
+        # log it after the logoff, which it refuses (the session is gone). What matters: the
+        # session was logged off, and nothing opened another after that.
+        calls = session_calls(fake)
+        assert "logoff" in calls
+        last_logoff = len(calls) - 1 - calls[::-1].index("logoff")
+        assert "logon" not in calls[last_logoff:]
         assert fake.sessions == {}
 
 

@@ -453,7 +453,14 @@ def test_rate_limited_requests_are_retried_and_nothing_is_lost(api, headers: boo
 def test_a_load_after_another_process_drained_the_bucket_is_never_refused(api) -> None:
     """Twenty's own limit (100 tokens per 60 s, a bucket: docs/twenty-contract.md §2.10), which
     a previous process has just emptied: the load starts cautiously and paces itself to the
-    refill, so the server never answers 429."""
+    refill, so the server never answers 429.
+
+    The load asks 80 a minute, not 100: the pacer's 15 ms margin covers a request that reaches
+    Twenty late, but this fake counts a request when its handler thread gets a core, and on 2
+    cores at a load of 15 that came up to 90 ms after the client sent it (a gap shorter than
+    0.6 s at the fake, hence a 429). 80 a minute leaves 165 ms; a load that started with a full
+    bucket, or did not pace, is still refused. The pace at the very ceiling is the pacer's own
+    test against an independent bucket (lib/crm2twenty-common/tests/test_pacer.py)."""
     with FakeTwenty(rate_limit=100, window=60) as fake:
         for _ in range(100):
             requests.get(fake.url + "/rest/companies", headers=KEY, timeout=10)
@@ -465,7 +472,7 @@ def test_a_load_after_another_process_drained_the_bucket_is_never_refused(api) -
             fake,
             [COMPANY] + [record("company", i, name=f"C{i}") for i in range(8)],
             batch_size=2,
-            requests_per_minute=100,
+            requests_per_minute=80,
         )
         assert fake.counts["429"] == before
         assert len(fake.live("company")) == 8

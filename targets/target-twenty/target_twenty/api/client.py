@@ -208,12 +208,18 @@ class TwentyClient:
         (docs/twenty-contract.md §2.13), so they only wait out a pause. Every try is counted
         (each costs one request of the limit); a retryable answer raises for the policy."""
         paced = limited(method, path)
+        # Built (the batch encoded, the environment's proxy and netrc settings read) before the
+        # token is taken: the pacer counts from its departure and Twenty from its arrival, and
+        # the margin between the two must not be spent on our own work — encoding a batch of
+        # 200 on a busy machine, or the first request's set-up (20 ms under load), outgrew it.
+        prepared = self.session.prepare_request(
+            requests.Request(method, f"{self.base}{path}", **send)
+        )
+        settings = self.session.merge_environment_settings(prepared.url, {}, None, None, None)
         waited = self.pacer.acquire() if paced else self.pacer.hold()
         started = time.monotonic()
         try:
-            response = self.session.request(
-                method, f"{self.base}{path}", timeout=self.timeout, **send
-            )
+            response = self.session.send(prepared, timeout=self.timeout, **settings)
         finally:
             self._count(request_kind(method, path), waited, started, paced)
         with self._stats_lock:
