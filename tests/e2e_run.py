@@ -23,6 +23,16 @@ MELTANO = str(Path(sys.executable).parent / "meltano")
 _PRIVATE = ("meltano.db", "run")
 
 
+def allegory_stream(file_key: str) -> str:
+    """The stream tap-allegory-csv makes of a file of the sample's expected.json ``rows``
+    (``matters__contacts`` → ``matter_contacts``, ``workflows.json`` → ``workflows``)."""
+    from tap_allegory_csv.streams import LAYOUT
+
+    role = LAYOUT.classify(Path(file_key if "." in file_key else f"{file_key}.csv"))
+    assert role is not None, file_key
+    return role.stream
+
+
 def project_dir() -> Path:
     """The Meltano project to run in: the checkout itself, or under pytest-xdist a project of the
     worker's own that shares the checkout's files and installed plugins (symlinks) but has its

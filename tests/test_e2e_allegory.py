@@ -50,7 +50,7 @@ def test_every_source_record_is_accounted_for(first_run: dict) -> None:
     assert report["balanced"]
     sources = {s["stream"]: s for s in report["sources"]}
     for name, rows in EXPECTED["rows"].items():
-        stream = name.removesuffix(".json").removesuffix(".csv")
+        stream = e2e_run.allegory_stream(name)
         s = sources[stream]
         assert s["read"] == rows, stream
         assert s["read"] == s["written"] + s["merged"] + s["rejected"] + s["ignored"], stream

@@ -79,7 +79,7 @@ def test_dry_then_sample_then_full_loads_everything(twenty: FakeTwenty, tmp_path
     assert report["scope"]["kind"] == "full"  # it carries the sample's records again
     sources = {s["stream"]: s for s in report["sources"]}
     for name, rows in EXPECTED["rows"].items():
-        stream = name.removesuffix(".json").removesuffix(".csv")
+        stream = e2e_run.allegory_stream(name)
         assert sources[stream]["read"] == rows, stream
         assert not sources[stream].get("skipped"), stream
     for obj in report["objects"]:

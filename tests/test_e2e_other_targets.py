@@ -11,6 +11,7 @@ The API and database taps read the loopback fakes of tests/fakes.
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -42,6 +43,10 @@ PRACTICEHUB_COUNTS = {  # one page each: ~11 requests at the tap's pace of one a
 }
 
 
+# snake_case, a side stream with a leading `_`: no `__`, no capital, no space
+_STREAM_NAME = re.compile(r"_?[a-z][a-z0-9]*(_[a-z0-9]+)*")
+
+
 class Stream:
     """What a Singer stream held: records per stream, the last STATE, every problem found."""
 
@@ -55,6 +60,8 @@ class Stream:
             message = json.loads(line)
             kind, stream = message["type"], message.get("stream")
             if kind == "SCHEMA":
+                if not _STREAM_NAME.fullmatch(stream):  # issue 15: one convention, no `__`
+                    self.problems.append(f"line {number}: stream {stream!r} is not snake_case")
                 Draft7Validator.check_schema(message["schema"])
                 validators[stream] = Draft7Validator(message["schema"])
                 self.keys[stream] = message["key_properties"]

@@ -42,8 +42,8 @@ ENTITIES = {
     "communications": "communication",
     "comm_links": "comm_link",
     "notes": "notes",
-    "library": "library",
-    "project": "project",
+    "libraries": "library",
+    "projects": "project",
 }
 
 
@@ -217,7 +217,7 @@ def assert_library_listed_as_not_found(run: dict, fake: FakeSage) -> None:
     assert all("not found" in m["note"] for m in manifest.values())
     assert run["report"]["attachments"]["missing"] == len(expected)
     sources = {s["stream"]: s for s in run["report"]["sources"]}
-    assert sources["library"]["written"] == len(expected)
+    assert sources["libraries"]["written"] == len(expected)
 
 
 def test_library_without_library_dir_is_listed_as_not_found(soap_csv: dict) -> None:

@@ -72,10 +72,12 @@ def test_a_streams_own_alias_beats_a_common_column() -> None:
 def test_link_files_key_both_ids_named_after_the_file_parts() -> None:
     role = role_of("Matters__Contacts.csv")
     assert (role.stream, role.kind, role.key) == (
-        "matters__contacts",
+        "matter_contacts",
         LINK,
         ("matters_id", "contacts_id"),
     )
+    # each key column names the stream it points at, so a link is known by its schema
+    assert dict(role.references) == {"matters_id": "matters", "contacts_id": "contacts"}
     assert role.aliases["matters_id"] == ("matter_id",)
     assert role.aliases["contacts_id"] == ("contact_id",)
 

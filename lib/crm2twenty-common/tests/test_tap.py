@@ -181,15 +181,36 @@ def test_start_date_then_the_bookmark_skip_older_rows(write, sync) -> None:
 def test_link_files_are_keyed_by_both_ids_from_singular_or_plural_headers(write, sync) -> None:
     write("matters__contacts.csv", "Matter ID,contacts_id,role\nM1,10,lead\nM1,11,\n,12,x\n")
     run = sync(on_bad_row="reject")
-    assert run.schema("matters__contacts")["key_properties"] == ["matters_id", "contacts_id"]
+    schema = run.schema("matter_contacts")  # no `__` in a stream name
+    assert schema["key_properties"] == ["matters_id", "contacts_id"]
+    # each side names the stream it references: what tells the mapper this is a link
+    props = schema["schema"]["properties"]
+    assert (props["matters_id"]["x-references"], props["contacts_id"]["x-references"]) == (
+        "matters",
+        "contacts",
+    )
     assert [
-        (r["matters_id"], r["contacts_id"], r["role"]) for r in run.records("matters__contacts")
+        (r["matters_id"], r["contacts_id"], r["role"]) for r in run.records("matter_contacts")
     ] == [("M1", 10, "lead"), ("M1", 11, None)]
     (bad,) = run.records("_rejects")
     assert (bad["location"], bad["reason"]) == (
         "matters__contacts.csv:4",
         "empty key column matters_id",
     )
+
+
+def test_a_link_bookmark_kept_under_its_old_name_still_applies(write, sync) -> None:
+    links = (
+        "matters_id,contacts_id,Modified Date\n"
+        "M1,10,2024-01-01 00:00:00\nM1,11,2024-06-01 00:00:00\nM2,12,2024-07-01 00:00:00\n"
+    )
+    write("matters__contacts.csv", links)
+    first = sync()
+    bookmark = first.state["bookmarks"]["matter_contacts"]
+    # a state an older version wrote: the link stream was named as its file
+    again = sync(state={"bookmarks": {"matters__contacts": bookmark}})
+    assert [r["contacts_id"] for r in again.records("matter_contacts")] == [12]
+    assert "matters__contacts" not in again.state["bookmarks"]
 
 
 def test_a_link_file_without_its_id_columns_is_an_error(write, sync) -> None:

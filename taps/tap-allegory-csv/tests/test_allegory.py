@@ -39,11 +39,11 @@ def test_streams_one_per_file_and_rejects_last(out) -> None:
         "contacts",
         "deals",
         "matters",
-        "matters__contacts",
         "notes",
         "tasks",
         "users",
         "workflows",
+        "matter_contacts",  # a link after the streams it joins
         "_notices",
         "_rejects",
     ]
@@ -86,12 +86,12 @@ def test_attachments_manifest_links_workflows_and_custom_objects(out) -> None:
     assert (a1["file_exists"], a1["file_size"]) == (True, 16)
     assert a1["absolute_path"] == str((EXPORT / "files" / "contract.txt").resolve())
     assert (a2["file_exists"], a2["file_size"]) == (False, None)
-    assert [(r["matters_id"], r["contacts_id"]) for r in out["matters__contacts"]] == [
+    assert [(r["matters_id"], r["contacts_id"]) for r in out["matter_contacts"]] == [
         ("M1", 10),
         ("M1", 11),
         ("M2", 12),
     ]
-    assert out["schema:matters__contacts"][0]["key_properties"] == ["matters_id", "contacts_id"]
+    assert out["schema:matter_contacts"][0]["key_properties"] == ["matters_id", "contacts_id"]
     assert [(m["id"], m["billable"], m["budget"]) for m in out["matters"]] == [
         ("M1", True, 10000),
         ("M2", False, 2500.75),

@@ -20,8 +20,11 @@ class EntityInfo:
     lookups: dict[str, str] = field(default_factory=dict)  # column → entity it points at
 
 
+# The Library entity: its rows are library documents (attachments), each a file in a folder.
+LIBRARY_STREAM = "libraries"
 # (stream, entity) in the order they are synced: lookups the mapper uses (users, captions,
-# companies, communications) come before the streams that need them.
+# companies, communications) come before the streams that need them. A stream is named in the
+# plural, snake_case (as every stream of the suite), not as Sage spells its entity.
 STANDARD = [
     ("users", "Users"),
     ("captions", "Custom_Captions"),
@@ -39,9 +42,9 @@ STANDARD = [
     ("communications", "Communication"),
     ("comm_links", "Comm_Link"),
     ("notes", "Notes"),
-    ("library", "Library"),
+    (LIBRARY_STREAM, "Library"),
 ]
-WORKFLOW_ENTITY = "WorkflowRule"
+WORKFLOW_ENTITY, WORKFLOWS_STREAM = "WorkflowRule", "workflows"
 COMPANY_ENTITY, PERSON_ENTITY = 5, 13  # elink_entityid / plink_entityid
 
 _JSON = {

@@ -11,7 +11,13 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.helpers.types import Context
 
 from tap_sage_crm import query
-from tap_sage_crm.entities import COMPANY_ENTITY, PERSON_ENTITY, EntityInfo, json_schema
+from tap_sage_crm.entities import (
+    COMPANY_ENTITY,
+    LIBRARY_STREAM,
+    PERSON_ENTITY,
+    EntityInfo,
+    json_schema,
+)
 
 if t.TYPE_CHECKING:
     from singer_sdk import Tap
@@ -67,7 +73,7 @@ class SageStream(KeepsAnnotations):
         if info.stream in ENRICHED:
             props["emails"] = dict(_ARRAY)
             props["phones"] = dict(_ARRAY)
-        if info.stream == "library":
+        if info.stream == LIBRARY_STREAM:
             props["relative_path"] = {"type": ["string", "null"]}
             props["absolute_path"] = {"type": ["string", "null"]}
             props["file_exists"] = {"type": "boolean"}
@@ -113,7 +119,7 @@ class SageStream(KeepsAnnotations):
                 key = row[self.info.idfield]
                 row["emails"] = emails.get(key) or None
                 row["phones"] = phones.get(key) or None
-            if self.info.stream == "library":
+            if self.info.stream == LIBRARY_STREAM:
                 relative = library_path(row)
                 path = self.library.joinpath(relative) if self.library and relative else None
                 row["relative_path"] = relative

@@ -11,12 +11,20 @@ from crm2twenty_common.completion import ReportsCompletion
 from crm2twenty_common.inventory import inventory_streams
 from crm2twenty_common.notices import notices_streams
 from crm2twenty_common.pacer import RetryPolicy
+from crm2twenty_common.renamed_streams import carry_bookmarks
 from crm2twenty_common.suite_settings import SideStreamsSetting
+from crm2twenty_common.twenty import plural, singular
 from singer_sdk import Tap
 from singer_sdk import typing as th
 
 from tap_sage_crm import inventory
-from tap_sage_crm.entities import STANDARD, WORKFLOW_ENTITY, EntityInfo
+from tap_sage_crm.entities import (
+    LIBRARY_STREAM,
+    STANDARD,
+    WORKFLOW_ENTITY,
+    WORKFLOWS_STREAM,
+    EntityInfo,
+)
 from tap_sage_crm.rest import SageRest, SageRestStream
 from tap_sage_crm.soap import SageError, SoapSession
 from tap_sage_crm.streams import SageStream
@@ -25,8 +33,29 @@ if t.TYPE_CHECKING:
     from singer_sdk.streams import Stream
 
 
+# the streams of a tap without custom entities: a custom entity's name never takes theirs
+_BUILT_IN = frozenset({*(stream for stream, _ in STANDARD), WORKFLOWS_STREAM})
+
+
+def custom_stream(entity: str, taken: t.AbstractSet[str]) -> str:
+    """A custom entity's stream: its name in the plural like the standard streams (Project →
+    projects), or as Sage spells it, lowercased, when a stream already has that plural."""
+    lower = entity.lower()
+    for name in (plural(singular(lower)), lower):
+        if name not in taken:
+            return name
+    raise SageError(f"custom entity {entity}: the stream names {lower!r} and its plural are taken")
+
+
+def _renamed(old: str) -> str | None:
+    """The stream a bookmark of an older version's stream ``old`` belongs to now."""
+    if old == "library":
+        return LIBRARY_STREAM
+    return None if old in _BUILT_IN else custom_stream(old, _BUILT_IN)
+
+
 class TapSageCrm(ReportsCompletion, SideStreamsSetting, Tap):
-    """Reads Sage CRM — companies, persons, addresses, e-mails and phones with their link tables, leads, opportunities, cases, communications and their links, notes, library (attachments), users, captions (translations of coded values) and every custom entity — over its SOAP web services (through zeep, keeping Sage's one-session-per-user rule and always logging off) or its REST API (2019 R2+). Schemas come from Sage's metadata; streams replicate incrementally by `<prefix>_updateddate`; deleted rows are skipped or flagged; every query is built so that no setting or bookmark can change it."""  # noqa: E501
+    """Reads Sage CRM — companies, persons, addresses, e-mails and phones with their link tables, leads, opportunities, cases, communications and their links, notes, libraries (attachments), users, captions (translations of coded values) and every custom entity — over its SOAP web services (through zeep, keeping Sage's one-session-per-user rule and always logging off) or its REST API (2019 R2+). Schemas come from Sage's metadata; streams replicate incrementally by `<prefix>_updateddate`; deleted rows are skipped or flagged; every query is built so that no setting or bookmark can change it."""  # noqa: E501
 
     name = "tap-sage-crm"
     dynamic_catalog = True
@@ -170,6 +199,10 @@ class TapSageCrm(ReportsCompletion, SideStreamsSetting, Tap):
         if self._client is not None:
             self._client.close()
 
+    def load_state(self, state: dict[str, t.Any]) -> None:
+        # streams once named in the singular (``library``, a custom entity's ``project``)
+        super().load_state(carry_bookmarks(state, _renamed))
+
     def discover_streams(self) -> list[Stream]:
         # The session lasts only while working: the SDK builds taps (and discovers) before it
         # knows whether a sync follows, and an idle session would lock the user out.
@@ -193,16 +226,18 @@ class TapSageCrm(ReportsCompletion, SideStreamsSetting, Tap):
             chosen.append(info)
         workflow = metadata.pop(WORKFLOW_ENTITY.lower(), None)
         if workflow is not None:
-            workflow.stream = "workflows"
+            workflow.stream = WORKFLOWS_STREAM
             chosen.append(workflow)
         else:
             notices.append(
                 "Workflow rules are not readable through Sage's web services; rebuild "
                 "them from Administration → Advanced Customization → Workflow."
             )
+        taken = {info.stream for info in chosen}
         for info in sorted(metadata.values(), key=lambda m: m.entity.lower()):
             if info.custom:
-                info.stream = info.entity.lower()
+                info.stream = custom_stream(info.entity, taken)
+                taken.add(info.stream)
                 references[info.entity.lower()] = info.stream
                 chosen.append(info)
         kind = SageRestStream if isinstance(self.client, SageRest) else SageStream

@@ -19,7 +19,7 @@ from fakes.sage import FakeSage
 from fakes.sage_data import DEFECTS
 from tap_sage_crm import query
 from tap_sage_crm.rest import SageRestStream
-from tap_sage_crm.tap import TapSageCrm
+from tap_sage_crm.tap import TapSageCrm, custom_stream
 
 TAP = str(Path(sys.executable).parent / "tap-sage-crm")
 SCALE = 0.05  # ~600 rows: every defect is still planted (ids ≤ 33)
@@ -164,10 +164,10 @@ def test_soap_sessions_are_logged_off_one_at_a_time_and_pages_follow_more(sage, 
         ("communications", "communication"),
         ("comm_links", "comm_link"),
         ("notes", "notes"),
-        ("library", "library"),
+        ("libraries", "library"),
         ("users", "users"),
         ("captions", "custom_captions"),
-        ("project", "project"),
+        ("projects", "project"),
     ]:
         assert len(recs[stream]) == len(live_rows(sage, entity)), stream
     # the deleted person is skipped by default
@@ -202,7 +202,7 @@ def test_emails_and_phones_come_from_the_link_tables(sage, tmp_path):
 @pytest.mark.slow  # runs the tap executable
 def test_schemas_come_from_metadata_with_lookups_as_references(sage, tmp_path):
     schemas = run_tap(config(sage, tmp_path))["schemas"]
-    project = schemas["project"]["properties"]  # a custom entity, found through metadata
+    project = schemas["projects"]["properties"]  # a custom entity, found through metadata
     assert project["proj_budget"]["type"] == ["number", "null"]
     assert project["proj_startdate"]["format"] == "date"
     assert project["proj_companyid"]["x-references"] == "companies"
@@ -309,7 +309,15 @@ def test_incremental_reads_only_rows_updated_since_the_bookmark(sage, tmp_path, 
     companies = sage.entities["company"].rows
     companies[10]["comp_updateddate"] = "2025-03-04 05:06:07"
     companies[11]["comp_name"] = "Renamed without touching the updated date"
-    second = run_tap(config(sage, tmp_path, api=api), state=first["state"])
+    # a state an older version wrote: these streams were named `library` and `project`
+    state = json.loads(json.dumps(first["state"]))
+    state["bookmarks"]["library"] = state["bookmarks"].pop("libraries")
+    state["bookmarks"]["project"] = state["bookmarks"].pop("projects")
+    second = run_tap(config(sage, tmp_path, api=api), state=state)
+    for renamed in ("libraries", "projects"):  # their bookmarks still apply
+        assert len(second["records"].get(renamed, [])) < len(first["records"][renamed])
+        assert renamed in second["state"]["bookmarks"]
+    assert not {"library", "project"} & set(second["state"]["bookmarks"])
     got = second["records"].get("companies", [])
     ids = {r["comp_companyid"] for r in got}
     assert companies[10]["comp_companyid"] in ids
@@ -322,6 +330,12 @@ def test_incremental_reads_only_rows_updated_since_the_bookmark(sage, tmp_path, 
     assert [r["comp_companyid"] for r in fresh["records"]["companies"]] == [
         companies[10]["comp_companyid"]
     ]
+
+
+def test_a_custom_entity_stream_is_plural_unless_a_stream_has_that_name() -> None:
+    assert custom_stream("Project", {"companies"}) == "projects"
+    assert custom_stream("Projects", {"companies"}) == "projects"
+    assert custom_stream("Case", {"cases"}) == "case"  # `cases` is Sage's Cases entity
 
 
 @pytest.mark.slow  # runs the tap executable
@@ -356,7 +370,7 @@ def test_library_files_are_found_in_the_library_folder(sage, tmp_path):
     folder.mkdir(parents=True)
     (folder / first["libr_filename"]).write_text("contents")
     recs = run_tap(config(sage, tmp_path, library_dir=str(tmp_path / "library")))["records"]
-    by_id = {r["libr_libraryid"]: r for r in recs["library"]}
+    by_id = {r["libr_libraryid"]: r for r in recs["libraries"]}
     found = by_id[first["libr_libraryid"]]
     assert found["file_exists"] is True
     assert Path(found["absolute_path"]).read_text() == "contents"

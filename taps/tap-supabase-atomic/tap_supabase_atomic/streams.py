@@ -260,6 +260,8 @@ class ConfigurationStream(Stream):
     """The `configuration` row with the pick-lists the migration used and where each came
     from (the table, the user's file, or the data)."""
 
+    # Atomic's own table name, singular: its one settings row. The suite's streams are plural,
+    # but a plural would name no table a user can find (README: streams are named as tables).
     name = "configuration"
     primary_keys: t.ClassVar[list[str]] = ["id"]
     schema: t.ClassVar[dict] = {

@@ -1,7 +1,9 @@
 """Rules the rules file does not write: guessed from a stream's name and its SCHEMA.
 
 - a stream no rule names (``unmapped_streams: custom_object``) becomes a custom object named after
-  it (``matters`` → ``matter``), or a junction object for a link file ``<a>__<b>``;
+  it (``matters`` → ``matter``), or a junction object for a link stream: one keyed by two
+  columns that each reference another stream (``x-references``, e.g. Allegory's
+  ``matters__contacts.csv`` → ``matter_contacts``);
 - a column no rule names (``keep_unmapped``) becomes a custom field typed from its JSON schema, or
   a relation when the tap marks it ``x-references`` or it is named ``<stream>_id``.
 
@@ -12,6 +14,7 @@ other. A new guess goes here.
 from __future__ import annotations
 
 import re
+import typing as t
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +29,6 @@ from crm2twenty_common.twenty import (
 
 from crm2twenty_mapper.catalog import Catalog
 from crm2twenty_mapper.intent import ObjectSchema
-from crm2twenty_mapper.rules import RulesError
 
 _CREATED = re.compile(
     r"^(created(_?(at|on|date))?|.+_created(_?(at|on|date))?|.+_createddate)$", re.I
@@ -50,8 +52,9 @@ def stream_rules(
     columns = [c for c in props if not c.startswith("_sdc_")]
     if not columns:
         return []
-    if "__" in stream:
-        specs = [_junction(catalog, stream, props)]
+    sides = link_sides(props, key_properties)
+    if sides:
+        specs = [_junction(catalog, stream, sides)]
     else:
         name = camel_case(singular(stream))
         catalog.declare_custom(name)
@@ -71,17 +74,25 @@ def stream_rules(
     return specs
 
 
-def _junction(catalog: Catalog, stream: str, props: dict) -> dict:
-    """A link file ``<a>__<b>``: one relation to each side, both required."""
-    left, right = stream.split("__", 1)
-    objs = [catalog.object_of(left), catalog.object_of(right)]
+def link_sides(props: dict, key_properties: list[str]) -> dict[str, str]:
+    """A link stream's key column → the stream it references; empty for any other stream.
+
+    A link is what its schema says, not what its name looks like: exactly two key columns, each
+    marked ``x-references`` by the tap (exports/layout.py marks a link file's).
+    """
+    refs = {k: (props.get(k) or {}).get("x-references") for k in key_properties}
+    if len(refs) != 2 or not all(isinstance(r, str) and r for r in refs.values()):
+        return {}
+    return t.cast("dict[str, str]", refs)
+
+
+def _junction(catalog: Catalog, stream: str, sides: dict[str, str]) -> dict:
+    """A link stream: one relation to each side, both required."""
+    objs = [catalog.object_of(side) for side in sides.values()]
     name = camel_case(f"{objs[0]} {objs[1][:1].upper()}{objs[1][1:]}")
     fields: dict[str, Any] = {}
     keys = []
-    for side, obj in zip((left, right), objs, strict=True):
-        col = next((c for c in (f"{side}_id", f"{singular(side)}_id") if c in props), None)
-        if col is None:
-            raise RulesError(f"link stream {stream} has no {side}_id column")
+    for col, obj in zip(sides, objs, strict=True):
         prop = camel_case(obj) + ("2Id" if f"{camel_case(obj)}Id" in fields else "Id")
         # a link row without both ends means nothing: the target rejects it
         fields[prop] = {

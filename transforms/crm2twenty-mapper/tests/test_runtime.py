@@ -487,8 +487,11 @@ def test_unknown_streams_become_custom_objects_and_link_files_junctions() -> Non
     )
     out += feed(
         eng,
-        "matters__contacts",
-        {"matters_id": INT, "contacts_id": INT},
+        "matter_contacts",  # a link by its schema: both key columns reference a stream
+        {
+            "matters_id": {**INT, "x-references": "matters"},
+            "contacts_id": {**INT, "x-references": "contacts"},
+        },
         [{"matters_id": 3, "contacts_id": 4}],
         keys=("matters_id", "contacts_id"),
     )

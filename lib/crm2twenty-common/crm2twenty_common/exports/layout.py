@@ -5,7 +5,9 @@ A file-based tap is a :class:`Layout` plus settings. The layout lists the stream
 and the file extensions it reads; :meth:`Layout.classify` then says what any file is:
 
 - a known stream (``table``; ``manifest`` for an attachments manifest);
-- ``<a>__<b>.<ext>``: a many-to-many ``link`` between two objects, keyed by both id columns;
+- ``<a>__<b>.<ext>``: a many-to-many ``link`` between two objects, keyed by both id columns,
+  each marked with the stream it references; the stream is named ``<singular a>_<b>``
+  (``matters__contacts.csv`` → ``matter_contacts``) so that no stream name holds ``__``;
 - any other ``<name>.<ext>``: a ``custom`` object keyed by ``id``;
 - ``<name>.json`` for a stream that accepts it (``json_array``): a JSON array of objects.
 
@@ -89,6 +91,8 @@ class FileRole:
     json: bool = False  # a JSON array file, not a delimited one
     spec: StreamSpec | None = None
     array_columns: tuple[str, ...] = ()
+    # key column → the stream it points at (a link's two sides), emitted as ``x-references``
+    references: Mapping[str, str] = field(default_factory=dict)
 
 
 # The attachments manifest, as the suite defines it for every export-folder source: one row a
@@ -149,6 +153,12 @@ class Layout:
     def spec(self, name: str) -> StreamSpec | None:
         return next((s for s in self.streams if s.name == name), None)
 
+    def _stream_of(self, base: str) -> str:
+        """The stream a file named ``base`` feeds (a link's side names a file, e.g. ``people``
+        for the ``contacts`` stream)."""
+        spec = next((s for s in self.streams if base in s.files), None)
+        return spec.name if spec else base
+
     def _aliases(self, own: Mapping[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
         # A common column the stream spells as an alias of one of its own is left out
         # (attachments: `created_at` is an alias of `uploaded_at`).
@@ -208,7 +218,15 @@ class Layout:
                 if key[0] == key[1]:  # a self link: contacts__contacts
                     key = (key[0], f"{right}_id_2")
                     aliases = {key[0]: aliases[key[0]]}
-                return FileRole(path, f"{left}{sep}{right}", LINK, key, self._aliases(aliases))
+                refs = dict(zip(key, (self._stream_of(left), self._stream_of(right)), strict=True))
+                return FileRole(
+                    path,
+                    f"{singular(left)}_{right}",
+                    LINK,
+                    key,
+                    self._aliases(aliases),
+                    references=MappingProxyType(refs),
+                )
         stream = normalise(path.stem)
         if not stream:
             return None

@@ -21,7 +21,6 @@ from pathlib import Path
 
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.helpers.types import Context
-from singer_sdk.streams import Stream
 
 from crm2twenty_common.exports import types
 from crm2twenty_common.exports.errors import BadRowError, ExportError
@@ -32,6 +31,7 @@ from crm2twenty_common.exports.layout import MANIFEST, FileRole
 from crm2twenty_common.exports.rejects import REJECTS_STREAM, RejectSpool
 from crm2twenty_common.exports.rows import BadRow, ExportFile
 from crm2twenty_common.exports.settings import FAIL, ExportSettings
+from crm2twenty_common.sdk_compat import KeepsAnnotations
 
 if t.TYPE_CHECKING:
     from singer_sdk import Tap
@@ -68,7 +68,7 @@ def _delimiter_names(source: ExportFile) -> str:
     return "comma, semicolon or tab"
 
 
-class ExportFileStream(Stream):
+class ExportFileStream(KeepsAnnotations):
     """A stream over one export file (delimited or JSON array)."""
 
     # Records are built with exact JSON types already: skip the SDK's per-value conformance.
@@ -212,6 +212,8 @@ class ExportFileStream(Stream):
             props[FILE_EXISTS] = {"type": "boolean"}
             props[FILE_SIZE] = {"type": ["integer", "null"]}
             props[ABSOLUTE_PATH] = {"type": ["string", "null"]}
+        for column, stream in self.role.references.items():
+            props[column]["x-references"] = stream
         props[SOURCE_FILE] = {"type": "string"}
         props[SOURCE_LINE] = {"type": "integer"}
         return {"type": "object", "properties": props}

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import typing as t
 from functools import cached_property
+from pathlib import Path
 
 from singer_sdk import Tap
 
@@ -25,12 +26,13 @@ from crm2twenty_common.completion import ReportsCompletion
 from crm2twenty_common.exports.errors import ExportError
 from crm2twenty_common.exports.headers import alias_table
 from crm2twenty_common.exports.jsonarray import JsonArrayFile
-from crm2twenty_common.exports.layout import FileRole, Layout
+from crm2twenty_common.exports.layout import LINK, FileRole, Layout
 from crm2twenty_common.exports.rejects import REJECTS_STREAM, RejectSpool, RejectsStream
 from crm2twenty_common.exports.rows import ExportFile
 from crm2twenty_common.exports.settings import ExportSettings, export_settings_schema
 from crm2twenty_common.exports.streams import ExportFileStream, Source
 from crm2twenty_common.notices import NOTICES, NoticesStream
+from crm2twenty_common.renamed_streams import carry_bookmarks
 from crm2twenty_common.suite_settings import SideStreamsSetting
 from crm2twenty_common.writer import BufferedSingerWriter
 
@@ -46,6 +48,14 @@ class ExportFolderTap(ReportsCompletion, SideStreamsSetting, Tap):
     dynamic_catalog = True
     message_writer_class = BufferedSingerWriter
     config_jsonschema = export_settings_schema()
+
+    def load_state(self, state: dict[str, t.Any]) -> None:
+        # a link stream was once named as its file (``matters__contacts``): keep its bookmark
+        super().load_state(carry_bookmarks(state, self._link_stream_of))
+
+    def _link_stream_of(self, old: str) -> str | None:
+        role = self.layout.classify(Path(f"{old}{self.layout.extensions[0]}"))
+        return role.stream if role is not None and role.kind == LINK else None
 
     @cached_property
     def export_settings(self) -> ExportSettings:
@@ -133,9 +143,13 @@ class ExportFolderTap(ReportsCompletion, SideStreamsSetting, Tap):
     @property
     def streams(self) -> dict[str, Stream]:
         # The SDK syncs streams in name order and the side streams sort first; the rows
-        # `_rejects` emits are gathered while the others sync, so the two go last.
+        # `_rejects` emits are gathered while the others sync, so the two go last. A link
+        # (``matter_contacts``) goes after the data streams, so both its sides come first.
         streams = super().streams
-        for side in (NOTICES, REJECTS_STREAM):
-            if side in streams:
-                streams[side] = streams.pop(side)
+        links = [
+            n for n, s in streams.items() if isinstance(s, ExportFileStream) and s.role.kind == LINK
+        ]
+        for name in (*links, NOTICES, REJECTS_STREAM):
+            if name in streams:
+                streams[name] = streams.pop(name)
         return streams
