@@ -80,6 +80,7 @@ def test_dry_then_sample_then_full_loads_everything(twenty: FakeTwenty, tmp_path
     sources = {s["stream"]: s for s in report["sources"]}
     for name, rows in EXPECTED["rows"].items():
         stream = e2e_run.allegory_stream(name)
+        assert stream in sources, (stream, sorted(sources))
         assert sources[stream]["read"] == rows, stream
         assert not sources[stream].get("skipped"), stream
     for obj in report["objects"]:

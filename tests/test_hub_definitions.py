@@ -63,7 +63,7 @@ def project_plugins() -> list[dict]:
 def ours(plugin: dict) -> bool:
     """A plugin built here (installed from this checkout with the lock), not one from PyPI such
     as target-jsonl."""
-    return str(plugin.get("pip_url", "")).startswith("-c constraints.txt ")
+    return str(plugin.get("pip_url", "")).endswith(" -c constraints.txt")
 
 
 def built_plugins() -> list[dict]:
@@ -178,7 +178,8 @@ def test_meltano_yml_declares_exactly_the_plugins_settings(plugin: dict) -> None
 
 def _readme(plugin: dict) -> Path:
     """The plugin's README: in the folder its pip_url installs last (`-e ./taps/tap-x`)."""
-    return ROOT / plugin["pip_url"].split()[-1] / "README.md"
+    words = plugin["pip_url"].split()
+    return ROOT / words[len(words) - 1 - words[::-1].index("-e") + 1] / "README.md"
 
 
 @pytest.mark.slow
