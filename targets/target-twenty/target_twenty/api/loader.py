@@ -241,8 +241,11 @@ class Loader:
         with self.lock:
             for rid, data in self.spool.external(plan.name, ids).items():
                 self.priors.setdefault(rid, data)
-        unknown = [rid for rid in ids if rid not in self.priors]
-        for rid in self.known(plan.name, unknown) if unknown else ():
+            unknown = [rid for rid in ids if rid not in self.priors]
+            # under the lock too: the registry is attached to the spool's connection, which the
+            # other batches' threads use (two at once: sqlite3 "bad parameter or API misuse")
+            earlier = self.known(plan.name, unknown) if unknown else set()
+        for rid in earlier:
             self.priors.setdefault(rid, {})  # placeholder: filled below if Twenty has it
         wanted = [rid for rid in ids if rid in self.priors and not self.priors[rid]]
         for i in range(0, len(wanted), RETRY_CHUNK):
