@@ -34,7 +34,13 @@ from crm2twenty_mapper import rules as rules_mod
 from crm2twenty_mapper.deferred import InferringRun
 from crm2twenty_mapper.profile_model import SourceProfile
 from crm2twenty_mapper.profiling import Profiler
-from crm2twenty_mapper.propose import choose_rules, messages
+from crm2twenty_mapper.propose import (
+    add_input_arguments,
+    choose_rules,
+    messages,
+    rule_options,
+    singer_input,
+)
 from crm2twenty_mapper.runtime import Runtime
 
 _ENV = jinja2.Environment(
@@ -57,7 +63,6 @@ def main(argv: list[str] | None = None) -> int:
         "--rules",
         help="a built-in name or a confirmed rules file (default: as crm2twenty-propose chooses)",
     )
-    parser.add_argument("--input", help="a file of Singer messages (default: standard input)")
     parser.add_argument(
         "--out",
         default="profile",
@@ -87,21 +92,11 @@ def main(argv: list[str] | None = None) -> int:
         help="the workspace members' e-mails (a JSON list or comma-separated), as target-twenty's "
         "workspace_members; without it, membership is listed as unknown",
     )
-    parser.add_argument(
-        "--option",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="a rules option (the mapper's rule_options), e.g. cases_as=supportCase",
-    )
+    add_input_arguments(parser)
     args = parser.parse_args(argv)
-    options = dict(o.split("=", 1) for o in args.option) or None
     try:
-        if args.input:
-            with open(args.input, "rb") as handle:
-                paths = run(handle, args, options)
-        else:
-            paths = run(sys.stdin.buffer, args, options)
+        with singer_input(args) as handle:
+            paths = run(handle, args, rule_options(args))
     except (rules_mod.RulesError, OSError, msgspec.DecodeError, ValueError) as exc:
         print(f"crm2twenty-profile: {exc}", file=sys.stderr)
         return 1

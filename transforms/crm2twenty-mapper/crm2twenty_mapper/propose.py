@@ -22,6 +22,7 @@ import argparse
 import os
 import sys
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -37,7 +38,7 @@ _HEADER = """\
 # Proposed by crm2twenty-propose from {streams} streams of {source} data ({rows} rows read),
 # on {base}: the built-in rules plus what this data needs (see the mapping sheet beside
 # this file for the evidence, and what needs a decision). Edit it, then set it as the
-# mapper's `rules` (meltano config crm2twenty-mapper set rules <this file>).
+# mapper's `rules` (meltano config set crm2twenty-mapper rules <this file>).
 """
 
 
@@ -59,7 +60,6 @@ def main(argv: list[str] | None = None) -> int:
         help="the rules to start from: a built-in name or a file (default: the extractor's, "
         "from MELTANO_EXTRACTOR_NAME, else the built-in rules naming most of the input's streams)",
     )
-    parser.add_argument("--input", help="a file of Singer messages (default: standard input)")
     parser.add_argument(
         "--out", default="proposal", help="folder to write into (default: proposal)"
     )
@@ -69,6 +69,23 @@ def main(argv: list[str] | None = None) -> int:
         default=SAMPLE_ROWS,
         help=f"rows of each stream inference reads (default {SAMPLE_ROWS}, as a run does)",
     )
+    add_input_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        with singer_input(args) as handle:
+            messages = _read(handle)
+        paths = propose(messages, args.rules, Path(args.out), rule_options(args), args.sample_rows)
+    except (rules_mod.RulesError, OSError, msgspec.DecodeError) as exc:
+        print(f"crm2twenty-propose: {exc}", file=sys.stderr)
+        return 1
+    for path in paths:
+        print(path)
+    return 0
+
+
+def add_input_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--input`` and ``--option``, as crm2twenty-propose and crm2twenty-profile take them."""
+    parser.add_argument("--input", help="a file of Singer messages (default: standard input)")
     parser.add_argument(
         "--option",
         action="append",
@@ -76,21 +93,21 @@ def main(argv: list[str] | None = None) -> int:
         metavar="NAME=VALUE",
         help="a rules option (the mapper's rule_options), e.g. cases_as=supportCase",
     )
-    args = parser.parse_args(argv)
-    options = dict(o.split("=", 1) for o in args.option) or None
-    try:
-        if args.input:
-            with open(args.input, "rb") as handle:
-                messages = _read(handle)
-        else:
-            messages = _read(sys.stdin.buffer)
-        paths = propose(messages, args.rules, Path(args.out), options, args.sample_rows)
-    except (rules_mod.RulesError, OSError, msgspec.DecodeError) as exc:
-        print(f"crm2twenty-propose: {exc}", file=sys.stderr)
-        return 1
-    for path in paths:
-        print(path)
-    return 0
+
+
+def rule_options(args: argparse.Namespace) -> dict[str, str] | None:
+    """The ``--option NAME=VALUE`` pairs, as the mapper's rule_options."""
+    return dict(o.split("=", 1) for o in args.option) or None
+
+
+@contextmanager
+def singer_input(args: argparse.Namespace) -> Iterator[IO[bytes]]:
+    """The Singer messages to read: the ``--input`` file, else standard input."""
+    if not args.input:
+        yield sys.stdin.buffer
+        return
+    with open(args.input, "rb") as handle:
+        yield handle
 
 
 def _read(handle: IO[bytes]) -> list[_Message]:
