@@ -43,6 +43,8 @@ def config(fake: FakePracticeHub, **extra) -> dict:
         # machine's scheduling delay, which on 2 cores at a load of 15 (CI's parallel lane) was
         # more than 30 ms; 150 ms covers it (a tap that does not pace still meets 429s: below)
         "min_interval_seconds": FAST + 0.15,
+        # a 5xx, or a 429 the fake gives without Retry-After, backs off from 10 ms, not 1 s
+        "backoff_seconds": 0.01,
         **extra,
     }
 

@@ -68,6 +68,9 @@ def fake():
 # tests spend no time waiting for tokens (the pacer's own tests and the limited fakes below
 # cover pacing).
 UNPACED = 600_000
+# Retries after a 503, a dropped answer or a 429 without Retry-After back off from 10 ms, not 1 s:
+# the tests count retries, not the seconds between them.
+BACKOFF = 0.01
 
 
 class ApiRunner:
@@ -83,6 +86,7 @@ class ApiRunner:
             "api_key": server.api_key,
             "output_dir": str(self.output),
             "requests_per_minute": UNPACED,
+            "backoff_seconds": BACKOFF,
             "progress_seconds": 60,
             **config,
         }
@@ -98,6 +102,7 @@ class ApiRunner:
             "api_key": server.api_key,
             "output_dir": str(self.output),
             "requests_per_minute": UNPACED,
+            "backoff_seconds": BACKOFF,
             **extra,
         }
 
