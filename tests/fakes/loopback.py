@@ -69,7 +69,7 @@ class LoopbackServer:
     def start(self) -> str:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self.handler())
         threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
         ).start()
         self.origin = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.url = self.origin + self.base_path
