@@ -442,6 +442,9 @@ def test_rate_limited_requests_are_retried_and_nothing_is_lost(api, headers: boo
             [COMPANY] + [record("company", i, name=f"C{i}") for i in range(30)],
             batch_size=3,
             requests_per_minute=6000,
+            # the default: the bucket's refill (a token every 0.25 s) sets this test's pace, and
+            # backing off from 10 ms met 7 times the 429s, each a try of max_retries
+            backoff_seconds=1,
         )
         assert fake.counts["429"] > 0
         assert len(fake.live("company")) == 30
