@@ -135,6 +135,14 @@ class TapPracticeHub(ReportsCompletion, SideStreamsSetting, Tap):
             description="Retries of a page after a 5xx or a network error (429s wait and "
             "retry on their own).",
         ),
+        th.Property(
+            "backoff_seconds",
+            th.NumberType,
+            default=1,
+            description="Wait before the first retry (or the first wait after a 429) when "
+            "PracticeHub names none (no Retry-After); each further one waits twice as long "
+            "(jittered, at most 30 s).",
+        ),
     ).to_dict()
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
@@ -152,7 +160,10 @@ class TapPracticeHub(ReportsCompletion, SideStreamsSetting, Tap):
         return Session(
             base=base_url(c),
             pacer=Pacer(min_interval=float(c.get("min_interval_seconds", 1.05))),
-            policy=RetryPolicy(max_tries=int(c.get("max_retries", 5)) + 1),
+            policy=RetryPolicy(
+                max_tries=int(c.get("max_retries", 5)) + 1,
+                base=float(c.get("backoff_seconds", 1)),
+            ),
             timeout=float(c.get("timeout", 60)),
         )
 

@@ -43,6 +43,8 @@ def config(fake: FakePracticeHub, **extra) -> dict:
         # machine's scheduling delay, which on 2 cores at a load of 15 (CI's parallel lane) was
         # more than 30 ms; 150 ms covers it (a tap that does not pace still meets 429s: below)
         "min_interval_seconds": FAST + 0.15,
+        # a 5xx, or a 429 the fake gives without Retry-After, backs off from 10 ms, not 1 s
+        "backoff_seconds": 0.01,
         **extra,
     }
 
@@ -185,7 +187,8 @@ def test_an_ignored_filter_is_detected_and_said(tmp_path) -> None:
 
 @pytest.mark.slow  # runs the tap executable
 def test_killed_run_resumes_at_the_next_page(tmp_path) -> None:
-    with FakePracticeHub({"patients": 1000}, min_interval=FAST, retry_after=0.1) as f:
+    # the other lists on one page each: both runs read them whole, at the pacer's 0.2 s a page
+    with FakePracticeHub({**SMALL, "patients": 1000}, min_interval=FAST, retry_after=0.1) as f:
         (tmp_path / "config.json").write_text(json.dumps(config(f)))
         tap = subprocess.Popen(
             [TAP, "--config", str(tmp_path / "config.json")],

@@ -152,6 +152,13 @@ class TapSageCrm(ReportsCompletion, SideStreamsSetting, Tap):
             default=5,
             description="Retries of a call that failed in transit (with backoff).",
         ),
+        th.Property(
+            "backoff_seconds",
+            th.NumberType,
+            default=0.5,
+            description="Wait before the first retry when the server names none (no "
+            "Retry-After); each further retry waits twice as long (jittered, at most 30 s).",
+        ),
     ).to_dict()
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
@@ -161,7 +168,10 @@ class TapSageCrm(ReportsCompletion, SideStreamsSetting, Tap):
     @cached_property
     def retry_policy(self) -> RetryPolicy:
         """One policy for the run, REST and SOAP alike."""
-        return RetryPolicy(max_tries=int(self.config.get("max_retries", 5)) + 1, base=0.5)
+        c = self.config
+        return RetryPolicy(
+            max_tries=int(c.get("max_retries", 5)) + 1, base=float(c.get("backoff_seconds", 0.5))
+        )
 
     @property
     def client(self) -> t.Any:

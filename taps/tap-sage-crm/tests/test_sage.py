@@ -23,6 +23,9 @@ from tap_sage_crm.tap import TapSageCrm, custom_stream
 
 TAP = str(Path(sys.executable).parent / "tap-sage-crm")
 SCALE = 0.05  # ~600 rows: every defect is still planted (ids ≤ 33)
+# The fake names no wait with its 503s: retries back off from 10 ms, not the default 0.5 s (the
+# tests count the retries, not how long they waited)
+BACKOFF = 0.01
 
 
 @pytest.fixture
@@ -41,6 +44,7 @@ def config(fake: FakeSage, tmp_path: Path, **extra) -> Path:
                 "password": "s3cret",
                 "side_streams": True,  # as this project's meltano.yml sets it
                 "max_retries": 3,
+                "backoff_seconds": BACKOFF,
                 "timeout": 10,
                 **extra,
             }
@@ -411,10 +415,12 @@ def test_rest_pages_are_retried_under_the_soap_sides_policy():
                 "password": "s3cret",
                 "api": "rest",
                 "page_size": 10,
+                "backoff_seconds": BACKOFF,
             }
         )
         stream = tap.streams["companies"]
         assert isinstance(stream, SageRestStream) and stream.retry_policy is tap.retry_policy
+        assert tap.retry_policy.base == BACKOFF  # the setting, not the 0.5 s default
         soap = TapSageCrm(config={"base_url": fake.url, "username": "admin", "password": "s3cret"})
         assert soap.client.policy is soap.retry_policy  # SOAP: the same policy type, per run
         fake.transient_failures = 2  # the next two GETs answer 503

@@ -108,6 +108,14 @@ class TargetTwenty(
             "absent) before the run stops without writing state.",
         ),
         th.Property(
+            "backoff_seconds",
+            th.NumberType,
+            default=1,
+            description="Wait before the first retry when Twenty names none (no "
+            "Retry-After: v2.21 sends none); each further retry waits twice as long "
+            "(jittered, at most 60 s).",
+        ),
+        th.Property(
             "dry_run",
             th.BooleanType,
             default=False,

@@ -68,6 +68,9 @@ def fake():
 # tests spend no time waiting for tokens (the pacer's own tests and the limited fakes below
 # cover pacing).
 UNPACED = 600_000
+# Retries after a 503, a dropped answer or a 429 without Retry-After back off from 10 ms, not 1 s:
+# the tests count retries, not the seconds between them.
+BACKOFF = 0.01
 
 
 class ApiRunner:
@@ -83,6 +86,7 @@ class ApiRunner:
             "api_key": server.api_key,
             "output_dir": str(self.output),
             "requests_per_minute": UNPACED,
+            "backoff_seconds": BACKOFF,
             "progress_seconds": 60,
             **config,
         }
@@ -98,6 +102,7 @@ class ApiRunner:
             "api_key": server.api_key,
             "output_dir": str(self.output),
             "requests_per_minute": UNPACED,
+            "backoff_seconds": BACKOFF,
             **extra,
         }
 
@@ -232,11 +237,14 @@ def _kinds(counts: dict) -> dict:
 
 
 def test_dry_run_writes_nothing_and_predicts_every_request(fake, api) -> None:
-    plan = api(fake, base_input(), dry_run=True, batch_size=1, requests_per_minute=60)
+    # slow enough that the ETA of its 18 requests is no 0.0 (a tenth of a minute); the dry run
+    # paces its own reads at it, so not slower (it waited 3 s at 60 a minute)
+    pace = 180
+    plan = api(fake, base_input(), dry_run=True, batch_size=1, requests_per_minute=pace)
     assert writes(fake) == []
     assert fake.live("company") == []
     dry = plan.report["dry_run"]
-    assert dry["eta_minutes"] == round(dry["requests"] / 60, 1) > 0
+    assert dry["eta_minutes"] == round(dry["requests"] / pace, 1) > 0
     assert all(o["skipped"] for o in plan.report["objects"]) and plan.report["balanced"]
     assert plan.report["scope"]["kind"] == "dry_run" and not plan.report["complete"]
     assert plan.stdout.strip() == ""  # no STATE: the taps' bookmarks stay
@@ -434,6 +442,9 @@ def test_rate_limited_requests_are_retried_and_nothing_is_lost(api, headers: boo
             [COMPANY] + [record("company", i, name=f"C{i}") for i in range(30)],
             batch_size=3,
             requests_per_minute=6000,
+            # the default: the bucket's refill (a token every 0.25 s) sets this test's pace, and
+            # backing off from 10 ms met 7 times the 429s, each a try of max_retries
+            backoff_seconds=1,
         )
         assert fake.counts["429"] > 0
         assert len(fake.live("company")) == 30
@@ -468,14 +479,14 @@ def test_a_load_after_another_process_drained_the_bucket_is_never_refused(api) -
             requests.get(fake.url + "/rest/companies", headers=KEY, timeout=10).status_code == 429
         )
         before = fake.counts["429"]
-        api(
+        api(  # two batches, each paced to the refill (0.75 s apiece: kept few)
             fake,
-            [COMPANY] + [record("company", i, name=f"C{i}") for i in range(8)],
+            [COMPANY] + [record("company", i, name=f"C{i}") for i in range(4)],
             batch_size=2,
             requests_per_minute=80,
         )
         assert fake.counts["429"] == before
-        assert len(fake.live("company")) == 8
+        assert len(fake.live("company")) == 4
 
 
 def test_rollback_puts_the_workspace_back(fake, api) -> None:

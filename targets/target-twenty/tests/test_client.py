@@ -29,7 +29,10 @@ def test_request_kinds_and_which_twenty_limits(
 
 
 def client(fake: FakeTwenty, retries: int) -> TwentyClient:
-    return TwentyClient(fake.url, fake.api_key, requests_per_minute=60000, max_retries=retries)
+    # retries back off from 10 ms, not 1 s: these tests count them, not the waits
+    return TwentyClient(
+        fake.url, fake.api_key, requests_per_minute=60000, max_retries=retries, backoff_seconds=0.01
+    )
 
 
 def test_an_answer_dropped_every_time_ends_in_one_clear_error_after_the_retries() -> None:

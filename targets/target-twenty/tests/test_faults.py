@@ -1,8 +1,9 @@
 """Killed at random points of a load, then run again: nothing lost, nothing duplicated.
 
 The target runs as its own process (as under Meltano) and is killed with SIGKILL — no chance to
-clean up — at seeded random moments of an API-mode load into the fake Twenty, with latency so
-the kills land mid-load. A last run must leave exactly the input in Twenty, once.
+clean up — at seeded random points of an API-mode load into the fake Twenty (its n-th request,
+then up to twice the fake's latency), so the kills land mid-load. A last run must leave exactly
+the input in Twenty, once.
 
 Then the other faults, each at a chosen moment (the fake's ``hook``): a key revoked mid-load,
 an answer dropped after the server wrote the batch, a server failing past the retries, a kill
@@ -106,14 +107,21 @@ def test_kill_minus_nine_anywhere_then_rerun_loses_and_duplicates_nothing(tmp_pa
         )
         kills = 0
         for _ in range(4):
+            # a seeded point of the load, counted in requests (metadata reads, then batches), not
+            # in seconds: a fixed sleep missed the load when it ran fast and waited idle when slow
+            reached = threading.Event()
+            _arm_at(fake, rng.randint(1, 24), lambda method, path: True, reached.set)
             proc = start(config, source)
-            time.sleep(rng.uniform(0.6, 2.5))
+            while not reached.wait(0.05) and proc.poll() is None:
+                pass
+            time.sleep(rng.uniform(0.0, 0.06))  # before, during or after that request's write
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
                 kills += 1
             out, _ = proc.communicate()  # waits, reads and closes the pipe
             assert out == b"" or proc.returncode == 0  # no state before the end
-        assert kills >= 2, "the load finished before the kills: raise the latency"
+        fake.hook = None
+        assert kills >= 2, "the runs finished before their kills: arm earlier requests"
         final = start(config, source)
         out, _ = final.communicate(timeout=300)
         assert final.returncode == 0
@@ -150,6 +158,13 @@ def _arm_at(fake: FakeTwenty, nth: int, when: Callable[[str, str], bool], act: C
                 act()
 
     fake.hook = hook
+
+
+def _held_until(arrived: threading.Event, released: threading.Event) -> None:
+    """A hook's act: the request is in flight (``arrived``) and is served only once the test
+    says so (``released``) — a kill lands mid-request however fast or slow the machine is."""
+    arrived.set()
+    assert released.wait(120)
 
 
 def _batch(method: str, path: str) -> bool:
@@ -236,16 +251,17 @@ def test_kill_minus_nine_mid_batch_leaves_nothing_rollback_cannot_undo(tmp_path:
     as pending, and a rollback of the killed run undoes it with the rest."""
     source = tmp_path / "input.singer"
     source.write_text("".join(json.dumps(m) + "\n" for m in migration_input()))
-    with FakeTwenty(latency=0.3) as fake:
+    with FakeTwenty() as fake:
         config = tmp_path / "config.json"
         settings = {"mode": "api", "batch_size": 40, "max_concurrency": 1}
         config.write_text(json.dumps(ApiRunner(tmp_path).config(fake, **settings)))
-        in_flight = threading.Event()
-        _arm_at(fake, 4, _batch, in_flight.set)
+        in_flight, killed = threading.Event(), threading.Event()
+        _arm_at(fake, 4, _batch, lambda: _held_until(in_flight, killed))
         proc = start(config, source)
         assert in_flight.wait(120)
         proc.send_signal(signal.SIGKILL)
         proc.communicate()
+        killed.set()  # the fourth batch is written now, its answer going nowhere
         deadline = time.monotonic() + 10
         while len([e for e in fake.log if e["path"].startswith("/rest/batch/")]) < 4:
             assert time.monotonic() < deadline
@@ -266,7 +282,7 @@ def test_rollback_stopped_by_a_revoked_key_or_kill_minus_nine_resumes_and_undoes
     tmp_path: Path,
 ) -> None:
     api = ApiRunner(tmp_path)
-    with FakeTwenty(latency=0.05) as fake:
+    with FakeTwenty() as fake:
         run = api(fake, migration_input(), batch_size=100)
         config = tmp_path / "rollback.json"
         config.write_text(json.dumps(api.config(fake)))
@@ -288,12 +304,13 @@ def test_rollback_stopped_by_a_revoked_key_or_kill_minus_nine_resumes_and_undoes
         fake.api_key = key
         assert len(deletes()) == 1
         # killed while a request is in flight
-        in_flight = threading.Event()
-        _arm_at(fake, 3, lambda m, p: m == "DELETE", in_flight.set)
+        in_flight, killed = threading.Event(), threading.Event()
+        _arm_at(fake, 3, lambda m, p: m == "DELETE", lambda: _held_until(in_flight, killed))
         proc = subprocess.Popen([*command, "--run", run.report["run_id"]])
         assert in_flight.wait(60)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+        killed.set()
         fake.hook = None
         listed = subprocess.run([*command, "--list"], capture_output=True, text=True).stdout
         assert "partly (" in listed

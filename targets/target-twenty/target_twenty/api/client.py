@@ -136,6 +136,7 @@ class TwentyClient:
         requests_per_minute: int,
         timeout: float = 60.0,
         max_retries: int = 8,
+        backoff_seconds: float = 1.0,
         logger: logging.Logger | None = None,
     ) -> None:
         self.base = api_url.rstrip("/")
@@ -159,7 +160,8 @@ class TwentyClient:
         self.latency_total = 0.0
         # The suite's one retry policy around each try; a 429 counts as a try here (the pacer
         # keeps them rare), so ``max_retries`` bounds every request.
-        self._send = RetryPolicy(max_tries=max_retries + 1, cap=60.0).decorate(
+        policy = RetryPolicy(max_tries=max_retries + 1, base=backoff_seconds, cap=60.0)
+        self._send = policy.decorate(
             self._attempt,
             (requests.HTTPError, requests.ConnectionError, requests.Timeout),
             on_backoff=self._backing_off,
@@ -363,6 +365,7 @@ def client_for(config: dict[str, Any], logger: Any) -> TwentyClient:
         requests_per_minute=int(config["requests_per_minute"]),
         timeout=float(config.get("request_timeout", 60)),
         max_retries=int(config.get("max_retries", 8)),
+        backoff_seconds=float(config.get("backoff_seconds", 1)),
         logger=logger,
     )
 
