@@ -44,13 +44,13 @@ SKIPPED_BY_DESIGN = [
     (
         r"rollback --run <run id>",
         "undoes an API run: needs the run id of a real load into Twenty "
-        "(tests/test_e2e_api_lifecycle.py rolls one back)",
+        "(tests/test_e2e_api_load.py rolls one back)",
     ),
     (r"tap-<source>", "a pattern, not a command: each tap's own line is checked"),
     (r"<plugin>", "the general form, not a command: each plugin's own lines are checked"),
     (
         r"target-twenty:verify",
-        "reads back an API run: needs a load into Twenty (tests/test_e2e_verify.py verifies one "
+        "reads back an API run: needs a load into Twenty (tests/test_e2e_api_load.py verifies one "
         "against the fake Twenty)",
     ),
 ]
