@@ -162,3 +162,23 @@ def side_rows(run_dir: Path, name: str) -> list[dict]:
     """A side file of the run: rejects.csv, merges.csv, repairs.csv, attachments-manifest.csv."""
     with (run_dir / name).open(encoding="utf-8", newline="") as handle:
         return list(csv.DictReader(handle))
+
+
+def meltano_batch(project: Path, commands: list[dict]) -> tuple[list[dict], str]:
+    """Quick ``meltano`` commands (``{"args": [...], "env": {...}}``, see tests/meltano_batch.py)
+    run in order in ``project`` by one Python process, one Meltano import for all of them; each
+    one's result (exit, stdout, error) and the batch's log (its stderr)."""
+    # (the results file outside the project: that may be the checkout itself)
+    with tempfile.TemporaryDirectory() as scratch:
+        results = Path(scratch) / "batch-results.json"
+        done = subprocess.run(
+            [sys.executable, str(Path(__file__).with_name("meltano_batch.py")), str(results)],
+            cwd=project,
+            env=clean_env(),
+            input=json.dumps(commands),
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        return json.loads(results.read_text(encoding="utf-8")), done.stderr

@@ -4,10 +4,12 @@ instead of a Meltano start-up (seconds on a busy machine) per command.
     python tests/meltano_batch.py results.json < commands.json
 
 Input: a JSON list of ``{"args": [...], "env": {...}}``, run in order in the current directory
-(the Meltano project); output, in the file named (a plugin Meltano starts writes to this
-process's own stdout): a JSON list of ``{"exit": int, "stdout": str, "error": str}``.
-For commands that start no pipeline (config set/list/unset, invoke --dump=config, run --dry-run,
-a plugin command); pipelines run as their own processes.
+(the Meltano project); output, in the file named: a JSON list of
+``{"exit": int, "stdout": str, "error": str}`` (``stdout``: what Meltano itself printed).
+A plugin Meltano starts (`meltano invoke <plugin>`) reads and writes this process's own standard
+input and output: a command's ``"stdin"`` and ``"stdout"`` name files to connect them to, e.g.
+a tap's output for a target's input. For commands that start no pipeline (config set/list/unset,
+invoke, run --dry-run); pipelines (`meltano run`) run as their own processes.
 """
 
 from __future__ import annotations
@@ -18,18 +20,42 @@ import json
 import os
 import sys
 import traceback
+from collections.abc import Iterator
 
 import click
 from meltano.cli import cli
 
 
-def run_one(args: list[str], env: dict[str, str]) -> dict:
+@contextlib.contextmanager
+def _connected(fd: int, path: str | None, mode: str) -> Iterator[None]:
+    """File descriptor ``fd`` (what a plugin inherits) connected to the file at ``path``."""
+    if path is None:
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(fd)
+    with open(path, mode) as handle:
+        os.dup2(handle.fileno(), fd)
+    try:
+        yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+
+
+def run_one(
+    args: list[str], env: dict[str, str], stdin: str | None = None, stdout: str | None = None
+) -> dict:
     saved = dict(os.environ)
     os.environ.update(env)
     out = io.StringIO()
     code, error = 0, ""
     try:
-        with contextlib.redirect_stdout(out):
+        with (
+            _connected(0, stdin, "rb"),
+            _connected(1, stdout, "wb"),
+            contextlib.redirect_stdout(out),
+        ):
             cli.main(args=args, obj={"project": None}, standalone_mode=False)
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
@@ -46,7 +72,9 @@ def run_one(args: list[str], env: dict[str, str]) -> dict:
 
 def main() -> int:
     commands = json.load(sys.stdin)
-    results = [run_one(c["args"], c.get("env") or {}) for c in commands]
+    results = [
+        run_one(c["args"], c.get("env") or {}, c.get("stdin"), c.get("stdout")) for c in commands
+    ]
     with open(sys.argv[1], "w", encoding="utf-8") as handle:
         json.dump(results, handle)
     return 0

@@ -7,47 +7,24 @@ rows at the bookmark and loads almost nothing. Expected figures come from the ex
 row counts (examples/allegory/expected.json), not from the code under test.
 
 Every `meltano run` here uses the same state id: a state left by one run would limit the next.
+The report's rollback command, the dry run's prediction, verify and re-runs are checked on
+one load in tests/test_e2e_api_load.py.
 """
 
 from __future__ import annotations
 
 import json
-import shlex
-import uuid
 from pathlib import Path
 
 import e2e_run
 import pytest
+from api_pipeline import ApiPipeline
 from fakes.twenty import FakeTwenty
 
 ROOT = e2e_run.ROOT
 EXPORT = ROOT / "examples/allegory/export"
 EXPECTED = json.loads((ROOT / "examples/allegory/expected.json").read_text(encoding="utf-8"))
 pytestmark = pytest.mark.e2e
-
-
-class Pipeline:
-    """`meltano run tap-allegory-csv mapper target-twenty` into one fake Twenty, every run with
-    the same state id and output folder."""
-
-    def __init__(self, twenty: FakeTwenty, tmp_path: Path) -> None:
-        self.output = tmp_path / "out"
-        self.suffix = f"lifecycle-{uuid.uuid4().hex}"
-        self.env = {
-            "TAP_ALLEGORY_CSV_EXPORT_DIR": str(EXPORT),
-            **e2e_run.api_env(twenty, tmp_path / "state"),
-        }
-
-    def run(self, **settings: str) -> dict:
-        return e2e_run.meltano_run(
-            "tap-allegory-csv", self.output, self.suffix, {**self.env, **settings}
-        )
-
-    def invoke(self, command: str) -> None:
-        """A command a report gives, as written (``meltano …``), in the Meltano project."""
-        words = shlex.split(command)
-        assert words[0] == "meltano", command
-        e2e_run.meltano(words[1:], self.output, self.env)
 
 
 @pytest.fixture
@@ -60,7 +37,7 @@ def twenty():
 
 
 def test_dry_then_sample_then_full_loads_everything(twenty: FakeTwenty, tmp_path: Path) -> None:
-    pipeline = Pipeline(twenty, tmp_path)
+    pipeline = ApiPipeline(twenty, tmp_path, EXPORT)
     dry = pipeline.run(TARGET_TWENTY_DRY_RUN="true")
     assert [e for e in twenty.log if e["method"] != "GET"] == []
     sample = pipeline.run(TARGET_TWENTY_SAMPLE_SIZE="3")
@@ -93,22 +70,3 @@ def test_dry_then_sample_then_full_loads_everything(twenty: FakeTwenty, tmp_path
     # (after a sample that moved the bookmarks, 299 of 300 links were rejected as dangling)
     assert links["received"] == EXPECTED["rows"]["matters__contacts"]
     assert links["rejected"] < 10
-
-
-def test_the_reports_rollback_command_works_and_the_dry_run_predicts_every_request(
-    twenty: FakeTwenty, tmp_path: Path
-) -> None:
-    pipeline = Pipeline(twenty, tmp_path)
-    sample = pipeline.run(TARGET_TWENTY_SAMPLE_SIZE="3")
-    assert twenty.live("company")
-    command = sample["report"]["api"]["rollback"]
-    assert command == f"meltano invoke target-twenty:rollback --run {sample['report']['run_id']}"
-    assert command in (sample["dir"] / "report.md").read_text(encoding="utf-8")
-    pipeline.invoke(command)
-    assert twenty.live("company") == [] and twenty.live("person") == []
-    # a dry run, then the full run: it sends what the dry run said, kind by kind
-    plan = pipeline.run(TARGET_TWENTY_DRY_RUN="true")["report"]["dry_run"]
-    sent = pipeline.run()["report"]["requests"]
-    predicted = {**plan, "metadata": plan["metadata_requests"]}
-    for kind in ("reads", "writes", "metadata", "uploads"):
-        assert sent[kind] == predicted[kind], kind

@@ -25,6 +25,8 @@ import pytest
 pytestmark = pytest.mark.e2e
 
 BUILTIN = e2e_run.ROOT / "transforms/crm2twenty-mapper/crm2twenty_mapper/rules/allegory.yml"
+# the tap's small fixture export (the sample's size changes nothing here; each run reads it all)
+EXPORT = e2e_run.ROOT / "taps/tap-allegory-csv/tests/fixture_export"
 
 
 def _rules_copy(path: Path) -> Path:
@@ -55,7 +57,7 @@ def _run(project: Path, tmp: Path, env: dict[str, str]) -> str:
             "target-twenty",
         ],
         tmp / "out",
-        env,
+        {"TAP_ALLEGORY_CSV_EXPORT_DIR": str(EXPORT), **env},
         project=project,
     )
     return _mapping_line(done.stdout + done.stderr)
@@ -68,13 +70,17 @@ def test_config_set_and_the_environment_reach_the_mapping_in_a_run(
     by_env = _rules_copy(tmp_path / "by-env.yml")
     # the environment alone (meltano.yml sets neither): the whole object
     whole = {"CRM2TWENTY_MAPPER_RULES": str(by_env), "CRM2TWENTY_MAPPER_RULE_OPTIONS": '{"a": 1}'}
-    done = e2e_run.meltano(["invoke", "--dump=config", "mapper"], tmp_path, whole, project=project)
-    config = json.loads(done.stdout)
+    # then the README's `meltano config set` lines (one Meltano process for the three commands)
+    sets = [
+        {"args": ["config", "set", "crm2twenty-mapper", setting, value]}
+        for setting, value in (("rules", str(by_config)), ("rule_options", '{"probe": "config"}'))
+    ]
+    dumped, *set_results = e2e_run.meltano_batch(
+        project, [{"args": ["invoke", "--dump=config", "mapper"], "env": whole}, *sets]
+    )[0]
+    assert [r["exit"] for r in (dumped, *set_results)] == [0, 0, 0], (dumped, set_results)
+    config = json.loads(dumped["stdout"])
     assert (config.get("rules"), config.get("rule_options")) == (str(by_env), {"a": 1})
-    for setting, value in (("rules", str(by_config)), ("rule_options", '{"probe": "config"}')):
-        e2e_run.meltano(
-            ["config", "set", "crm2twenty-mapper", setting, value], tmp_path, {}, project=project
-        )
     line = _run(project, tmp_path / "a", {})
     assert f"Mapping with {by_config} (source allegory), option probe=config" in line, line
     assert "(built in)" not in line

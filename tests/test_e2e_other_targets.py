@@ -84,27 +84,35 @@ class Stream:
 
 
 def into_jsonl(tap: str, env: dict[str, str], tmp_path: Path, *, state_last: bool = True) -> Stream:
-    """``meltano invoke <tap>``, checked, then fed to ``meltano invoke target-jsonl``.
+    """``meltano invoke <tap>``, checked, and its output fed to ``meltano invoke target-jsonl``
+    (both in one Meltano process: tests/meltano_batch.py).
 
     target-jsonl emits the last STATE only when nothing follows it; with ``side_streams`` on,
     the tap's completion notice comes after its last STATE (it says the sync returned), so
     ``state_last`` is then False."""
-    out = tmp_path / "jsonl"
+    out, tapped, loaded = tmp_path / "jsonl", tmp_path / "tap.singer", tmp_path / "target.out"
     out.mkdir()
-    tapped = e2e_run.meltano(["invoke", tap], tmp_path, env)
-    stream = Stream(tapped.stdout)
+    results, log = e2e_run.meltano_batch(
+        e2e_run.project_dir(),
+        [
+            {"args": ["invoke", tap], "env": env, "stdout": str(tapped)},
+            {
+                "args": ["invoke", "target-jsonl"],
+                "env": {"TARGET_JSONL_DESTINATION_PATH": str(out)},
+                "stdin": str(tapped),
+                "stdout": str(loaded),
+            },
+        ],
+    )
+    assert [r["exit"] for r in results] == [0, 0], (results, log[-3000:])
+    stream = Stream(tapped.read_text(encoding="utf-8"))
     assert stream.problems == []
     assert stream.records and stream.states, "no record or no STATE"
-    loaded = e2e_run.meltano(
-        ["invoke", "target-jsonl"],
-        tmp_path,
-        {"TARGET_JSONL_DESTINATION_PATH": str(out)},
-        stdin=tapped.stdout,
-    )
     written = {p.stem: len(p.read_text(encoding="utf-8").splitlines()) for p in out.glob("*")}
     assert written == dict(stream.records)
     if state_last:
-        assert json.loads(loaded.stdout.strip().splitlines()[-1]) == stream.states[-1]
+        last = loaded.read_text(encoding="utf-8").strip().splitlines()[-1]
+        assert json.loads(last) == stream.states[-1]
     return stream
 
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
-import subprocess
 from pathlib import Path
 
 import e2e_run
@@ -31,38 +29,20 @@ OWNER_COLUMNS = {
 }
 
 
-def _profile(out: Path, *extra: str) -> Path:
-    """The documented pipe: two real `meltano invoke`s."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MELTANO_", "TAP_", "TARGET_"))}
-    cwd = e2e_run.project_dir()
-    tap = subprocess.Popen(
-        [e2e_run.MELTANO, "invoke", "tap-allegory-csv"],
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-    )
-    done = subprocess.run(
-        [
-            e2e_run.MELTANO,
-            "invoke",
-            "crm2twenty-mapper:profile",
-            "--rules=allegory",
-            f"--out={out}",
-            *extra,
-        ],
-        cwd=cwd,
-        env=env,
-        stdin=tap.stdout,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert tap.stdout is not None
-    tap.stdout.close()
-    assert tap.wait(timeout=120) == 0
-    assert done.returncode == 0, done.stderr[-3000:]
-    return out / "allegory"
+def _profiles(base: Path, *runs: tuple[str, list[str]]) -> list[Path]:
+    """The documented pipe, real `meltano invoke`s: the tap's output (kept in a file, in place of
+    the pipe) profiled once per run (a folder name under ``base``, the profile's extra options),
+    all in one Meltano process (tests/meltano_batch.py)."""
+    tapped = base / "tap.singer"
+    commands = [{"args": ["invoke", "tap-allegory-csv"], "stdout": str(tapped)}]
+    for name, extra in runs:
+        args = ["invoke", "crm2twenty-mapper:profile", "--rules=allegory", f"--out={base / name}"]
+        commands.append(
+            {"args": [*args, *extra], "stdin": str(tapped), "stdout": str(base / f"{name}.out")}
+        )
+    results, log = e2e_run.meltano_batch(e2e_run.project_dir(), commands)
+    assert [r["exit"] for r in results] == [0] * len(commands), (results, log[-3000:])
+    return [base / name / "allegory" for name, _ in runs]
 
 
 def _rows(name: str) -> list[dict[str, str]]:
@@ -73,10 +53,12 @@ def _rows(name: str) -> list[dict[str, str]]:
 
 @pytest.fixture(scope="module")
 def profiled(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    base = tmp_path_factory.mktemp("profile")
-    folder = _profile(base / "plain")
     members = ["anna.bell@harrowgatefinch.com", "George.Brown@harrowgatefinch.com"]
-    seen = _profile(base / "members", f"--workspace-members={','.join(members)}")
+    folder, seen = _profiles(
+        tmp_path_factory.mktemp("profile"),
+        ("plain", []),
+        ("members", [f"--workspace-members={','.join(members)}"]),
+    )
     return {
         "dir": folder,
         "profile": json.loads((folder / "profile.json").read_text(encoding="utf-8")),

@@ -18,6 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import e2e_run
 import pytest
 import yaml
 from meltano.core.setting_definition import SettingDefinition
@@ -222,41 +223,20 @@ def test_meltano_adds_each_definition(tmp_path: Path) -> None:
         timeout=300,
     )
     project = tmp_path / "hubcheck"
-    for path in DEFINITIONS:
-        kind = path.parent.parent.name[:-1]  # extractors → extractor
-        done = subprocess.run(
-            [
-                MELTANO,
-                "add",
-                "--plugin-type",
-                kind,
-                path.parent.name,
-                "--from-ref",
-                str(path),
-                "--no-install",
-            ],
-            cwd=project,
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=300,
-        )
-        assert done.returncode == 0, done.stderr
-    secret = subprocess.run(
-        [MELTANO, "config", "set", "target-twenty", "api_key", "s3cr3t"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
-    assert secret.returncode == 0, secret.stderr
-    listed = subprocess.run(
-        [MELTANO, "config", "list", "target-twenty"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
-    assert "s3cr3t" not in listed.stdout + listed.stderr
+    # the adds, then a secret set and the settings listed: one Meltano process for all of them
+    adds = [
+        {
+            "args": [
+                *("add", "--plugin-type", path.parent.parent.name[:-1]),  # extractors → extractor
+                *(path.parent.name, "--from-ref", str(path), "--no-install"),
+            ]
+        }
+        for path in DEFINITIONS
+    ]
+    secret = {"args": ["config", "set", "target-twenty", "api_key", "s3cr3t"]}
+    listed = {"args": ["config", "list", "target-twenty"]}
+    results, log = e2e_run.meltano_batch(project, [*adds, secret, listed])
+    for command, result in zip([*adds, secret], results, strict=False):
+        assert result["exit"] == 0, (command["args"], result["error"])
+    assert results[-1]["exit"] == 0 and "api_key" in results[-1]["stdout"], results[-1]
+    assert "s3cr3t" not in results[-1]["stdout"] + log

@@ -108,19 +108,26 @@ def test_side_streams_on_adds_rejects_and_notices_with_keys_and_the_completion_n
     assert rejects and all(r["source_stream"] and r["location"] for r in rejects)
 
 
-@pytest.mark.parametrize("level", ["", "INFO"])
-def test_metric_lines_only_when_asked(tmp_path: Path, level: str) -> None:
+@pytest.fixture(scope="module")
+def side_streams_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], Path]:
+    """The pipeline with side streams on and no METRIC lines asked for (two tests read it)."""
+    return pipeline(tmp_path_factory.mktemp("side-streams"), TAP_ALLEGORY_CSV_SIDE_STREAMS="true")
+
+
+def test_no_metric_lines_unless_asked(side_streams_run: tuple[dict[str, str], Path]) -> None:
+    logs, _ = side_streams_run
+    metrics = {name: log.count("METRIC") for name, log in logs.items()}
+    assert metrics == {"tap": 0, "mapper": 0, "target": 0}
+
+
+def test_metric_lines_when_asked(tmp_path: Path) -> None:
     asked = {
-        f"{plugin}_METRICS_LOG_LEVEL": level
+        f"{plugin}_METRICS_LOG_LEVEL": "INFO"
         for plugin in ("TAP_ALLEGORY_CSV", "CRM2TWENTY_MAPPER", "TARGET_TWENTY")
-        if level
     }
     logs, _ = pipeline(tmp_path, TAP_ALLEGORY_CSV_SIDE_STREAMS="true", **asked)
     metrics = {name: log.count("METRIC") for name, log in logs.items()}
-    if level:
-        assert all(metrics.values()), metrics  # each plugin logs them when asked
-    else:
-        assert metrics == {"tap": 0, "mapper": 0, "target": 0}
+    assert all(metrics.values()), metrics  # each plugin logs them when asked
 
 
 def test_the_target_says_which_setting_confirms_the_input(tmp_path: Path) -> None:
@@ -132,7 +139,9 @@ def test_the_target_says_which_setting_confirms_the_input(tmp_path: Path) -> Non
     assert advice in logs["target"]  # the log's warning says it too
 
 
-def test_with_side_streams_on_the_same_run_is_complete(tmp_path: Path) -> None:
-    _, run = pipeline(tmp_path, TAP_ALLEGORY_CSV_SIDE_STREAMS="true")
+def test_with_side_streams_on_the_same_run_is_complete(
+    side_streams_run: tuple[dict[str, str], Path],
+) -> None:
+    _, run = side_streams_run
     report = json.loads((run / "report.json").read_text(encoding="utf-8"))
     assert report["status"]["outcome"] == "complete" and report["balanced"]

@@ -25,7 +25,6 @@ import os
 import re
 import shlex
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,13 +43,13 @@ SKIPPED_BY_DESIGN = [
     (
         r"rollback --run <run id>",
         "undoes an API run: needs the run id of a real load into Twenty "
-        "(tests/test_e2e_api_lifecycle.py rolls one back)",
+        "(tests/test_e2e_api_load.py rolls one back)",
     ),
     (r"tap-<source>", "a pattern, not a command: each tap's own line is checked"),
     (r"<plugin>", "the general form, not a command: each plugin's own lines are checked"),
     (
         r"target-twenty:verify",
-        "reads back an API run: needs a load into Twenty (tests/test_e2e_verify.py verifies one "
+        "reads back an API run: needs a load into Twenty (tests/test_e2e_api_load.py verifies one "
         "against the fake Twenty)",
     ),
 ]
@@ -219,22 +218,6 @@ def _env_settings(declared: dict[str, dict[str, dict]]) -> set[str]:
     }
 
 
-def _batch(project: Path, commands: list[dict]) -> list[dict]:
-    """The commands run by tests/meltano_batch.py: one Meltano import for all of them."""
-    results = project / "batch-results.json"
-    done = subprocess.run(
-        [sys.executable, str(Path(__file__).with_name("meltano_batch.py")), str(results)],
-        cwd=project,
-        env=e2e_run.clean_env(),
-        input=json.dumps(commands),
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(results.read_text(encoding="utf-8"))
-
-
 def _pipeline(project: Path, shown: Shown) -> subprocess.CompletedProcess:
     """A piped line, through the shell as a reader types it."""
     env = e2e_run.clean_env() | dict(shown.env)
@@ -299,7 +282,7 @@ def test_readme_commands_work_offline_in_a_scratch_project(tmp_path: Path) -> No
         blocks = [w for s in shown_runs for w in s.argv[2:] if not w.startswith("-")]
         where = "\n".join(s.where for s in shown_runs)
         batch.append((where, {"args": [*options, "run", "--dry-run", *flags, *blocks]}))
-    results = _batch(project, [command for _, command in batch])
+    results, _ = e2e_run.meltano_batch(project, [command for _, command in batch])
     for (where, _), result in zip(batch, results, strict=True):
         if result["exit"] != 0:
             failures.append(f"{where}\n  exit {result['exit']}: {result['error']}")
