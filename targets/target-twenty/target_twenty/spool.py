@@ -169,6 +169,18 @@ class Row:
 
 
 @dataclass(frozen=True)
+class Query:
+    """A SELECT over the spool that another database attached to it copies from."""
+
+    sql: str
+    params: tuple[Any, ...]
+
+
+def _marks(values: list[str]) -> str:
+    return ",".join("?" * len(values))
+
+
+@dataclass(frozen=True)
 class UniqueClash:
     """Records sharing one unique value, or sharing it with a record an earlier run wrote."""
 
@@ -499,34 +511,44 @@ class Spool:
         """The hash of the body sent for this record (None: do not trust what was sent)."""
         self.db.execute("UPDATE records SET payload_hash=? WHERE seq=?", (payload_hash, seq))
 
-    def written(
-        self, objects: list[str], *, hashes: bool = True
-    ) -> Iterator[tuple[str, str, str | None]]:
-        """(object, id, payload hash) of every record of ``objects`` that was to be written,
-        streamed (a migration's worth of them would not fit the memory goal). ``hashes=False``
-        (CSV mode: nothing was sent) gives None for the hash and the records in (object, id)
-        order, read from the index alone: the registry, keyed so, is then filled in order."""
-        marks = ",".join("?" * len(objects))
-        if not hashes:
-            yield from self.db.execute(
-                f"SELECT object, id, NULL FROM records WHERE status IS NULL "  # noqa: S608
-                f"AND object IN ({marks}) ORDER BY object, id",
-                objects,
-            )
-            return
-        yield from self.db.execute(
-            f"SELECT object, id, payload_hash FROM records WHERE status IS NULL "  # noqa: S608
-            f"AND object IN ({marks})",
-            objects,
+    def written(self, objects: list[str], confirmed: set[tuple[str, str]] | None = None) -> Query:
+        """(object, id, payload hash) of every record of ``objects`` that was to be written (with
+        ``confirmed``: of those (object, id) only; without, CSV mode: nothing was sent, the hash
+        is NULL), in (object, id) order: the registry, keyed so, is filled in order. A query, not
+        rows: the registry copies them inside SQLite (streamed through Python, they were most of
+        the audit stage)."""
+        return Query(
+            "SELECT r.object, r.id, "  # noqa: S608
+            f"{'r.payload_hash' if confirmed is not None else 'NULL'} AS hash FROM records r "
+            f"WHERE r.status IS NULL AND r.object IN ({_marks(objects)})"
+            f"{self._confirmed(confirmed)} ORDER BY r.object, r.id",
+            tuple(objects),
         )
 
-    def written_uniques(self, objects: list[str]) -> Iterator[tuple[str, str, str, str]]:
-        """(object, field, key, id) of the unique values of those records, streamed."""
-        marks = ",".join("?" * len(objects))
-        yield from self.db.execute(
-            f"SELECT u.object, u.field, u.ukey, r.id FROM uniques u JOIN records r ON "  # noqa: S608
-            f"r.seq = u.seq AND r.status IS NULL WHERE u.object IN ({marks})",
-            objects,
+    def written_uniques(
+        self, objects: list[str], confirmed: set[tuple[str, str]] | None = None
+    ) -> Query:
+        """(object, field, key, id) of the unique values of those records."""
+        return Query(
+            "SELECT u.object, u.field, u.ukey, r.id FROM uniques u JOIN records r ON "  # noqa: S608
+            f"r.seq = u.seq AND r.status IS NULL WHERE u.object IN ({_marks(objects)})"
+            f"{self._confirmed(confirmed)}",
+            tuple(objects),
+        )
+
+    def _confirmed(self, confirmed: set[tuple[str, str]] | None) -> str:
+        """The condition that keeps records ``r`` among ``confirmed`` (none: every record),
+        which go to a temporary table for it."""
+        if confirmed is None:
+            return ""
+        self.db.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS confirmed(object TEXT, id TEXT, "
+            "PRIMARY KEY(object, id)) WITHOUT ROWID"
+        )
+        self.db.execute("DELETE FROM temp.confirmed")
+        self.db.executemany("INSERT OR IGNORE INTO temp.confirmed VALUES (?,?)", confirmed)
+        return (
+            " AND EXISTS (SELECT 1 FROM temp.confirmed c WHERE c.object = r.object AND c.id = r.id)"
         )
 
     def count_known(self) -> int:
