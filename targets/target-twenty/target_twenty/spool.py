@@ -619,13 +619,32 @@ class Spool:
         self.db.execute("DROP TABLE temp.merged_map")
         return rows
 
-    def dangling(self) -> list[Dangling]:
+    def dangling(self, rejected: Iterable[int] | None = None) -> list[Dangling]:
         """Relations of pending records whose target is not pending, not written by an earlier
-        run (the registry) and not found in the workspace (``external``)."""
+        run (the registry) and not found in the workspace (``external``), in the order they
+        were spooled. With ``rejected`` (the seqs of records just rejected), only the relations
+        to those records: all that rejecting them can have left dangling (a whole pass again
+        was most of the checks' time)."""
+        only = ""
+        if rejected is not None:
+            self.db.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS just_rejected(object TEXT, id TEXT, "
+                "PRIMARY KEY(object, id)) WITHOUT ROWID"
+            )
+            self.db.execute("DELETE FROM temp.just_rejected")
+            self.db.executemany(
+                "INSERT OR IGNORE INTO temp.just_rejected SELECT object, id FROM records "
+                "WHERE seq=?",
+                ((seq,) for seq in rejected),
+            )
+            only = (
+                "AND EXISTS (SELECT 1 FROM temp.just_rejected j WHERE j.object = "
+                "r.target_object AND j.id = r.target_id) "
+            )
         return [
             Dangling(*r)
             for r in self.db.execute(
-                "SELECT r.seq, r.object, r.prop, r.target_object, r.target_id, "
+                "SELECT r.seq, r.object, r.prop, r.target_object, r.target_id, "  # noqa: S608
                 "(SELECT t.reason FROM records t WHERE t.object = r.target_object AND "
                 "t.id = r.target_id AND t.status = 'rejected' LIMIT 1), "
                 "(SELECT d.data FROM record_data d WHERE d.seq = r.seq) FROM refs r "
@@ -634,7 +653,8 @@ class Spool:
                 "AND ok.status IS NULL "
                 "LEFT JOIN reg.known k ON k.object = r.target_object AND k.id = r.target_id "
                 "LEFT JOIN external x ON x.object = r.target_object AND x.id = r.target_id "
-                "WHERE ok.seq IS NULL AND k.id IS NULL AND x.id IS NULL"
+                f"WHERE ok.seq IS NULL AND k.id IS NULL AND x.id IS NULL {only}"
+                "ORDER BY r.rowid"
             )
         ]
 
