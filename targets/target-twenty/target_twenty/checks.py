@@ -249,8 +249,9 @@ def _references(run: _Run) -> None:
         for f in p.fields.values()
         if f.intent.get("required")
     }
+    rejected: list[int] | None = None  # after a pass that rejected records: those
     while True:
-        dangling = spool.dangling()
+        dangling = spool.dangling(rejected)
         if (
             dangling
             and run.lookup is not None
@@ -295,6 +296,7 @@ def _references(run: _Run) -> None:
             spool.reject(seq, "; ".join(reasons))
         if not to_reject:
             return
+        rejected = list(to_reject)  # only relations to them can be dangling now
 
 
 def _self_reference_cycles(run: _Run) -> None:

@@ -155,7 +155,8 @@ class Intake:
                 continue
             if rule is None:
                 if prop in plan.internal:
-                    data[prop] = plain(value)
+                    # the provenance is made plain once, below: here it only keeps its place
+                    data[prop] = None if prop == PROVENANCE else plain(value)
                 elif (stream, prop) not in self._warned:
                     self._warned.add((stream, prop))
                     self.logger.warning(

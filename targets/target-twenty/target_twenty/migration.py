@@ -49,6 +49,7 @@ from target_twenty.report import (
     RunReport,
     RunScope,
     build_report,
+    prepare,
     write_report,
 )
 from target_twenty.report.model import Outcome, PluginRun, RunStatus
@@ -116,6 +117,7 @@ class Migration:
         seconds = float(config.get("progress_seconds", DEFAULT_SECONDS))
         self.reading = Progress("reading", seconds, logger)
         self._stages = ExitStack()
+        prepare()  # the report's templates, before any input: not after it, when time counts
 
     @property
     def mode(self) -> str:

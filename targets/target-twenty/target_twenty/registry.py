@@ -23,7 +23,6 @@ that workspace does not have.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -142,18 +141,6 @@ class Registry:
         if not objects:
             return
 
-        def records() -> Iterator[tuple[str, str, str, str | None]]:
-            # streamed from the spool, as are the unique values: the registry's share of the
-            # run's memory must not grow with the migration
-            for obj, rid, payload_hash in spool.written(objects, hashes=confirmed is not None):
-                if confirmed is None or (obj, rid) in confirmed:
-                    yield obj, rid, run, None if confirmed is None else payload_hash
-
-        uniques = (
-            row
-            for row in spool.written_uniques(objects)
-            if confirmed is None or (row[0], row[3]) in confirmed
-        )
         merges = [
             (obj, rid, survivor, run)
             for obj, rid, survivor, external in spool.merged_away()
@@ -164,19 +151,28 @@ class Registry:
             or (obj, survivor) in confirmed
             or self.known(obj, [survivor])
         ]
+        # copied inside SQLite from the spool's tables (same connection): the registry's share
+        # of the run's memory does not grow with the migration
+        written = spool.written(objects, confirmed)
+        uniques = spool.written_uniques(objects, confirmed)
         self.db.execute("BEGIN")
-        self.db.executemany(
-            "INSERT OR REPLACE INTO reg.known(object, id, run, hash) VALUES (?,?,?,?)", records()
+        self.db.execute(
+            "INSERT OR REPLACE INTO reg.known(object, id, run, hash) "  # noqa: S608
+            f"SELECT object, id, ?, hash FROM ({written.sql})",
+            (run, *written.params),
         )
-        self.db.executemany(
-            "INSERT OR REPLACE INTO reg.known_uniques(object, field, ukey, id) VALUES (?,?,?,?)",
-            uniques,
+        self.db.execute(
+            "INSERT OR REPLACE INTO reg.known_uniques(object, field, ukey, id) "  # noqa: S608
+            f"SELECT * FROM ({uniques.sql})",
+            uniques.params,
         )
         # a record written now is no longer merged into another (its duplicate value changed);
         # with no merge remembered (a first run) there is nothing to look up for each record
         if self.db.execute("SELECT 1 FROM reg.merged LIMIT 1").fetchone():
-            self.db.executemany(
-                "DELETE FROM reg.merged WHERE object=? AND id=?", (r[:2] for r in records())
+            self.db.execute(
+                "DELETE FROM reg.merged WHERE (object, id) IN "  # noqa: S608
+                f"(SELECT object, id FROM ({written.sql}))",
+                written.params,
             )
         self.db.executemany(
             "INSERT OR REPLACE INTO reg.merged(object, id, survivor, run) VALUES (?,?,?,?)",

@@ -89,6 +89,8 @@ CREATE INDEX IF NOT EXISTS uniques_key ON uniques(object, field, ukey);
 """
 
 _FLUSH_AT = 5000
+_CACHE = -16384  # KiB of page cache
+_SORT_CACHE = -4096  # after the input (finish_input)
 
 # A record's JSON is written once on arrival and read back once or twice: msgspec, not json,
 # which took a fifth of a CSV run. Only the spool reads it back, so its spelling (compact,
@@ -169,6 +171,18 @@ class Row:
 
 
 @dataclass(frozen=True)
+class Query:
+    """A SELECT over the spool that another database attached to it copies from."""
+
+    sql: str
+    params: tuple[Any, ...]
+
+
+def _marks(values: list[str]) -> str:
+    return ",".join("?" * len(values))
+
+
+@dataclass(frozen=True)
 class UniqueClash:
     """Records sharing one unique value, or sharing it with a record an earlier run wrote."""
 
@@ -228,7 +242,7 @@ class Spool:
             "journal_mode=OFF",
             "synchronous=OFF",
             "temp_store=FILE",
-            "cache_size=-16384",
+            f"cache_size={_CACHE}",
         ):
             self.db.execute(f"PRAGMA {pragma}")
         self.db.executescript(_SCHEMA)
@@ -319,6 +333,11 @@ class Spool:
         """Flush what is buffered and build the indexes the end-of-run checks need."""
         self.flush()
         if not self.indexed:
+            # From here on SQLite sorts (index keys, GROUP BY, ORDER BY) in memory up to the
+            # page cache's size: with the intake's cache, that memory grew with the migration up
+            # to 16 MB (the peak RSS +17 % between 100 k and 1 M records); a quarter of it is
+            # reached at any size
+            self.db.execute(f"PRAGMA cache_size={_SORT_CACHE}")
             self.db.executescript(_INDEXES)
             self.indexed = True
 
@@ -499,34 +518,44 @@ class Spool:
         """The hash of the body sent for this record (None: do not trust what was sent)."""
         self.db.execute("UPDATE records SET payload_hash=? WHERE seq=?", (payload_hash, seq))
 
-    def written(
-        self, objects: list[str], *, hashes: bool = True
-    ) -> Iterator[tuple[str, str, str | None]]:
-        """(object, id, payload hash) of every record of ``objects`` that was to be written,
-        streamed (a migration's worth of them would not fit the memory goal). ``hashes=False``
-        (CSV mode: nothing was sent) gives None for the hash and the records in (object, id)
-        order, read from the index alone: the registry, keyed so, is then filled in order."""
-        marks = ",".join("?" * len(objects))
-        if not hashes:
-            yield from self.db.execute(
-                f"SELECT object, id, NULL FROM records WHERE status IS NULL "  # noqa: S608
-                f"AND object IN ({marks}) ORDER BY object, id",
-                objects,
-            )
-            return
-        yield from self.db.execute(
-            f"SELECT object, id, payload_hash FROM records WHERE status IS NULL "  # noqa: S608
-            f"AND object IN ({marks})",
-            objects,
+    def written(self, objects: list[str], confirmed: set[tuple[str, str]] | None = None) -> Query:
+        """(object, id, payload hash) of every record of ``objects`` that was to be written (with
+        ``confirmed``: of those (object, id) only; without, CSV mode: nothing was sent, the hash
+        is NULL), in (object, id) order: the registry, keyed so, is filled in order. A query, not
+        rows: the registry copies them inside SQLite (streamed through Python, they were most of
+        the audit stage)."""
+        return Query(
+            "SELECT r.object, r.id, "  # noqa: S608
+            f"{'r.payload_hash' if confirmed is not None else 'NULL'} AS hash FROM records r "
+            f"WHERE r.status IS NULL AND r.object IN ({_marks(objects)})"
+            f"{self._confirmed(confirmed)} ORDER BY r.object, r.id",
+            tuple(objects),
         )
 
-    def written_uniques(self, objects: list[str]) -> Iterator[tuple[str, str, str, str]]:
-        """(object, field, key, id) of the unique values of those records, streamed."""
-        marks = ",".join("?" * len(objects))
-        yield from self.db.execute(
-            f"SELECT u.object, u.field, u.ukey, r.id FROM uniques u JOIN records r ON "  # noqa: S608
-            f"r.seq = u.seq AND r.status IS NULL WHERE u.object IN ({marks})",
-            objects,
+    def written_uniques(
+        self, objects: list[str], confirmed: set[tuple[str, str]] | None = None
+    ) -> Query:
+        """(object, field, key, id) of the unique values of those records."""
+        return Query(
+            "SELECT u.object, u.field, u.ukey, r.id FROM uniques u JOIN records r ON "  # noqa: S608
+            f"r.seq = u.seq AND r.status IS NULL WHERE u.object IN ({_marks(objects)})"
+            f"{self._confirmed(confirmed)}",
+            tuple(objects),
+        )
+
+    def _confirmed(self, confirmed: set[tuple[str, str]] | None) -> str:
+        """The condition that keeps records ``r`` among ``confirmed`` (none: every record),
+        which go to a temporary table for it."""
+        if confirmed is None:
+            return ""
+        self.db.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS confirmed(object TEXT, id TEXT, "
+            "PRIMARY KEY(object, id)) WITHOUT ROWID"
+        )
+        self.db.execute("DELETE FROM temp.confirmed")
+        self.db.executemany("INSERT OR IGNORE INTO temp.confirmed VALUES (?,?)", confirmed)
+        return (
+            " AND EXISTS (SELECT 1 FROM temp.confirmed c WHERE c.object = r.object AND c.id = r.id)"
         )
 
     def count_known(self) -> int:
@@ -590,13 +619,32 @@ class Spool:
         self.db.execute("DROP TABLE temp.merged_map")
         return rows
 
-    def dangling(self) -> list[Dangling]:
+    def dangling(self, rejected: Iterable[int] | None = None) -> list[Dangling]:
         """Relations of pending records whose target is not pending, not written by an earlier
-        run (the registry) and not found in the workspace (``external``)."""
+        run (the registry) and not found in the workspace (``external``), in the order they
+        were spooled. With ``rejected`` (the seqs of records just rejected), only the relations
+        to those records: all that rejecting them can have left dangling (a whole pass again
+        was most of the checks' time)."""
+        only = ""
+        if rejected is not None:
+            self.db.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS just_rejected(object TEXT, id TEXT, "
+                "PRIMARY KEY(object, id)) WITHOUT ROWID"
+            )
+            self.db.execute("DELETE FROM temp.just_rejected")
+            self.db.executemany(
+                "INSERT OR IGNORE INTO temp.just_rejected SELECT object, id FROM records "
+                "WHERE seq=?",
+                ((seq,) for seq in rejected),
+            )
+            only = (
+                "AND EXISTS (SELECT 1 FROM temp.just_rejected j WHERE j.object = "
+                "r.target_object AND j.id = r.target_id) "
+            )
         return [
             Dangling(*r)
             for r in self.db.execute(
-                "SELECT r.seq, r.object, r.prop, r.target_object, r.target_id, "
+                "SELECT r.seq, r.object, r.prop, r.target_object, r.target_id, "  # noqa: S608
                 "(SELECT t.reason FROM records t WHERE t.object = r.target_object AND "
                 "t.id = r.target_id AND t.status = 'rejected' LIMIT 1), "
                 "(SELECT d.data FROM record_data d WHERE d.seq = r.seq) FROM refs r "
@@ -605,7 +653,8 @@ class Spool:
                 "AND ok.status IS NULL "
                 "LEFT JOIN reg.known k ON k.object = r.target_object AND k.id = r.target_id "
                 "LEFT JOIN external x ON x.object = r.target_object AND x.id = r.target_id "
-                "WHERE ok.seq IS NULL AND k.id IS NULL AND x.id IS NULL"
+                f"WHERE ok.seq IS NULL AND k.id IS NULL AND x.id IS NULL {only}"
+                "ORDER BY r.rowid"
             )
         ]
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from target_twenty.report.builder import ReportContext, build_report
 from target_twenty.report.model import Mode, RunKind, RunReport, RunScope
-from target_twenty.report.render import html, markdown
+from target_twenty.report.render import html, markdown, prepare
 
 SCHEMA_PATH = Path(__file__).with_name("report.schema.json")
 
@@ -30,6 +30,7 @@ __all__ = [
     "build_report",
     "html",
     "markdown",
+    "prepare",
     "write_report",
 ]
 
@@ -43,7 +44,7 @@ class ReportFiles:
 
 def write_report(report: RunReport, run_dir: Path) -> ReportFiles:
     out = ReportFiles(run_dir / "report.json", run_dir / "report.md", run_dir / "report.html")
-    out.json.write_text(report.to_json(), encoding="utf-8")
+    report.write_json(out.json)
     out.markdown.write_text(markdown(report), encoding="utf-8")
     out.html.write_text(html(report), encoding="utf-8")
     return out

@@ -1,6 +1,6 @@
 """The run's result as typed values: ``RunReport`` and its parts, and their JSON form.
 
-``report.builder`` fills a ``RunReport`` at the end of the run; ``to_json`` gives report.json
+``report.builder`` fills a ``RunReport`` at the end of the run; ``write_json`` writes report.json
 (its JSON Schema is ``report.schema.json`` beside this module); ``report.render`` turns it into
 report.md. Field order is the order of the keys in report.json.
 
@@ -15,6 +15,7 @@ import dataclasses
 import json
 from dataclasses import dataclass, field
 from enum import Enum
+from pathlib import Path
 from typing import Any
 
 from crm2twenty_common.members import MemberList
@@ -281,8 +282,11 @@ class RunReport:
         assert isinstance(data, dict)
         return data
 
-    def to_json(self) -> str:
-        return json.dumps(self.to_data(), indent=2, default=str)
+    def write_json(self, path: Path) -> None:
+        """report.json, streamed to the file: the whole text at once (its owners list grows with
+        the source's users) was the peak of the run's memory."""
+        with path.open("w", encoding="utf-8") as out:
+            json.dump(self.to_data(), out, indent=2, default=str)
 
 
 def counts_add_up(report: RunReport) -> bool:

@@ -104,12 +104,28 @@ _HTML = _environment(autoescape=True)
 _HTML.filters.update(inline=_inline, n=_number, key=_pointer_key)
 
 
+def _markdown_template() -> jinja2.Template:
+    return _MARKDOWN.get_template("report.md.j2")
+
+
+def _html_template() -> jinja2.Template:
+    return _HTML.get_template("report.html.j2")
+
+
+def prepare() -> None:
+    """Compile both templates now (each environment keeps them): a run calls this while its
+    input is still arriving, so that the compilation, a third of the report stage, is not left
+    for after the end of input, when only this target works."""
+    _markdown_template()
+    _html_template()
+
+
 def markdown(report: RunReport) -> str:
-    return _MARKDOWN.get_template("report.md.j2").render(r=report, v=view(report))
+    return _markdown_template().render(r=report, v=view(report))
 
 
 def html(report: RunReport) -> str:
-    return _HTML.get_template("report.html.j2").render(
+    return _html_template().render(
         r=report,
         v=view(report),
         load=chart.load(report.load) if report.load is not None else None,
