@@ -21,6 +21,7 @@ from singer_sdk.singerlib.exceptions import InvalidInputLine
 from singer_sdk.singerlib.json import deserialize_json
 
 from crm2twenty_common.errors import UserError
+from crm2twenty_common.pipes import widen
 
 SNIPPET = 60  # characters of a bad line shown in the error
 
@@ -68,7 +69,9 @@ class NumberedReader(GenericSingerReader[str]):
     ) -> t.Counter[str]:
         stats: dict[str, int] = defaultdict(int)
         number = 0
-        for line in file_input or self.default_input:
+        source = file_input or self.default_input
+        widen(source)
+        for line in source:
             number += 1
             self.line_number = number
             if line.isspace() or not line:  # (no copy of a long line, unlike strip)
