@@ -1,5 +1,5 @@
-"""The order pytest-xdist shares the suite out in (scripts/test: -n auto; pyproject.toml:
---dist loadscope --no-loadscope-reorder).
+"""The order pytest-xdist shares the suite out in (scripts/test: one worker more than there are
+cores; pyproject.toml: --dist loadscope --no-loadscope-reorder).
 
 - loadscope: a module's tests (a class's, for a class) go to one worker together, so a set-up
   made once per module or class (a `meltano run`, a database, a built wheel, a tap's sync) is
