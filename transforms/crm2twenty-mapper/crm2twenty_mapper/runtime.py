@@ -15,6 +15,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import repeat
+from sys import intern
 
 from crm2twenty_common.twenty import INVENTORY, NOTICES_KEY, PROVENANCE_PROPERTY
 from singer_sdk.singerlib import Message, RecordMessage, SchemaMessage, StateMessage
@@ -166,8 +167,13 @@ class Runtime:
             tables = self.catalog.ctx.tables
             for name, template, column in plan.lookups:
                 found = template.render(record)
-                if found is not None and record.get(column) is not None:
-                    tables.setdefault(name, {})[found.lower()] = record[column]
+                value = record.get(column)
+                if found is not None and value is not None:
+                    # one text per distinct value (a table holds a row per company, whose
+                    # country is one of a few): the decoded record's copy would be kept per row
+                    tables.setdefault(name, {})[found.lower()] = (
+                        intern(value) if type(value) is str else value
+                    )
         produced: list[Message] = []
         mapped = False
         outputs = (

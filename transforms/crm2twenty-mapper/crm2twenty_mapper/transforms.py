@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import phonenumbers
 from crm2twenty_common.twenty import email_address, web_url
 
+from crm2twenty_mapper.memo import GenerationalMemo
 from crm2twenty_mapper.richtext import html_to_markdown
 
 # phonenumbers compiles its metadata's patterns through re.compile on every use, and the re
@@ -234,14 +235,9 @@ def _region_of(text: str) -> str | None:
     return COUNTRIES.get(text.lower())
 
 
-@functools.lru_cache(maxsize=1 << 16)
-def _parse_phone(text: str, region: str | None) -> tuple[str, str, str] | str:
+def _read_phone(text: str, region: str | None) -> tuple[str, str, str] | str:
     """``text`` read in ``region`` → (national number, its country, calling code), or why it
     is not a phone number Twenty takes (a text, so that a refusal is remembered too).
-
-    A pure function of its arguments, so remembered: the same number recurs across rows
-    (a company's switchboard on each contact), but too seldom for the field memo, which gives
-    up on a field whose values mostly differ.
 
     The country is the number's own: a number written with its calling code (``+44 …``) is
     read without ``region``, and its country is never one of another calling code (Twenty
@@ -271,7 +267,19 @@ def _parse_phone(text: str, region: str | None) -> tuple[str, str, str] | str:
         )
     if found not in phonenumbers.SUPPORTED_REGIONS:  # "001": +800 and other global numbers
         return f"{text!r} has the calling code +{code} of no country"
-    return str(parsed.national_number), found, f"+{code}"
+    return str(parsed.national_number), found, _calling_code(code)
+
+
+@functools.lru_cache(maxsize=1024)  # one text per calling code, not one per remembered number
+def _calling_code(code: int) -> str:
+    return f"+{code}"
+
+
+# A pure function of its arguments, so remembered: the same number recurs across rows (a
+# company's switchboard on each contact), but too seldom for the field memo, which gives up on
+# a field whose values mostly differ. Bounded (memo.py): the numbers that recur within the last
+# 16-32 k distinct ones keep their hits, and the memo stops growing after ~50 k records.
+_parse_phone = GenerationalMemo(_read_phone, generation=1 << 14)
 
 
 @dataclass(slots=True)  # (not frozen: a frozen dataclass is several times slower to make)
