@@ -15,7 +15,6 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import repeat
-from sys import intern
 
 from crm2twenty_common.twenty import INVENTORY, NOTICES_KEY, PROVENANCE_PROPERTY
 from singer_sdk.singerlib import Message, RecordMessage, SchemaMessage, StateMessage
@@ -26,6 +25,7 @@ from crm2twenty_mapper.catalog import Catalog
 from crm2twenty_mapper.compile import OutputPlan, StreamPlan
 from crm2twenty_mapper.fields import Acc, Rejected
 from crm2twenty_mapper.intent import ObjectSchema
+from crm2twenty_mapper.lookup_table import LookupTable
 from crm2twenty_mapper.rules import Rules, RulesError
 from crm2twenty_mapper.side_streams import (
     NOTICES,
@@ -169,11 +169,10 @@ class Runtime:
                 found = template.render(record)
                 value = record.get(column)
                 if found is not None and value is not None:
-                    # one text per distinct value (a table holds a row per company, whose
-                    # country is one of a few): the decoded record's copy would be kept per row
-                    tables.setdefault(name, {})[found.lower()] = (
-                        intern(value) if type(value) is str else value
-                    )
+                    table = tables.get(name)
+                    if table is None:
+                        table = tables[name] = LookupTable()
+                    table.put(found, value)
         produced: list[Message] = []
         mapped = False
         outputs = (
