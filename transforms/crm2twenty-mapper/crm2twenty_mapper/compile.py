@@ -44,6 +44,7 @@ from crm2twenty_mapper.fields import (
 )
 from crm2twenty_mapper.ids import KeyTemplate
 from crm2twenty_mapper.intent import KEYWORD, ObjectSchema
+from crm2twenty_mapper.lookup_table import LookupTable
 from crm2twenty_mapper.rules import RulesError
 from crm2twenty_mapper.side_streams import FieldRepair
 
@@ -124,7 +125,7 @@ class StreamPlan:
     each: bool = False
 
 
-def condition(spec: Any, tables: dict) -> Condition:
+def condition(spec: Any, tables: dict[str, LookupTable]) -> Condition:
     """A ``when``: a column that must be non-empty; ``{column: value | [values]}``; a list of
     conditions that must all hold; or a lookup ``{lookup: table, key: "{col}", in: [values]}`` /
     ``{lookup: …, key: …, missing: true}``."""
@@ -136,14 +137,14 @@ def condition(spec: Any, tables: dict) -> Condition:
     spec = dict(spec)
     tests: list[Condition] = []
     if "lookup" in spec:
-        table = tables.setdefault(spec.pop("lookup"), {})
+        table = tables.setdefault(spec.pop("lookup"), LookupTable())
         template = KeyTemplate(spec.pop("key"))
         wanted = {str(w).lower() for w in spec.pop("in", [])}
         missing = spec.pop("missing", False)
 
         def found(r: dict) -> Any:
             key = template.render(r)
-            return None if key is None else table.get(key.lower())
+            return None if key is None else table.get(key)
 
         if missing:
             tests.append(lambda r: found(r) is None)

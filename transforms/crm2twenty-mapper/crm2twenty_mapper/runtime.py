@@ -25,6 +25,7 @@ from crm2twenty_mapper.catalog import Catalog
 from crm2twenty_mapper.compile import OutputPlan, StreamPlan
 from crm2twenty_mapper.fields import Acc, Rejected
 from crm2twenty_mapper.intent import ObjectSchema
+from crm2twenty_mapper.lookup_table import LookupTable
 from crm2twenty_mapper.rules import Rules, RulesError
 from crm2twenty_mapper.side_streams import (
     NOTICES,
@@ -166,8 +167,12 @@ class Runtime:
             tables = self.catalog.ctx.tables
             for name, template, column in plan.lookups:
                 found = template.render(record)
-                if found is not None and record.get(column) is not None:
-                    tables.setdefault(name, {})[found.lower()] = record[column]
+                value = record.get(column)
+                if found is not None and value is not None:
+                    table = tables.get(name)
+                    if table is None:
+                        table = tables[name] = LookupTable()
+                    table.put(found, value)
         produced: list[Message] = []
         mapped = False
         outputs = (

@@ -19,6 +19,8 @@ from urllib.parse import urlsplit
 import phonenumbers
 from crm2twenty_common.twenty import email_address, web_url
 
+from crm2twenty_mapper.lookup_table import LookupTable
+from crm2twenty_mapper.memo import GenerationalMemo
 from crm2twenty_mapper.richtext import html_to_markdown
 
 # phonenumbers compiles its metadata's patterns through re.compile on every use, and the re
@@ -53,7 +55,7 @@ class Context:
     timezone: str = "UTC"
     dayfirst: bool = False
     # Lookup tables filled from source streams as they pass (``lookups:`` in the rules).
-    tables: dict = field(default_factory=dict, compare=False)
+    tables: dict[str, LookupTable] = field(default_factory=dict, compare=False)
 
 
 Transform = Callable[[Any], Any]
@@ -234,14 +236,9 @@ def _region_of(text: str) -> str | None:
     return COUNTRIES.get(text.lower())
 
 
-@functools.lru_cache(maxsize=1 << 16)
-def _parse_phone(text: str, region: str | None) -> tuple[str, str, str] | str:
+def _read_phone(text: str, region: str | None) -> tuple[str, str, str] | str:
     """``text`` read in ``region`` → (national number, its country, calling code), or why it
     is not a phone number Twenty takes (a text, so that a refusal is remembered too).
-
-    A pure function of its arguments, so remembered: the same number recurs across rows
-    (a company's switchboard on each contact), but too seldom for the field memo, which gives
-    up on a field whose values mostly differ.
 
     The country is the number's own: a number written with its calling code (``+44 …``) is
     read without ``region``, and its country is never one of another calling code (Twenty
@@ -271,7 +268,19 @@ def _parse_phone(text: str, region: str | None) -> tuple[str, str, str] | str:
         )
     if found not in phonenumbers.SUPPORTED_REGIONS:  # "001": +800 and other global numbers
         return f"{text!r} has the calling code +{code} of no country"
-    return str(parsed.national_number), found, f"+{code}"
+    return str(parsed.national_number), found, _calling_code(code)
+
+
+@functools.lru_cache(maxsize=1024)  # one text per calling code, not one per remembered number
+def _calling_code(code: int) -> str:
+    return f"+{code}"
+
+
+# A pure function of its arguments, so remembered: the same number recurs across rows (a
+# company's switchboard on each contact), but too seldom for the field memo, which gives up on
+# a field whose values mostly differ. Bounded (memo.py): the numbers that recur within the last
+# 16-32 k distinct ones keep their hits, and the memo stops growing after ~50 k records.
+_parse_phone = GenerationalMemo(_read_phone, generation=1 << 14)
 
 
 @dataclass(slots=True)  # (not frozen: a frozen dataclass is several times slower to make)
@@ -280,7 +289,7 @@ class _PhoneInput:
     region: str | None  # the country a national-format number is read in
 
 
-def _phone_input(value: Any, ctx: Context, company_table: dict | None) -> _PhoneInput:
+def _phone_input(value: Any, ctx: Context, company_table: LookupTable | None) -> _PhoneInput:
     """A number, ``[number, …, country]`` (``from_all``: the row's country comes last) or,
     with ``company_country``, ``[number, …, country, company key]`` (a number list may stand
     for the numbers). The region: the row's own country, else its company's (from the lookup
@@ -301,7 +310,7 @@ def _phone_input(value: Any, ctx: Context, company_table: dict | None) -> _Phone
                 numbers.append(text)
     region = _region(country)
     if region is None and company_table is not None and (key := _text(company)) is not None:
-        region = _region(company_table.get(key.lower()))
+        region = _region(company_table.get(key))
     return _PhoneInput(numbers, region or ctx.phone_country)
 
 
@@ -319,7 +328,7 @@ def make_phone(ctx: Context, company_country: str | None = None) -> Transform:
     ``company_country: <lookup table>``, the country of the row's company (the list's last
     element is then the company's key), else the default country (``defaults.phone_country``,
     or the mapper's ``default_country`` setting)."""
-    table = ctx.tables.setdefault(company_country, {}) if company_country else None
+    table = ctx.tables.setdefault(company_country, LookupTable()) if company_country else None
 
     def phone(value: Any) -> dict | None:
         given = _phone_input(value, ctx, table)
@@ -353,7 +362,7 @@ def _additional(numbers: list[str], region: str | None) -> list[dict] | None:
 
 def make_additional_phones(ctx: Context, company_country: str | None = None) -> Transform:
     """Numbers (one, a list, or ``[numbers, country]``) → Twenty's ``additionalPhones`` items."""
-    table = ctx.tables.setdefault(company_country, {}) if company_country else None
+    table = ctx.tables.setdefault(company_country, LookupTable()) if company_country else None
 
     def additional_phones(value: Any) -> list[dict] | None:
         # [numbers, country] from `from_all`; a country never has digits, a number always does
@@ -377,7 +386,7 @@ def make_more_phones(ctx: Context, company_country: str | None = None) -> Transf
     """``[number, …, country]`` → every number after the first the row has, as
     ``additionalPhones`` items (the first is the primary phone: ``phone`` on the same list);
     ``company_country`` as for ``phone``."""
-    table = ctx.tables.setdefault(company_country, {}) if company_country else None
+    table = ctx.tables.setdefault(company_country, LookupTable()) if company_country else None
 
     def more_phones(value: Any) -> list[dict] | None:
         given = _phone_input(value, ctx, table)
@@ -686,13 +695,13 @@ def make_lookup(ctx: Context, table: str, key: str = "{value}", missing: str = "
     """Translate a value through a lookup table (Sage CRM's captions: ``oppo_stage`` code →
     its label). ``key`` builds the table key from the value; ``missing`` says what an absent
     key gives: ``keep`` the value, ``null``, or a template such as ``name:{value}``."""
-    rows = ctx.tables.setdefault(table, {})
+    rows = ctx.tables.setdefault(table, LookupTable())
 
     def lookup(value: Any) -> Any:
         text = _text(value)
         if text is None:
             return None
-        found = rows.get(key.format(value=text).lower())
+        found = rows.get(key.format(value=text))
         if found is None:
             if missing == "keep":
                 return text

@@ -7,6 +7,7 @@ from crm2twenty_common.twenty import NAME_PATTERN as FIELD_NAME
 from crm2twenty_common.twenty import OPTION_VALUE_PATTERN as OPTION_VALUE
 from crm2twenty_common.twenty import camel_case, label_case, option_value
 from crm2twenty_mapper import transforms as tf
+from crm2twenty_mapper.lookup_table import LookupTable
 
 CTX = tf.Context(phone_country="US", timezone="UTC")
 
@@ -225,7 +226,9 @@ def test_a_number_with_its_calling_code_takes_that_codes_country_whatever_the_de
 
 def test_the_country_chain_row_then_company_then_default() -> None:
     ctx = tf.Context(phone_country=None)
-    ctx.tables["company_country"] = {"31": "United Kingdom", "7": "France"}
+    table = ctx.tables["company_country"] = LookupTable()
+    table.put("31", "United Kingdom")
+    table.put("7", "France")
     phone = tf.make_phone(ctx, company_country="company_country")
     more = tf.make_more_phones(ctx, company_country="company_country")
     # the row's own country first
