@@ -25,13 +25,13 @@ import tempfile
 from pathlib import Path
 from typing import IO
 
-import jinja2
 import msgspec
 from crm2twenty_common.members import Membership, write_invites
 from crm2twenty_common.twenty.load import MAX_BATCH, default_rate
 
 from crm2twenty_mapper import rules as rules_mod
 from crm2twenty_mapper.deferred import InferringRun
+from crm2twenty_mapper.pages import PAGES
 from crm2twenty_mapper.profile_model import SourceProfile
 from crm2twenty_mapper.profiling import Profiler
 from crm2twenty_mapper.propose import (
@@ -42,15 +42,6 @@ from crm2twenty_mapper.propose import (
     singer_input,
 )
 from crm2twenty_mapper.runtime import Runtime
-
-_ENV = jinja2.Environment(
-    loader=jinja2.PackageLoader("crm2twenty_mapper", "templates"),
-    autoescape=True,
-    trim_blocks=True,
-    lstrip_blocks=True,
-    undefined=jinja2.StrictUndefined,
-)
-_ENV.filters["pct"] = lambda share: f"{share * 100:.1f} %".replace(".0 %", " %")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -164,7 +155,7 @@ def write(profile: SourceProfile, folder: Path) -> list[Path]:
     json_path = folder / "profile.json"
     json_path.write_text(profile.to_json(), encoding="utf-8")
     html_path = folder / "profile.html"
-    html = _ENV.get_template("profile.html.j2").render(
+    html = PAGES.get_template("profile.html.j2").render(
         p=profile, invite_name=invites.name, MEMBER=Membership.MEMBER
     )
     html_path.write_text(html, encoding="utf-8")

@@ -18,12 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import jinja2
-
 from crm2twenty_mapper.compile import OutputPlan, named_columns
 from crm2twenty_mapper.decisions import ColumnDecision
 from crm2twenty_mapper.fields import Acc, Rejected, columns_of, transform_name
 from crm2twenty_mapper.ids import KeyTemplate
+from crm2twenty_mapper.pages import PAGES
 from crm2twenty_mapper.proposal import Proposer
 from crm2twenty_mapper.rules import Rules
 from crm2twenty_mapper.runtime import Runtime
@@ -269,14 +268,6 @@ def _when_text(when: Any) -> str:
 
 # ---- writing --------------------------------------------------------------------------------
 
-_ENV = jinja2.Environment(
-    loader=jinja2.PackageLoader("crm2twenty_mapper", "templates"),
-    autoescape=True,
-    trim_blocks=True,
-    lstrip_blocks=True,
-    undefined=jinja2.StrictUndefined,
-)
-
 
 def write_csv(sheet: Sheet, path: Path) -> None:
     with path.open("w", encoding="utf-8", newline="") as handle:
@@ -300,5 +291,5 @@ def write_csv(sheet: Sheet, path: Path) -> None:
 
 
 def write_html(sheet: Sheet, path: Path) -> None:
-    html = _ENV.get_template("mapping-sheet.html.j2").render(s=sheet)
+    html = PAGES.get_template("mapping-sheet.html.j2").render(s=sheet)
     path.write_text(html, encoding="utf-8")
