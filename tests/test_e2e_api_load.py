@@ -1,18 +1,25 @@
 """End to end: one API-mode load of the Allegory sample into the fake Twenty
-(tests/fakes/twenty.py) with the real `meltano run tap-allegory-csv mapper target-twenty`, made
-once for this module in the README's order — a sample run, its report's rollback command, a dry
-run, then the full run — and what is checked on it: the rollback, the dry run's prediction,
-`meltano invoke target-twenty:verify`, re-runs and deltas.
+(tests/fakes/twenty.py) with the real `meltano run tap-allegory-csv mapper target-twenty` (no
+--full-refresh, one state id: a state left by one run would limit the next), made once for this
+module — a sample run, its report's rollback command, a dry run, then the full run — and what is
+checked on it: that the sample and dry runs moved no bookmark (the full run reads and loads
+every row), the rollback, the dry run's prediction, `meltano invoke target-twenty:verify`,
+re-runs and deltas. Expected figures come from the export's own row counts
+(examples/allegory/expected.json), not from the code under test.
 
-(One load serves every test: each `meltano run` of the whole sample costs seconds of CPU.) The
-tests run in file order: verify puts back what it changes in the fake's store; the re-run test
-changes the export and the records, so it comes last.
+(One load serves every test: each `meltano run` of the whole sample costs seconds of CPU. The
+README's order puts the dry run first; here it comes after the rollback so that it predicts the
+full run that follows it. A full run straight after a sample, which re-sends nothing the sample
+wrote, is checked on the target alone: targets/target-twenty/tests/test_api_mode.py.) The tests
+run in file order: verify puts back what it changes in the fake's store; the re-run test changes
+the export and the records, so it comes last.
 """
 
 from __future__ import annotations
 
 import copy
 import csv
+import json
 import math
 import shutil
 from collections.abc import Iterator
@@ -25,6 +32,7 @@ from api_pipeline import ApiPipeline
 from fakes.twenty import FakeTwenty
 
 EXPORT = e2e_run.ROOT / "examples/allegory/export"
+EXPECTED = json.loads((e2e_run.ROOT / "examples/allegory/expected.json").read_text("utf-8"))
 pytestmark = pytest.mark.e2e
 
 
@@ -36,9 +44,11 @@ class Load:
     pipeline: ApiPipeline
     export: Path  # a copy the re-run test changes
     sample: dict
+    sampled: int  # live companies after the sample run
     rollback: str  # the command the sample's report gave, as run
     left_after_rollback: dict[str, int]  # live records per object once it ran
-    plan: dict  # the dry run's report: dry_run
+    dry: dict
+    dry_writes: list[dict]  # the dry run's requests other than GET
     full: dict
     full_writes: list[dict]  # the full run's requests other than GET
 
@@ -55,17 +65,61 @@ def load(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Load]:
     with FakeTwenty() as twenty:
         pipeline = ApiPipeline(twenty, base, export)
         sample = pipeline.run(TARGET_TWENTY_SAMPLE_SIZE="3")
-        assert twenty.live("company") and twenty.live("person")
+        sampled = len(twenty.live("company"))
+        assert sampled and twenty.live("person")
         rollback = sample["report"]["api"]["rollback"]
         pipeline.invoke(rollback)
         left = {name: len(twenty.live(name)) for name in ("company", "person")}
-        plan = pipeline.run(TARGET_TWENTY_DRY_RUN="true")["report"]["dry_run"]
+        logged = len(twenty.log)
+        dry = pipeline.run(TARGET_TWENTY_DRY_RUN="true")
+        dry_writes = _writes(twenty, logged)
         logged = len(twenty.log)
         full = pipeline.run()
         yield Load(
-            twenty, pipeline, export, sample, rollback, left, plan, full, _writes(twenty, logged)
+            twenty,
+            pipeline,
+            export,
+            sample,
+            sampled,
+            rollback,
+            left,
+            dry,
+            dry_writes,
+            full,
+            _writes(twenty, logged),
         )
         assert twenty.violations == []
+
+
+def test_the_sample_and_dry_runs_move_no_bookmark_and_the_full_run_loads_everything(
+    load: Load,
+) -> None:
+    assert load.dry_writes == []
+    # the sample and dry runs read every row (no bookmark was there before them) …
+    for earlier in (load.sample, load.dry):
+        companies = next(s for s in earlier["report"]["sources"] if s["stream"] == "companies")
+        assert companies["read"] == EXPECTED["rows"]["companies"]
+        assert "no STATE emitted" in earlier["log"]
+        assert not earlier["report"]["complete"]
+    assert 0 < load.sampled < EXPECTED["rows"]["companies"]
+    # … and so does the full run after them: they left the bookmarks where they were
+    report = load.full["report"]
+    assert report["balanced"] and report["complete"]
+    assert report["scope"]["kind"] == "full"  # it carries the sample's records again
+    sources = {s["stream"]: s for s in report["sources"]}
+    for name, rows in EXPECTED["rows"].items():
+        stream = e2e_run.allegory_stream(name)
+        assert stream in sources, (stream, sorted(sources))
+        assert sources[stream]["read"] == rows, stream
+        assert not sources[stream].get("skipped"), stream
+    for obj in report["objects"]:
+        assert not obj.get("skipped"), obj
+        if obj["object"] in ("company", "person", "opportunity", "note", "task", "matter"):
+            assert len(load.twenty.live(obj["object"])) == obj["written"] > 0, obj
+    links = next(o for o in report["objects"] if o["object"] == "matterPerson")
+    # (after a sample that moved the bookmarks, 299 of 300 links were rejected as dangling)
+    assert links["received"] == EXPECTED["rows"]["matters__contacts"]
+    assert links["rejected"] < 10
 
 
 def test_the_reports_rollback_command_works_and_the_dry_run_predicts_every_request(
@@ -79,7 +133,8 @@ def test_the_reports_rollback_command_works_and_the_dry_run_predicts_every_reque
     assert load.left_after_rollback == {"company": 0, "person": 0}
     # the full run after the dry run sends what the dry run said, kind by kind
     sent = load.full["report"]["requests"]
-    predicted = {**load.plan, "metadata": load.plan["metadata_requests"]}
+    plan = load.dry["report"]["dry_run"]
+    predicted = {**plan, "metadata": plan["metadata_requests"]}
     for kind in ("reads", "writes", "metadata", "uploads"):
         assert sent[kind] == predicted[kind], kind
 
@@ -98,7 +153,7 @@ def _rows(path: Path) -> list[dict]:
 
 
 def test_verify_after_a_full_load_finds_every_field_equal_then_each_change(load: Load) -> None:
-    twenty, plan = load.twenty, load.plan
+    twenty, plan = load.twenty, load.dry["report"]["dry_run"]
     report, run_dir = load.full["report"], load.full["dir"]
     assert report["balanced"] and report["complete"]
     written = {o["object"]: o["written"] for o in report["objects"] if o.get("written")}

@@ -29,7 +29,7 @@ EXPORTS = {
     "tap-allegory-csv": ROOT / "examples" / "allegory" / "export",
     "tap-visualpractice": ROOT / "examples" / "visualpractice" / "export",
 }
-PRACTICEHUB_COUNTS = {  # one page each: ~11 requests at the tap's pace of one a second
+PRACTICEHUB_COUNTS = {  # one page each: ~11 requests, at the `test` environment's pace
     "practitioners": 3,
     "appointment_types": 2,
     "payment_methods": 2,
@@ -161,6 +161,8 @@ def test_practicehub_into_jsonl(tmp_path: Path) -> None:
             "TAP_PRACTICEHUB_API_KEY": API_KEY,
             "TAP_PRACTICEHUB_APP_DETAILS": APP_DETAILS,
             "TAP_PRACTICEHUB_SIDE_STREAMS": "false",
+            # meltano.yml's environment for this fake: a request every 0.3 s, not every 1.05 s
+            "MELTANO_ENVIRONMENT": "test",
         }
         stream = into_jsonl("tap-practicehub", env, tmp_path)
     assert side_streams(stream) == set()

@@ -614,6 +614,30 @@ def test_a_sample_run_loads_a_few_with_their_parents_and_diffs_them(fake, api) -
     assert "the other 11 were skipped" in head and "All counts add up" not in head
 
 
+def test_a_full_run_after_a_sample_sends_the_rest_not_the_sample_again(fake, api) -> None:
+    # the README's order (tests/test_e2e_api_load.py runs it with `meltano run`): a sample run,
+    # then the full run, which Meltano hands every record again (the sample moved no bookmark)
+    people = [
+        record("person", i, emails={"primaryEmail": f"p{i}@x.com"}, companyId=rid("company", i % 2))
+        for i in range(10)
+    ]
+    companies = [record("company", i, name=f"C{i}") for i in range(5)]
+    messages = [COMPANY, PERSON, *people, *companies]
+    api(fake, messages, sample_size=2)
+    sampled = {obj: set(fake.records[obj]) for obj in ("company", "person")}
+    assert {obj: len(ids) for obj, ids in sampled.items()} == {"company": 2, "person": 2}
+    logged = len(fake.log)
+    full = api(fake, messages)
+    sent = [e for e in fake.log[logged:] if e["method"] != "GET"]
+    assert sent and all(e["path"] in ("/rest/batch/companies", "/rest/batch/people") for e in sent)
+    for obj, written in (("company", 3), ("person", 8)):
+        assert (full.counts(obj)["written"], full.counts(obj).get("unchanged")) == (written, 2)
+        assert len(fake.live(obj)) == written + 2
+    assert full.report["api"]["created"] == {"company": 3, "person": 8}
+    assert full.report["scope"]["kind"] == "full" and full.report["complete"]
+    assert full.report["balanced"]
+
+
 def test_the_sample_diff_compares_composites_by_sub_field_and_owners_by_member(fake, api) -> None:
     run = api(fake, base_input(), sample_size=5)
     by_field = run.report["sample"]["by_field"]
