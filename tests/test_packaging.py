@@ -142,6 +142,8 @@ def test_each_wheel_installs_alone_and_runs(path: str, common_wheel: Path, tmp_p
     with zipfile.ZipFile(wheel) as z:
         names = z.namelist()
         assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names), names
+        # (the tests compile the checkout's modules beside their sources: none may ship)
+        assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")], names
     venv = tmp_path / "venv"
     uv(["venv", "--offline", "--quiet", "--python", sys.executable, str(venv)])
     python = venv / "bin" / "python"
