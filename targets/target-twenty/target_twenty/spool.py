@@ -544,18 +544,31 @@ class Spool:
         )
 
     def _confirmed(self, confirmed: set[tuple[str, str]] | None) -> str:
-        """The condition that keeps records ``r`` among ``confirmed`` (none: every record),
-        which go to a temporary table for it."""
+        """The condition that keeps records ``r`` among ``confirmed`` (none: every record)."""
         if confirmed is None:
             return ""
+        return " AND " + self._among("confirmed", confirmed, "r.object", "r.id")
+
+    def _among(
+        self,
+        table: str,
+        rows: Iterable[tuple[Any, ...]],
+        object_column: str,
+        id_column: str,
+        fill: str = "VALUES (?,?)",
+    ) -> str:
+        """A condition that (``object_column``, ``id_column``) is one of the (object, id) pairs
+        ``rows`` give through ``fill``, held in the temporary table ``table`` (a set of pairs of
+        any size, not one parameter per pair)."""
         self.db.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS confirmed(object TEXT, id TEXT, "
+            f"CREATE TEMP TABLE IF NOT EXISTS {table}(object TEXT, id TEXT, "
             "PRIMARY KEY(object, id)) WITHOUT ROWID"
         )
-        self.db.execute("DELETE FROM temp.confirmed")
-        self.db.executemany("INSERT OR IGNORE INTO temp.confirmed VALUES (?,?)", confirmed)
+        self.db.execute(f"DELETE FROM temp.{table}")  # noqa: S608
+        self.db.executemany(f"INSERT OR IGNORE INTO temp.{table} {fill}", rows)
         return (
-            " AND EXISTS (SELECT 1 FROM temp.confirmed c WHERE c.object = r.object AND c.id = r.id)"
+            f"EXISTS (SELECT 1 FROM temp.{table} t "  # noqa: S608
+            f"WHERE t.object = {object_column} AND t.id = {id_column})"
         )
 
     def count_known(self) -> int:
@@ -627,20 +640,14 @@ class Spool:
         was most of the checks' time)."""
         only = ""
         if rejected is not None:
-            self.db.execute(
-                "CREATE TEMP TABLE IF NOT EXISTS just_rejected(object TEXT, id TEXT, "
-                "PRIMARY KEY(object, id)) WITHOUT ROWID"
-            )
-            self.db.execute("DELETE FROM temp.just_rejected")
-            self.db.executemany(
-                "INSERT OR IGNORE INTO temp.just_rejected SELECT object, id FROM records "
-                "WHERE seq=?",
+            among = self._among(
+                "just_rejected",
                 ((seq,) for seq in rejected),
+                "r.target_object",
+                "r.target_id",
+                fill="SELECT object, id FROM records WHERE seq=?",
             )
-            only = (
-                "AND EXISTS (SELECT 1 FROM temp.just_rejected j WHERE j.object = "
-                "r.target_object AND j.id = r.target_id) "
-            )
+            only = f"AND {among} "
         return [
             Dangling(*r)
             for r in self.db.execute(
